@@ -1,0 +1,57 @@
+# Two commands do all set-up on a fresh Debian/Ubuntu machine:
+#   make run    build the example project (examples/hello) with the default embedded setup
+#   make test   the whole suite (unit + integration: root and rootless Buildah)
+SHELL := /bin/bash
+# Debian's python3: a rootless test user must be able to run the virtualenv's interpreter.
+PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := buildah runc crun fuse-overlayfs uidmap slirp4netns skopeo docker-registry \
+	busybox-static libcap2-bin util-linux apache2-utils openssl python3-venv
+EXAMPLE := examples/hello
+
+.PHONY: run test unit integration lint deps venv example-rootfs clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	  else \
+	    echo "missing packages:$$missing (run 'sudo make deps' or install them)"; exit 1; \
+	  fi; \
+	fi
+
+$(BIN)/dockwright: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip >/dev/null
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/dockwright
+
+example-rootfs: deps
+	@mkdir -p $(EXAMPLE)/base/rootfs/bin
+	@cp -u /bin/busybox $(EXAMPLE)/base/rootfs/bin/busybox
+
+run: deps venv example-rootfs
+	cd $(EXAMPLE) && ../../$(BIN)/dockwright build
+
+lint: venv
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: deps venv
+	$(BIN)/pytest -q -m integration tests/integration
+
+test: deps venv lint
+	$(BIN)/pytest -q tests
+
+clean:
+	rm -rf $(VENV) $(EXAMPLE)/base/rootfs

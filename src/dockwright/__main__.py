@@ -1,0 +1,3 @@
+from dockwright.cli import entry
+
+entry()

@@ -1,0 +1,175 @@
+"""Command line: ``main(argv) -> int``. Parses, calls the API, turns errors into exit codes.
+
+The only place that prints errors and decides the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dockwright import __version__
+from dockwright.build import build_project, explain, new_session
+from dockwright.config import load_project
+from dockwright.errors import DockwrightError, Exit
+from dockwright.host.probes import Prober
+from dockwright.host.resolve import resolve
+from dockwright.host.view import HostView, Identity
+
+log = logging.getLogger("dockwright")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="log every command run and show tracebacks")
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument("--dir", type=Path, default=Path("."),
+                         help="project directory (default: the current one)")
+    project.add_argument("--config", type=Path, help="werf.yaml to use (default: DIR/werf.yaml)")
+    host = argparse.ArgumentParser(add_help=False)
+    host.add_argument("--buildah-mode", help="auto, native-rootless or native-chroot "
+                      "(default: $WERF_BUILDAH_MODE or auto)")
+    host.add_argument("--storage-driver", help="auto, overlay or vfs "
+                      "(default: $WERF_BUILDAH_STORAGE_DRIVER or auto)")
+    host.add_argument("--storage-root", help="containers storage directory (default: Buildah's "
+                      "place for this user; $DOCKWRIGHT_STORAGE_ROOT)")
+    host.add_argument("--no-probe-cache", action="store_true",
+                      help="run the host probes again instead of using cached results")
+
+    parser = argparse.ArgumentParser(
+        prog="dockwright", parents=[common],
+        description="Build werf Dockerfile images with Buildah, without a daemon or root.")
+    parser.add_argument("--version", action="version", version=f"dockwright {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    b = sub.add_parser("build", parents=[common, project, host],
+                       help="build the images of werf.yaml (reusing what is built)",
+                       description="Build the images of werf.yaml with Buildah. An image whose "
+                       "digest already has a stage in local storage is reused.")
+    b.add_argument("images", nargs="*", metavar="IMAGE",
+                   help="images to build, with their dependencies (default: all)")
+    b.add_argument("--explain", metavar="IMAGE",
+                   help="print every input of IMAGE's digest and what changed since its last "
+                   "build; builds nothing")
+
+    c = sub.add_parser("config", parents=[common, project], help="show the parsed project",
+                       description="Load and validate werf.yaml and print what was parsed.")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _host(args: argparse.Namespace) -> tuple[HostView, Prober]:
+    view = HostView(env=dict(os.environ), identity=Identity.current())
+    return view, Prober(view, use_cache=not args.no_probe_cache)
+
+
+def _say(image: str, message: str) -> None:
+    prefix = f"[{image}] " if image else ""
+    print(prefix + message, file=sys.stderr, flush=True)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    project = load_project(args.dir, args.config, env)
+    view, prober = _host(args)
+    setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
+                    args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
+                    args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"))
+    session = new_session(project, setup, env, _say, view.identity.home)
+    if args.explain:
+        inputs, previous = explain(session, args.explain)
+        print(f"image {args.explain}: digest {inputs.digest}")
+        for line in inputs.manifest.lines():
+            print("  " + line)
+        if previous and previous.digest != inputs.digest:
+            from dockwright.digest import diff
+            print(f"changed since the last build ({previous.digest[:12]}):")
+            for line in diff(previous, inputs.manifest):
+                print("  " + line)
+        return Exit.OK
+    _say("", setup.summary())
+    for reason in setup.reasons:
+        _say("", reason)
+    for warning in setup.warnings:
+        _say("", f"warning: {warning}")
+    results = build_project(session, tuple(args.images))
+    for r in results:
+        state = "built" if r.rebuilt else "reused"
+        print(f"{r.name}\t{r.reference}\t{state}")
+    return Exit.OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    project = load_project(args.dir, args.config)
+    if args.json:
+        data = {
+            "project": project.name,
+            "dir": str(project.dir),
+            "config": str(project.config_path),
+            "cacheVersion": project.cache_version,
+            "images": [
+                {"name": i.name, "context": i.context, "dockerfile": i.dockerfile,
+                 "target": i.target, "args": dict(i.args), "addHost": list(i.add_host),
+                 "network": i.network, "final": i.final, "platform": list(i.platform),
+                 "cacheVersion": i.cache_version, "contextAddFiles": list(i.context_add_files),
+                 "dependencies": [{"image": d.image, "imports": [
+                     {"type": m.type, "targetBuildArg": m.target_build_arg} for m in d.imports]}
+                     for d in i.dependencies]}
+                for i in project.images],
+        }
+        print(json.dumps(data, indent=2))
+        return Exit.OK
+    print(f"project: {project.name}  ({project.config_path})")
+    if project.cache_version:
+        print(f"cacheVersion: {project.cache_version}")
+    for i in project.images:
+        print(f"image {i.name}  ({i.where})")
+        print(f"  context: {i.context}  dockerfile: {i.dockerfile}"
+              + (f"  target: {i.target}" if i.target else ""))
+        for key, value in i.args:
+            print(f"  arg {key}={value}")
+        for dep in i.dependencies:
+            imports = ", ".join(f"{m.type}->{m.target_build_arg}" for m in dep.imports)
+            print(f"  depends on {dep.image}" + (f" ({imports})" if imports else ""))
+        if not i.final:
+            print("  final: false")
+    return Exit.OK
+
+
+COMMANDS = {"build": cmd_build, "config": cmd_config}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return int(exc.code or 0) if isinstance(exc.code, int) else Exit.BAD_INPUT
+    debug = getattr(args, "debug", False)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="debug: %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except DockwrightError as exc:
+        if debug:
+            log.exception("traceback")
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+
+
+def entry() -> None:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""Read werf.yaml into a ``Project``.
+
+The only module that knows YAML. Errors point at ``file:line`` and name the key; an unknown
+key comes with the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from dockwright.config.model import IMPORT_TYPES, Dependency, Image, Import, Project, Secret
+from dockwright.errors import ConfigError
+
+META_KEYS = ("configVersion", "project", "build", "deploy", "cleanup", "gitWorktree")
+META_BUILD_KEYS = ("cacheVersion", "platform", "staged", "imageSpec")
+IMAGE_KEYS = (
+    "image", "dockerfile", "context", "target", "args", "addHost", "network", "ssh", "secrets",
+    "contextAddFiles", "contextAddFile", "dependencies", "final", "platform", "cacheVersion",
+    "staged", "imageSpec",
+)
+DEPENDENCY_KEYS = ("image", "imports")
+IMPORT_KEYS = ("type", "targetBuildArg")
+SECRET_KEYS = ("id", "env", "src", "value")
+STAPEL_MARKERS = ("image", "artifact")
+
+PROJECT_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
+IMAGE_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+ARG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+T = TypeVar("T")
+
+
+def find_config(directory: Path) -> Path:
+    for name in ("werf.yaml", "werf.yml"):
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no werf.yaml or werf.yml in {directory}",
+        "run dockwright in the project directory, or give --dir DIR or --config FILE",
+    )
+
+
+class _Doc:
+    """Validation helpers bound to one file, so every error can say file:line."""
+
+    def __init__(self, path: Path, display: str) -> None:
+        self.path = path
+        self.display = display
+
+    def where(self, node: Node) -> str:
+        return f"{self.display}:{node.start_mark.line + 1}"
+
+    def fail(self, node: Node, message: str, hint: str = "") -> ConfigError:
+        return ConfigError(message, hint, where=self.where(node))
+
+    def mapping(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[str, Node]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, f"{what} must be a mapping, not {_kind(node)}")
+        out: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise self.fail(key_node, f"{what}: keys must be strings")
+            key = str(key_node.value)
+            if key in out:
+                raise self.fail(key_node, f"{what}: key '{key}' is given twice")
+            if key not in allowed:
+                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"did you mean '{near[0]}'?" if near else f"valid keys: {', '.join(allowed)}"
+                raise self.fail(key_node, f"{what}: unknown key '{key}'", hint)
+            out[key] = value_node
+        return out
+
+    def string(self, node: Node, key: str, *, allow_number: bool = False) -> str:
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+            return str(node.value)
+        if allow_number and isinstance(node, ScalarNode) and node.tag in (
+            "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+        ):
+            return str(node.value)
+        raise self.fail(node, f"'{key}' must be a string, not {_kind(node)}",
+                        "quote the value if it looks like a number or a boolean")
+
+    def boolean(self, node: Node, key: str) -> bool:
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+            return bool(yaml.safe_load(node.value))
+        raise self.fail(node, f"'{key}' must be true or false, not {_kind(node)}")
+
+    def sequence(self, node: Node, key: str) -> list[Node]:
+        if isinstance(node, SequenceNode):
+            return list(node.value)
+        raise self.fail(node, f"'{key}' must be a list, not {_kind(node)}")
+
+    def strings(self, node: Node, key: str) -> tuple[str, ...]:
+        return tuple(self.string(item, key) for item in self.sequence(node, key))
+
+    def each(self, node: Node, key: str, parse: Callable[[Node], T]) -> tuple[T, ...]:
+        return tuple(parse(item) for item in self.sequence(node, key))
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    tag = node.tag.rsplit(":", 1)[-1]
+    return {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean",
+            "null": "empty"}.get(tag, tag)
+
+
+def _documents(doc: _Doc, text: str) -> Iterator[Node]:
+    try:
+        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
+            if node is not None:
+                yield node
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"invalid YAML: {exc.problem or exc.context}",
+                          "fix the YAML syntax at that line",
+                          where=f"{doc.display}{line}") from None
+
+
+def load_project(
+    directory: Path,
+    config: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Project:
+    """Load and validate the project in ``directory`` (or the file ``config``)."""
+    environ = os.environ if env is None else env
+    directory = directory.resolve()
+    path = (config if config and config.is_absolute() else directory / config) if config else \
+        find_config(directory)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist",
+                          "give --config a werf.yaml that exists")
+    display = os.path.relpath(path, Path.cwd()) if path.is_relative_to(Path.cwd()) else str(path)
+    doc = _Doc(path, display)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if "{{" in text:
+        line = text[: text.index("{{")].count("\n") + 1
+        raise ConfigError(
+            "werf.yaml templates ({{ ... }}) are not supported by dockwright yet",
+            "write the values out literally for now",
+            where=f"{display}:{line}",
+        )
+
+    meta: dict[str, Node] | None = None
+    meta_node: Node | None = None
+    image_docs: list[tuple[Node, dict[str, Node]]] = []
+    stapel: list[tuple[Node, str]] = []
+    for node in _documents(doc, text):
+        if not isinstance(node, MappingNode):
+            raise doc.fail(node, f"each YAML document must be a mapping, not {_kind(node)}")
+        keys = {str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)}
+        if "configVersion" in keys:
+            if meta is not None:
+                raise doc.fail(node, "a second meta document (with configVersion)",
+                               "keep one document with configVersion and project")
+            meta = doc.mapping(node, "meta document", META_KEYS)
+            meta_node = node
+        elif "dockerfile" in keys:
+            image_docs.append((node, doc.mapping(node, "image document", IMAGE_KEYS)))
+        elif keys & set(STAPEL_MARKERS):
+            names = _stapel_names(node)
+            stapel.append((node, names))
+        else:
+            raise doc.fail(
+                node,
+                "document is neither the meta document (configVersion) nor an image "
+                "(image + dockerfile)",
+                "each document after the meta one declares one image with 'image:' and "
+                "'dockerfile:'",
+            )
+
+    if meta is None or meta_node is None:
+        raise ConfigError("'configVersion: 1' field required!",
+                          "add a first document with 'configVersion: 1' and 'project: NAME'",
+                          where=display)
+    version_node = meta["configVersion"]
+    if not (isinstance(version_node, ScalarNode) and version_node.value == "1"):
+        raise doc.fail(version_node, "'configVersion: 1' field required!",
+                       "dockwright reads werf.yaml config version 1")
+
+    project_name = environ.get("WERF_PROJECT_NAME", "")
+    if not project_name:
+        if "project" not in meta:
+            raise doc.fail(meta_node, "meta document: 'project' is required",
+                           "add 'project: my-project' (lowercase letters, digits, '-')")
+        project_name = doc.string(meta["project"], "project")
+    if not PROJECT_RE.match(project_name):
+        where_node = meta.get("project", meta_node)
+        raise doc.fail(where_node, f"project name '{project_name}' is not a valid slug",
+                       "use lowercase letters, digits and '-', at most 50 characters, "
+                       "starting and ending with a letter or digit")
+
+    if stapel:
+        node, _ = stapel[0]
+        names = ", ".join(name for _, name in stapel)
+        raise doc.fail(
+            node,
+            "Unable to build stapel type images and artifacts with buildah container "
+            f"backend: {names}",
+            "Please select only dockerfile images or delete all non-dockerfile images from "
+            "your werf.yaml. dockwright builds Dockerfile images only.",
+        )
+
+    cache_version: str | None = None
+    platform: tuple[str, ...] = ()
+    build_staged = False
+    build_image_spec = False
+    if "build" in meta:
+        build = doc.mapping(meta["build"], "build", META_BUILD_KEYS)
+        if "cacheVersion" in build:
+            cache_version = doc.string(build["cacheVersion"], "cacheVersion", allow_number=True)
+        if "platform" in build:
+            platform = doc.strings(build["platform"], "platform")
+        if "staged" in build:
+            build_staged = doc.boolean(build["staged"], "staged")
+        build_image_spec = "imageSpec" in build
+
+    images: list[Image] = []
+    seen: dict[str, str] = {}
+    for node, fields in image_docs:
+        image = _image(doc, node, fields, directory, build_staged, build_image_spec)
+        if image.name in seen:
+            raise doc.fail(fields["image"], f"image '{image.name}' is declared twice",
+                           f"the first declaration is at {seen[image.name]}; rename one")
+        seen[image.name] = image.where
+        images.append(image)
+    if not images:
+        raise ConfigError("werf.yaml declares no images",
+                          "add a document with 'image: NAME' and 'dockerfile: Dockerfile'",
+                          where=display)
+
+    project = Project(name=project_name, dir=directory, config_path=path,
+                      cache_version=cache_version, platform=platform, images=tuple(images))
+    _check_dependencies(project, image_docs, doc)
+    return project
+
+
+def _stapel_names(node: MappingNode) -> str:
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value in STAPEL_MARKERS:
+            value = value_node.value if isinstance(value_node, ScalarNode) else "?"
+            return f"{key_node.value} '{value}'"
+    return "?"
+
+
+def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_staged: bool,
+           build_image_spec: bool) -> Image:
+    if "image" not in f:
+        raise doc.fail(node, "image document: 'image' (the image name) is required")
+    name = doc.string(f["image"], "image")
+    if not IMAGE_NAME_RE.match(name):
+        raise doc.fail(f["image"], f"image name '{name}' is not valid",
+                       "use lowercase letters, digits and the separators '.', '_', '-', '/'")
+    where = doc.where(f["image"])
+    context = doc.string(f["context"], "context") if "context" in f else "."
+    context_dir = (project_dir / context).resolve()
+    if not context_dir.is_relative_to(project_dir):
+        raise doc.fail(f.get("context", node),
+                       f"image '{name}': context '{context}' is outside the project directory",
+                       "the context must be the project directory or a directory inside it")
+    if not context_dir.is_dir():
+        raise doc.fail(f["context"], f"image '{name}': context directory '{context}' does not "
+                       "exist", "create it or fix the path (relative to the project directory)")
+    dockerfile = doc.string(f["dockerfile"], "dockerfile")
+    dockerfile_path = (context_dir / dockerfile).resolve()
+    if not dockerfile_path.is_relative_to(project_dir):
+        raise doc.fail(f["dockerfile"], f"image '{name}': dockerfile '{dockerfile}' is outside "
+                       "the project directory", "keep the Dockerfile inside the project")
+    if not dockerfile_path.is_file():
+        raise doc.fail(f["dockerfile"], f"image '{name}': Dockerfile '{dockerfile}' not found "
+                       f"in context '{context}'",
+                       "the dockerfile path is relative to the context directory")
+
+    args: dict[str, str] = {}
+    if "args" in f:
+        if not isinstance(f["args"], MappingNode):
+            raise doc.fail(f["args"], f"'args' must be a mapping, not {_kind(f['args'])}")
+        for key_node, value_node in f["args"].value:
+            key = str(key_node.value)
+            if not ARG_NAME_RE.match(key):
+                raise doc.fail(key_node, f"image '{name}': '{key}' is not a valid build arg name")
+            args[key] = doc.string(value_node, f"args.{key}", allow_number=True)
+
+    if "contextAddFile" in f and "contextAddFiles" in f:
+        raise doc.fail(f["contextAddFile"], "'contextAddFile' and 'contextAddFiles' are both "
+                       "given", "keep 'contextAddFiles' only")
+    add_node = f.get("contextAddFiles", f.get("contextAddFile"))
+    add_files: tuple[str, ...] = ()
+    if add_node is not None:
+        add_files = doc.strings(add_node, "contextAddFiles")
+        for rel in add_files:
+            target = (context_dir / rel).resolve()
+            if not target.is_relative_to(context_dir):
+                raise doc.fail(add_node, f"contextAddFiles: '{rel}' is outside the context")
+            if not target.exists():
+                raise doc.fail(add_node, f"contextAddFiles: '{rel}' does not exist in the "
+                               "context", "add the file or remove it from the list")
+
+    def dependency(dep: Node) -> Dependency:
+        d = doc.mapping(dep, "dependency", DEPENDENCY_KEYS)
+        if "image" not in d:
+            raise doc.fail(dep, "dependency: 'image' is required")
+        imports: tuple[Import, ...] = ()
+        if "imports" in d:
+            imports = doc.each(d["imports"], "imports", import_)
+        return Dependency(doc.string(d["image"], "image"), imports)
+
+    def import_(item: Node) -> Import:
+        i = doc.mapping(item, "import", IMPORT_KEYS)
+        for key in IMPORT_KEYS:
+            if key not in i:
+                raise doc.fail(item, f"import: '{key}' is required")
+        kind = doc.string(i["type"], "type")
+        if kind not in IMPORT_TYPES:
+            raise doc.fail(i["type"], f"import type '{kind}' is not known",
+                           f"valid types: {', '.join(IMPORT_TYPES)}")
+        arg = doc.string(i["targetBuildArg"], "targetBuildArg")
+        if arg in args:
+            raise doc.fail(i["targetBuildArg"], f"image '{name}': build arg '{arg}' is given "
+                           "both in 'args' and by a dependency import",
+                           "remove it from 'args' or from the import")
+        return Import(kind, arg)
+
+    def secret(item: Node) -> Secret:
+        s = doc.mapping(item, "secret", SECRET_KEYS)
+        sources = [k for k in ("env", "src", "value") if k in s]
+        if len(sources) != 1:
+            raise doc.fail(item, "secret: give exactly one of 'env', 'src', 'value'")
+        values = {k: doc.string(v, k) for k, v in s.items()}
+        sid = values.get("id") or (os.path.basename(values["src"]) if "src" in values
+                                   else values.get("env", ""))
+        if not sid:
+            raise doc.fail(item, "secret: 'id' is required with 'value'")
+        return Secret(sid, values.get("env"), values.get("src"), values.get("value"))
+
+    dependencies = doc.each(f["dependencies"], "dependencies", dependency) \
+        if "dependencies" in f else ()
+    targets = [imp.target_build_arg for dep in dependencies for imp in dep.imports]
+    dup = {a for a in targets if targets.count(a) > 1}
+    if dup:
+        raise doc.fail(f["dependencies"], f"image '{name}': build arg '{sorted(dup)[0]}' is "
+                       "imported twice", "import each build arg from one dependency only")
+
+    return Image(
+        name=name,
+        where=where,
+        context=context,
+        dockerfile=dockerfile,
+        context_dir=context_dir,
+        dockerfile_path=dockerfile_path,
+        target=doc.string(f["target"], "target") if "target" in f else None,
+        args=tuple(sorted(args.items())),
+        add_host=doc.strings(f["addHost"], "addHost") if "addHost" in f else (),
+        network=doc.string(f["network"], "network") if "network" in f else None,
+        ssh=doc.string(f["ssh"], "ssh") if "ssh" in f else None,
+        secrets=doc.each(f["secrets"], "secrets", secret) if "secrets" in f else (),
+        context_add_files=add_files,
+        dependencies=dependencies,
+        final=doc.boolean(f["final"], "final") if "final" in f else True,
+        platform=doc.strings(f["platform"], "platform") if "platform" in f else (),
+        cache_version=doc.string(f["cacheVersion"], "cacheVersion", allow_number=True)
+        if "cacheVersion" in f else None,
+        staged=doc.boolean(f["staged"], "staged") if "staged" in f else build_staged,
+        image_spec=("imageSpec" in f) or build_image_spec,
+    )
+
+
+def _check_dependencies(project: Project, docs: list[tuple[Node, dict[str, Node]]],
+                        doc: _Doc) -> None:
+    names = {i.name for i in project.images}
+    nodes = {i.name: fields.get("dependencies", node) for i, (node, fields)
+             in zip(project.images, docs, strict=True)}
+    for image in project.images:
+        for dep in image.dependencies:
+            if dep.image not in names:
+                near = difflib.get_close_matches(dep.image, sorted(names), n=1)
+                hint = f"did you mean '{near[0]}'?" if near else \
+                    f"images in werf.yaml: {', '.join(sorted(names))}"
+                raise doc.fail(nodes[image.name], f"image '{image.name}' depends on unknown "
+                               f"image '{dep.image}'", hint)
+            if dep.image == image.name:
+                raise doc.fail(nodes[image.name], f"image '{image.name}' depends on itself")
+    cycle = find_cycle({i.name: [d.image for d in i.dependencies] for i in project.images})
+    if cycle:
+        raise doc.fail(nodes[cycle[0]], "dependency cycle: " + " -> ".join(cycle),
+                       "remove one of these dependencies")
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in ``graph`` as a path that ends where it starts, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if state.get(nxt, 0) == 0:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if state.get(node, 0) == 0:
+            found = visit(node)
+            if found:
+                return found
+    return None

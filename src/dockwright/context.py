@@ -1,0 +1,209 @@
+"""Which build-context files an image reads, and their checksums.
+
+A file counts when a COPY/ADD source of a used stage matches it (or a directory above it)
+and ``.dockerignore`` does not exclude it. Patterns follow Docker: ``*`` and ``?`` stay within
+one path element, ``**`` spans directories, ``!`` re-includes, the last matching line wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dockwright.errors import DockerfileError
+
+_CHUNK = 1 << 20
+
+
+@lru_cache(maxsize=4096)
+def _pattern_regex(pattern: str, double_star: bool) -> re.Pattern[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if double_star and pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):
+                out.append("(?:.*/)?")
+                i += 1
+            else:
+                out.append(".*")
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:end]
+                if body.startswith("^"):
+                    body = "!" + body[1:]
+                body = body.replace("\\", "\\\\")
+                out.append("[^/" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+                i = end
+        elif ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def clean(path: str) -> str:
+    """Like Go's filepath.Clean, relative to the context root ('' for the root)."""
+    parts: list[str] = []
+    for part in path.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
+def _parents(rel: str) -> list[str]:
+    """``a/b/c`` -> ``[a/b/c, a/b, a]``."""
+    parts = rel.split("/")
+    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+@dataclass(frozen=True)
+class Ignore:
+    source: str  # the file the patterns came from, "" when none
+    patterns: tuple[tuple[bool, str], ...]  # (exclusion, cleaned pattern)
+
+    def excluded(self, rel: str) -> bool:
+        if not self.patterns:
+            return False
+        result = False
+        candidates = _parents(rel)
+        for negate, pattern in self.patterns:
+            regex = _pattern_regex(pattern, True)
+            if any(regex.match(c) for c in candidates):
+                result = not negate
+        return result
+
+
+def load_ignore(context_dir: Path, dockerfile: Path) -> Ignore:
+    for candidate in (dockerfile.parent / f"{dockerfile.name}.dockerignore",
+                      context_dir / ".dockerignore"):
+        if candidate.is_file():
+            patterns: list[tuple[bool, str]] = []
+            for line in candidate.read_text(encoding="utf-8", errors="replace").splitlines():
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                negate = line.startswith("!")
+                pattern = clean(line[1:].strip() if negate else line)
+                if pattern:
+                    patterns.append((negate, pattern))
+            return Ignore(str(candidate), tuple(patterns))
+    return Ignore("", ())
+
+
+@dataclass(frozen=True)
+class Entry:
+    rel: str
+    kind: str  # "file", "dir", "link"
+    mode: int
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+def walk(context_dir: Path, ignore: Ignore) -> list[Entry]:
+    """Every path in the context that ``.dockerignore`` lets through, sorted."""
+    entries: list[Entry] = []
+
+    def scan(directory: str, prefix: str) -> None:
+        with os.scandir(directory) as it:
+            items = sorted(it, key=lambda e: e.name)
+        for item in items:
+            rel = f"{prefix}{item.name}"
+            st = item.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                kind = "link"
+            elif stat.S_ISDIR(st.st_mode):
+                kind = "dir"
+            elif stat.S_ISREG(st.st_mode):
+                kind = "file"
+            else:
+                continue
+            excluded = ignore.excluded(rel)
+            if not excluded:
+                entries.append(Entry(rel, kind, stat.S_IMODE(st.st_mode), st.st_size,
+                                     st.st_mtime_ns, st.st_ino))
+            if kind == "dir" and (not excluded or any(n for n, _ in ignore.patterns)):
+                scan(item.path, rel + "/")
+
+    scan(str(context_dir), "")
+    return entries
+
+
+def select(entries: list[Entry], pattern: str) -> list[Entry]:
+    """The entries that a COPY/ADD source matches (itself or anything below it)."""
+    cleaned = clean(pattern)
+    if cleaned == "":
+        return list(entries)
+    regex = _pattern_regex(cleaned, False)
+    depth = cleaned.count("/") + 1
+    out = []
+    for entry in entries:
+        parts = entry.rel.split("/")
+        if len(parts) >= depth and regex.match("/".join(parts[:depth])):
+            out.append(entry)
+    return out
+
+
+def checksum(context_dir: Path, entry: Entry) -> str:
+    path = context_dir / entry.rel
+    if entry.kind == "dir":
+        return "dir"
+    if entry.kind == "link":
+        return "link:" + os.readlink(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ContextFile:
+    rel: str
+    mode: int
+    checksum: str
+
+
+def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str, str]],
+              ignore: Ignore) -> list[ContextFile]:
+    """Checksums of the entries that ``patterns`` (pattern, where) match.
+
+    A pattern that matches nothing is an error, as it is in Buildah, but said before the build.
+    """
+    chosen: dict[str, Entry] = {}
+    for pattern, where in patterns:
+        matched = select(entries, pattern)
+        if not matched:
+            because = f" (or {os.path.basename(ignore.source)} excludes it)" if ignore.source \
+                else ""
+            raise DockerfileError(
+                f"COPY/ADD source '{pattern}' matches no file in the build context{because}",
+                "fix the path (relative to the context directory) or the .dockerignore",
+                where=where,
+            )
+        for entry in matched:
+            chosen[entry.rel] = entry
+    return [ContextFile(e.rel, e.mode, checksum(context_dir, e))
+            for e in sorted(chosen.values(), key=lambda e: e.rel)]

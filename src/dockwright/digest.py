@@ -1,0 +1,79 @@
+"""A stage digest from an explicit manifest of its inputs.
+
+The manifest is a list of (key, value) pairs, each key unique, in a fixed order: it can be
+printed (``build --explain``), stored, and diffed against the previous build of the image to
+say why it was rebuilt. The digest is SHA3-224 over the printed manifest, the hash werf uses
+for its content digests (56 hex characters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+MANIFEST_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    entries: tuple[tuple[str, str], ...]
+
+    def text(self) -> str:
+        return "".join(f"{key}\t{value}\n" for key, value in self.entries)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha3_224(self.text().encode()).hexdigest()
+
+    def lines(self) -> list[str]:
+        """Printable: each input with the SHA-256 of its value (short) and the value."""
+        out = []
+        for key, value in self.entries:
+            h = hashlib.sha256(value.encode()).hexdigest()[:12]
+            shown = value if len(value) <= 120 else value[:117] + "..."
+            out.append(f"{h}  {key}: {shown}")
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps({"digest": self.digest, "entries": [list(e) for e in self.entries]})
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        return cls(tuple((str(k), str(v)) for k, v in data["entries"]))
+
+
+def diff(old: Manifest, new: Manifest) -> list[str]:
+    """What changed from ``old`` to ``new``, one line per input, in manifest order."""
+    before = dict(old.entries)
+    after = dict(new.entries)
+    out: list[str] = []
+    for key, value in new.entries:
+        if key not in before:
+            out.append(f"added    {key}: {_short(value)}")
+        elif before[key] != value:
+            out.append(f"changed  {key}: {_short(before[key])} -> {_short(value)}")
+    for key, value in old.entries:
+        if key not in after:
+            out.append(f"removed  {key}: {_short(value)}")
+    return out
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 80 else value[:77] + "..."
+
+
+class ManifestBuilder:
+    def __init__(self) -> None:
+        self._entries: list[tuple[str, str]] = [("manifest-version", MANIFEST_VERSION)]
+        self._keys: set[str] = {"manifest-version"}
+
+    def add(self, key: str, value: str) -> None:
+        if key in self._keys:
+            raise ValueError(f"manifest key {key!r} added twice")
+        self._keys.add(key)
+        self._entries.append((key, value))
+
+    def build(self) -> Manifest:
+        return Manifest(tuple(self._entries))

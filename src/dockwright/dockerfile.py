@@ -1,0 +1,363 @@
+"""Dockerfile analysis on top of BuildKit's own parser (PyPI ``dockerfile``).
+
+For one target this answers: which stages it uses, every instruction of those stages with
+ARG/ENV values resolved, the base images it pulls in, and the context paths COPY/ADD read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import dockerfile as bk
+
+from dockwright.errors import DockerfileError
+
+INSTRUCTIONS = frozenset({
+    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+})
+# Instructions whose arguments Docker expands with ARG/ENV values.
+EXPANDED = frozenset({"ADD", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "USER",
+                      "VOLUME", "WORKDIR", "ONBUILD"})
+# Args that BuildKit defines itself; they may be used without a declaration.
+_URL_RE = re.compile(r"^(https?|git)://|^git@")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    line: int
+    cmd: str
+    flags: tuple[str, ...]
+    value: tuple[str, ...]
+    json: bool
+    heredocs: tuple[str, ...]
+    original: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int
+    name: str | None
+    base: str  # as written, before expansion
+    line: int
+    instructions: tuple[Instruction, ...]  # after FROM
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    path: Path
+    display: str
+    meta_args: tuple[Instruction, ...]  # ARGs before the first FROM
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
+class ContextSource:
+    """A COPY/ADD source read from the build context."""
+
+    stage: int
+    line: int
+    pattern: str  # relative to the context, as written after expansion
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one target of a Dockerfile depends on."""
+
+    target_stage: int
+    used_stages: tuple[int, ...]  # in build order
+    instructions: tuple[str, ...]  # canonical, resolved text, one per instruction
+    bases: tuple[str, ...]  # external images (FROM, COPY --from, RUN --mount from)
+    sources: tuple[ContextSource, ...]
+    remote_sources: tuple[str, ...]  # ADD of URLs: recorded as text only
+
+
+def parse(path: Path, display: str | None = None) -> Dockerfile:
+    display = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DockerfileError("the Dockerfile is not UTF-8 text", where=display) from None
+    try:
+        commands = bk.parse_string(text)
+    except bk.GoParseError as exc:
+        raise DockerfileError(f"Dockerfile does not parse: {exc}",
+                              "fix the Dockerfile syntax", where=display) from None
+    meta: list[Instruction] = []
+    stages: list[Stage] = []
+    current: list[Instruction] | None = None
+    head: tuple[str | None, str, int] | None = None
+    for c in commands:
+        cmd = c.cmd.upper()
+        ins = Instruction(c.start_line, cmd, tuple(c.flags), tuple(c.value), bool(c.json),
+                          tuple(h.content for h in c.heredocs), c.original)
+        if cmd not in INSTRUCTIONS:
+            raise DockerfileError(f"unknown instruction: {c.cmd}",
+                                  f"valid instructions: {', '.join(sorted(INSTRUCTIONS))}",
+                                  where=f"{display}:{c.start_line}")
+        if cmd == "FROM":
+            if current is not None and head is not None:
+                stages.append(Stage(len(stages), head[0], head[1], head[2], tuple(current)))
+            value = ins.value
+            if len(value) == 3 and value[1].upper() == "AS":
+                head = (value[2].lower(), value[0], ins.line)
+            elif len(value) == 1:
+                head = (None, value[0], ins.line)
+            else:
+                raise DockerfileError("FROM takes an image and an optional 'AS name'",
+                                      where=f"{display}:{ins.line}")
+            current = []
+        elif current is None:
+            if cmd != "ARG":
+                raise DockerfileError(f"{cmd} before the first FROM",
+                                      "only ARG may come before FROM",
+                                      where=f"{display}:{ins.line}")
+            meta.append(ins)
+        else:
+            current.append(ins)
+    if current is None or head is None:
+        raise DockerfileError("the Dockerfile has no FROM instruction",
+                              "start the build stage with 'FROM image' or 'FROM scratch'",
+                              where=display)
+    stages.append(Stage(len(stages), head[0], head[1], head[2], tuple(current)))
+    names = [s.name for s in stages if s.name]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise DockerfileError(f"stage name '{sorted(dup)[0]}' is used twice",
+                              "give each stage its own name", where=display)
+    return Dockerfile(path, display, tuple(meta), tuple(stages))
+
+
+# ---------------------------------------------------------------------------------------------
+# Word expansion as Docker's shell lexer does it: $VAR, ${VAR}, ${VAR:-x}, ${VAR:+x}, quotes.
+
+_VAR_RE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-+])?(?P<word>[^}]*)?\}"
+                     r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand(word: str, env: Mapping[str, str], *, unquote: bool = True) -> str:
+    out: list[str] = []
+    i = 0
+    quote: str | None = None
+    while i < len(word):
+        ch = word[i]
+        if ch == "\\" and quote != "'" and i + 1 < len(word):
+            out.append(word[i + 1] if unquote else word[i:i + 2])
+            i += 2
+            continue
+        if unquote and ch in "'\"" and (quote is None or quote == ch):
+            quote = None if quote == ch else ch
+            i += 1
+            continue
+        if ch == "$" and quote != "'":
+            m = _VAR_RE.match(word, i)
+            if m:
+                name = m.group("braced") or m.group("plain")
+                value = env.get(name)
+                op = m.group("op")
+                if op and op.endswith("-"):
+                    if not value if op.startswith(":") else value is None:
+                        value = expand(m.group("word") or "", env, unquote=False)
+                elif op and op.endswith("+"):
+                    value = expand(m.group("word") or "", env, unquote=False) if value else ""
+                out.append(value or "")
+                i = m.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _pairs(ins: Instruction) -> list[tuple[str, str | None]]:
+    """NAME=value pairs of ARG/ENV/LABEL (ENV's legacy 'ENV NAME value' included)."""
+    if ins.cmd == "ARG":
+        pairs: list[tuple[str, str | None]] = []
+        for item in ins.value:
+            name, eq, default = item.partition("=")
+            pairs.append((name, default if eq else None))
+        return pairs
+    values = list(ins.value)
+    return [(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
+
+
+def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -> Analysis:
+    """Resolve ``target`` of ``df`` with ``build_args`` (the values werf.yaml passes)."""
+    by_name = {s.name: s for s in df.stages if s.name}
+    if target is None:
+        target_stage = df.stages[-1]
+    elif target.lower() in by_name:
+        target_stage = by_name[target.lower()]
+    else:
+        names = ", ".join(s.name for s in df.stages if s.name) or "none"
+        raise DockerfileError(f"target stage '{target}' not found in the Dockerfile",
+                              f"stages with a name: {names}", where=df.display)
+
+    meta_env: dict[str, str] = {}
+    for ins in df.meta_args:
+        for name, default in _pairs(ins):
+            if name in build_args:
+                meta_env[name] = build_args[name]
+            elif default is not None:
+                meta_env[name] = expand(default, meta_env)
+
+    def stage_ref(ref: str, line: int) -> Stage | None:
+        if ref.lower() in by_name:
+            return by_name[ref.lower()]
+        if ref.isdigit():
+            index = int(ref)
+            if index >= len(df.stages):
+                raise DockerfileError(f"stage index {index} does not exist",
+                                      where=f"{df.display}:{line}")
+            return df.stages[index]
+        return None
+
+    order: list[int] = []
+    visiting: set[int] = set()
+
+    def visit(stage: Stage) -> None:
+        if stage.index in order:
+            return
+        if stage.index in visiting:
+            raise DockerfileError("stages refer to each other in a cycle",
+                                  where=f"{df.display}:{stage.line}")
+        visiting.add(stage.index)
+        base = expand(stage.base, meta_env)
+        parent = stage_ref(base, stage.line)
+        if parent is not None and parent.index < stage.index:
+            visit(parent)
+        elif parent is not None:
+            raise DockerfileError(f"FROM {base}: a stage can only build on an earlier stage",
+                                  where=f"{df.display}:{stage.line}")
+        for ins in stage.instructions:
+            for ref in _from_refs(ins):
+                used = stage_ref(ref, ins.line)
+                if used is not None:
+                    if used.index >= stage.index:
+                        raise DockerfileError(f"--from={ref} refers to this or a later stage",
+                                              where=f"{df.display}:{ins.line}")
+                    visit(used)
+        visiting.discard(stage.index)
+        order.append(stage.index)
+
+    visit(target_stage)
+
+    # Resolve every used stage's instructions, keeping ENV inherited from parent stages.
+    stage_env: dict[int, dict[str, str]] = {}
+    lines: list[str] = []
+    bases: list[str] = []
+    sources: list[ContextSource] = []
+    remote: list[str] = []
+    for index in order:
+        stage = df.stages[index]
+        base = expand(stage.base, meta_env)
+        if not base:
+            raise DockerfileError(f"FROM {stage.base}: the image name is empty after "
+                                  "expanding build args",
+                                  "give the arg a value in 'args' or a default in the "
+                                  "Dockerfile", where=f"{df.display}:{stage.line}")
+        parent = stage_ref(base, stage.line)
+        env: dict[str, str] = dict(stage_env[parent.index]) if parent else {}
+        args: dict[str, str] = {}
+        label = f"stage {index}" + (f" ({stage.name})" if stage.name else "")
+        if parent:
+            lines.append(f"{label}: FROM stage {parent.index}")
+        else:
+            lines.append(f"{label}: FROM {base}")
+            if base.lower() != "scratch":
+                bases.append(base)
+        for ins in stage.instructions:
+            scope = {**args, **env}
+            text = _canonical(ins, scope, args, env, build_args, meta_env)
+            lines.append(f"{label}: {text}")
+            if ins.cmd in ("COPY", "ADD"):
+                src_from = _flag(ins, "from")
+                if src_from is not None:
+                    ref = expand(src_from, scope)
+                    if stage_ref(ref, ins.line) is None:
+                        bases.append(ref)
+                    continue
+                if ins.heredocs:
+                    continue
+                words = [expand(w, scope) for w in ins.value[:-1]]
+                if not words:
+                    raise DockerfileError(f"{ins.cmd} needs a source and a destination",
+                                          where=f"{df.display}:{ins.line}")
+                for word in words:
+                    if ins.cmd == "ADD" and _URL_RE.match(word):
+                        remote.append(word)
+                    else:
+                        sources.append(ContextSource(index, ins.line, word))
+            elif ins.cmd == "RUN":
+                for ref in _from_refs(ins):
+                    ref = expand(ref, scope)
+                    if stage_ref(ref, ins.line) is None:
+                        bases.append(ref)
+        stage_env[index] = env
+    return Analysis(target_stage.index, tuple(order), tuple(lines), tuple(dict.fromkeys(bases)),
+                    tuple(sources), tuple(remote))
+
+
+def _flag(ins: Instruction, name: str) -> str | None:
+    prefix = f"--{name}="
+    for flag in ins.flags:
+        if flag.startswith(prefix):
+            return flag[len(prefix):]
+    return None
+
+
+def _from_refs(ins: Instruction) -> list[str]:
+    refs: list[str] = []
+    if ins.cmd in ("COPY", "ADD"):
+        ref = _flag(ins, "from")
+        if ref is not None:
+            refs.append(ref)
+    elif ins.cmd == "RUN":
+        for flag in ins.flags:
+            if flag.startswith("--mount="):
+                for part in flag[len("--mount="):].split(","):
+                    key, _, value = part.partition("=")
+                    if key == "from":
+                        refs.append(value)
+    return refs
+
+
+def _canonical(ins: Instruction, scope: dict[str, str], args: dict[str, str],
+               env: dict[str, str], build_args: Mapping[str, str],
+               meta_env: Mapping[str, str]) -> str:
+    """One instruction as resolved text; updates ``args``/``env`` for ARG and ENV."""
+    if ins.cmd == "ARG":
+        parts = []
+        for name, default in _pairs(ins):
+            value: str
+            if name in build_args:
+                value = build_args[name]
+            elif default is not None:
+                value = expand(default, scope)
+            elif name in meta_env:
+                value = meta_env[name]
+            else:
+                value = ""
+            args[name] = value
+            scope[name] = value
+            parts.append(f"{name}={value}")
+        return "ARG " + " ".join(parts)
+    if ins.cmd == "ENV":
+        parts = []
+        for name, raw in _pairs(ins):
+            resolved = expand(raw or "", scope)
+            env[name] = resolved
+            scope[name] = resolved
+            parts.append(f"{name}={resolved}")
+        return "ENV " + " ".join(parts)
+    flags = " ".join(expand(f, scope) if ins.cmd in EXPANDED else f for f in ins.flags)
+    if ins.json:
+        value = repr(list(ins.value))
+    elif ins.cmd in EXPANDED:
+        value = " ".join(expand(v, scope) for v in ins.value)
+    else:
+        value = " ".join(ins.value)
+    heredocs = "".join(f"\n<<{h}" for h in ins.heredocs)
+    return " ".join(p for p in (ins.cmd, flags, value) if p) + heredocs

@@ -1,0 +1,1 @@
+"""The build engine: Buildah, driven through argv builders and ``dockwright.run``."""

@@ -1,0 +1,69 @@
+"""One exception family. Each error says what went wrong and what to do (the hint).
+
+Only ``cli.main`` prints these and turns them into exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    """Documented exit codes (README, "Exit codes")."""
+
+    OK = 0
+    BUILD_FAILED = 1  # Buildah failed while building an image
+    BAD_INPUT = 2  # command line, werf.yaml or Dockerfile is wrong
+    HOST_NOT_READY = 3  # the chosen mode cannot work on this host (see `dockwright doctor`)
+    REGISTRY = 4  # a registry could not be reached or refused an operation
+    INTERRUPTED = 130  # SIGINT (143 for SIGTERM)
+
+
+class DockwrightError(Exception):
+    exit_code: Exit = Exit.BUILD_FAILED
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(DockwrightError):
+    exit_code = Exit.BAD_INPUT
+
+
+class ConfigError(DockwrightError):
+    """werf.yaml is wrong. ``where`` is ``file:line`` when known."""
+
+    exit_code = Exit.BAD_INPUT
+
+    def __init__(self, message: str, hint: str = "", where: str = "") -> None:
+        super().__init__(f"{where}: {message}" if where else message, hint)
+
+
+class DockerfileError(ConfigError):
+    pass
+
+
+class HostError(DockwrightError):
+    exit_code = Exit.HOST_NOT_READY
+
+
+class CommandFailed(DockwrightError):
+    """A program run through ``run.run`` failed."""
+
+    exit_code = Exit.BUILD_FAILED
+
+    def __init__(self, message: str, hint: str = "", *, returncode: int = 1,
+                 stderr: str = "") -> None:
+        super().__init__(message, hint)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class BuildFailed(DockwrightError):
+    exit_code = Exit.BUILD_FAILED
+
+
+class Interrupted(DockwrightError):
+    exit_code = Exit.INTERRUPTED

@@ -1,0 +1,211 @@
+"""Functional probes: things only a real try can tell (a runtime runs a container, native
+overlay mounts, the user namespace gets its full mapping).
+
+Each costs process starts, so results are cached in ``~/.cache/dockwright/probes.json`` under
+a fingerprint of everything they depend on (kernel, boot, binaries' stat including ctime so a
+setcap or chmod counts, subuid/subgid files, storage filesystem); a change of any of these
+runs the probe again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockwright import run
+from dockwright.engine.buildah import StoreOptions, buildah_argv
+from dockwright.host.view import HostView
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str  # what was seen: an error line, or a short description
+
+
+def cache_dir(env: Mapping[str, str], home: Path) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(home / ".cache")
+    return Path(base) / "dockwright"
+
+
+def _stat_key(path: str | Path | None) -> str:
+    if not path:
+        return "-"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}:absent"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_mode:o}"
+
+
+class Prober:
+    """Runs probes on the real host, with a cache. ``use_cache=False`` always probes."""
+
+    def __init__(self, view: HostView, use_cache: bool = True) -> None:
+        self.view = view
+        self.env = dict(view.env)
+        self.use_cache = use_cache
+        self._path = cache_dir(self.env, view.identity.home) / "probes.json"
+        self._cache: dict[str, dict[str, object]] | None = None
+
+    # -- cache --------------------------------------------------------------------------------
+    def _fingerprint(self, name: str, *parts: str) -> str:
+        common = (
+            str(CACHE_VERSION), name, str(self.view.identity.uid), self.view.kernel_release(),
+            (self.view.read("/proc/sys/kernel/random/boot_id") or "").strip(),
+            _stat_key(shutil.which("buildah", path=self.env.get("PATH"))),
+            _stat_key(shutil.which("newuidmap", path=self.env.get("PATH"))),
+            _stat_key(shutil.which("newgidmap", path=self.env.get("PATH"))),
+            self.view.read("/etc/subuid") or "", self.view.read("/etc/subgid") or "",
+            self.view.sysctl("user.max_user_namespaces") or "",
+        )
+        return hashlib.sha256("\0".join((*common, *parts)).encode()).hexdigest()
+
+    def _load(self) -> dict[str, dict[str, object]]:
+        if self._cache is None:
+            try:
+                self._cache = json.loads(self._path.read_text())
+            except (OSError, ValueError):
+                self._cache = {}
+        return self._cache
+
+    def _cached(self, key: str) -> ProbeResult | None:
+        if not self.use_cache:
+            return None
+        hit = self._load().get(key)
+        if isinstance(hit, dict) and isinstance(hit.get("ok"), bool):
+            return ProbeResult(bool(hit["ok"]), str(hit.get("detail", "")))
+        return None
+
+    def _store(self, key: str, result: ProbeResult) -> ProbeResult:
+        cache = self._load()
+        cache[key] = {"ok": result.ok, "detail": result.detail}
+        with contextlib.suppress(OSError):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+            tmp.replace(self._path)
+        return result
+
+    # -- probes -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _scratch_store(self) -> Iterator[StoreOptions]:
+        """A throw-away vfs store, so that probes never touch the user's images."""
+        base = tempfile.mkdtemp(prefix="dockwright-probe-")
+        store = StoreOptions(Path(base) / "root", Path(base) / "run", "vfs")
+        try:
+            yield store
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+            if os.path.exists(base):  # files owned by sub-ids: remove from inside the userns
+                run.run(buildah_argv(store, "unshare", "rm", "-rf", base), env=self.env,
+                        check=False)
+
+    def runtime(self, runtime: str) -> ProbeResult:
+        """Does ``runtime`` run a trivial container here, the way a build would run it?"""
+        key = self._fingerprint("runtime", _stat_key(runtime),
+                                _fs_type("/sys/fs/cgroup"))
+        cached = self._cached(key)
+        if cached:
+            return cached
+        with self._scratch_store() as store:
+            made = run.run(buildah_argv(store, "from", "--pull=never", "scratch"), env=self.env,
+                           check=False)
+            if not made.ok:
+                return self._store(key, ProbeResult(False, _last_line(made.stderr)))
+            container = made.stdout.strip()
+            mounts: list[str] = []
+            for directory in ("/usr", "/lib", "/lib64", "/bin"):
+                if os.path.isdir(directory):
+                    mounts += ["--volume", f"{directory}:{directory}:ro"]
+            tried = run.run(buildah_argv(store, "run", "--isolation", "oci", "--runtime",
+                                         runtime, "--network", "host", *mounts, container,
+                                         "true"), env=self.env, check=False)
+            run.run(buildah_argv(store, "rm", container), env=self.env, check=False)
+        if tried.ok:
+            return self._store(key, ProbeResult(True, "ran a container"))
+        return self._store(key, ProbeResult(False, _runtime_error(tried.stderr)))
+
+    def userns_mapping(self) -> ProbeResult:
+        """Does Buildah's user namespace get the full sub-id mapping (not a single id)?"""
+        key = self._fingerprint("userns")
+        cached = self._cached(key)
+        if cached:
+            return cached
+        with self._scratch_store() as store:
+            res = run.run(buildah_argv(store, "unshare", "cat", "/proc/self/uid_map"),
+                          env=self.env, check=False)
+        lines = [line for line in res.stdout.splitlines() if line.strip()]
+        if res.ok and len(lines) > 1:
+            return self._store(key, ProbeResult(True, " | ".join(" ".join(x.split())
+                                                                 for x in lines)))
+        detail = _last_line(res.stderr) if not res.ok else \
+            "single mapping only: " + (_warning(res.stderr) or " ".join(lines[0].split())
+                                       if lines else "no uid_map")
+        return self._store(key, ProbeResult(False, detail))
+
+    def native_overlay(self, storage_parent: Path) -> ProbeResult:
+        """Can this user mount kernel overlay where the store lives?"""
+        key = self._fingerprint("overlay", str(storage_parent), _fs_type(storage_parent),
+                                self.view.read("/proc/filesystems") or "")
+        cached = self._cached(key)
+        if cached:
+            return cached
+        try:
+            storage_parent.mkdir(parents=True, exist_ok=True)
+            base = tempfile.mkdtemp(prefix=".dockwright-overlay-probe-", dir=storage_parent)
+        except OSError as exc:
+            return ProbeResult(False, f"cannot create a test directory in {storage_parent}: "
+                               f"{exc.strerror}")
+        try:
+            for sub in ("lower", "upper", "work", "merged"):
+                os.mkdir(os.path.join(base, sub))
+            options = (f"lowerdir={base}/lower,upperdir={base}/upper,workdir={base}/work")
+            mount = ["mount", "-t", "overlay", "overlay", "-o", options, f"{base}/merged"]
+            if self.view.identity.is_root:
+                argv = ["unshare", "--mount", *mount]
+            else:
+                argv = ["unshare", "--user", "--map-root-user", "--mount", *mount]
+            res = run.run(argv, env=self.env, check=False)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        if res.ok:
+            return self._store(key, ProbeResult(True, "test mount succeeded"))
+        return self._store(key, ProbeResult(False, _last_line(res.stderr) or "mount failed"))
+
+
+def _fs_type(path: str | Path) -> str:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return "-"
+    return f"{st.f_fsid}:{st.f_flag}"
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _warning(text: str) -> str:
+    for line in text.splitlines():
+        if "newuidmap" in line or "newgidmap" in line or "single mapping" in line.lower():
+            return line.strip()
+    return ""
+
+
+def _runtime_error(text: str) -> str:
+    for line in text.splitlines():
+        if "creating container" in line or "cgroup" in line:
+            return line.split(": ", 1)[-1].strip() if "creating container" in line \
+                else line.strip()
+    return _last_line(text)

@@ -1,0 +1,115 @@
+"""The build plan: which images, in which order, and what each one's digest is made of."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockwright import context, dockerfile
+from dockwright.config.model import Image, Project
+from dockwright.digest import Manifest, ManifestBuilder
+from dockwright.errors import ConfigError
+
+
+def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
+    """Images in dependency order (dependencies first); ``only`` with what they need."""
+    wanted: list[str] = list(only) or [i.name for i in project.images]
+    for name in wanted:
+        if project.image(name) is None:
+            names = ", ".join(i.name for i in project.images)
+            raise ConfigError(f"no image '{name}' in werf.yaml", f"images: {names}")
+    out: list[Image] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        image = project.image(name)
+        assert image is not None
+        for dep in image.dependencies:
+            visit(dep.image)
+        out.append(image)
+
+    for name in wanted:
+        visit(name)
+    return out
+
+
+def unsupported(project: Project, image: Image) -> None:
+    """Directives dockwright parses but does not build yet: refuse them, never ignore."""
+    where = image.where
+    if image.staged:
+        raise ConfigError(f"image '{image.name}': 'staged: true' (a stage per instruction) is "
+                          "not supported by dockwright yet", "remove 'staged' or set it to false",
+                          where=where)
+    if image.image_spec:
+        raise ConfigError(f"image '{image.name}': 'imageSpec' is not applied by dockwright yet",
+                          "set the image config in the Dockerfile (LABEL, ENV, CMD, ...) for now",
+                          where=where)
+    platforms = image.platform or project.platform
+    if len(platforms) > 1:
+        raise ConfigError(f"image '{image.name}': several platforms ({', '.join(platforms)}) "
+                          "are not supported by dockwright yet", "build one platform at a time",
+                          where=where)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything an image's digest depends on, once its dependencies are known."""
+
+    image: Image
+    build_args: tuple[tuple[str, str], ...]  # args and imports, as passed to Buildah
+    analysis: dockerfile.Analysis
+    manifest: Manifest
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+
+def inputs(project: Project, image: Image, imports: Mapping[str, str],
+           base_ids: Mapping[str, str | None], parsed: dockerfile.Dockerfile) -> Inputs:
+    """The manifest of ``image``: see README "What the digest is made of"."""
+    build_args = {**image.args_dict, **imports}
+    analysis = dockerfile.analyze(parsed, image.target, build_args)
+    ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
+    m = ManifestBuilder()
+    cache_version = image.cache_version or project.cache_version
+    m.add("cacheVersion", cache_version or "")
+    platform = (image.platform or project.platform or ("",))[0]
+    if platform:
+        m.add("platform", platform)
+    m.add("target", image.target or "")
+    for n, line in enumerate(analysis.instructions, 1):
+        m.add(f"instruction {n:03d}", line)
+    for ref in analysis.bases:
+        base_id = base_ids.get(ref)
+        m.add(f"base {ref}", f"sha256:{base_id}" if base_id else "(not present locally)")
+    for name, value in sorted(imports.items()):
+        m.add(f"import {name}", value)
+    for host in image.add_host:
+        m.add(f"addHost {host}", host)
+    for url in analysis.remote_sources:
+        m.add(f"remote {url}", url)
+    if analysis.sources:
+        entries = context.walk(image.context_dir, ignore)
+        display = os.path.relpath(image.dockerfile_path, project.dir)
+        patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
+        for f in context.files_for(image.context_dir, entries, patterns, ignore):
+            m.add(f"context {f.rel}", f"{f.mode:04o} {f.checksum}")
+    for rel in image.context_add_files:
+        path = image.context_dir / rel
+        entries = [context.Entry(rel, "dir" if path.is_dir() else "file", 0, 0, 0, 0)]
+        if path.is_dir():
+            entries = [e for e in context.walk(path, context.Ignore("", ()))]
+            base = path
+        else:
+            entries = [context.Entry(Path(rel).name, "file", 0, 0, 0, 0)]
+            base = path.parent
+        for e in entries:
+            key = f"contextAddFiles {rel}" + (f"/{e.rel}" if path.is_dir() else "")
+            m.add(key, context.checksum(base, e))
+    return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build())

@@ -1,0 +1,144 @@
+"""The only module that starts processes.
+
+Every argv is logged under ``--debug``; a missing program and a killing signal become
+``CommandFailed`` with a readable message instead of a raw exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dockwright.errors import CommandFailed
+
+log = logging.getLogger("dockwright")
+
+_children: set[subprocess.Popen[str]] = set()
+_children_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def which(program: str, path: str | None = None) -> str | None:
+    return shutil.which(program, path=path)
+
+
+def describe(argv: Sequence[str]) -> str:
+    return shlex.join(argv)
+
+
+def _failure(argv: Sequence[str], returncode: int, stderr: str) -> CommandFailed:
+    name = os.path.basename(argv[0])
+    if returncode == 127:
+        return CommandFailed(f"{name} not found", f"install {name} or put it on PATH",
+                             returncode=returncode, stderr=stderr)
+    if returncode < 0:
+        try:
+            sig = signal.Signals(-returncode).name
+        except ValueError:
+            sig = f"signal {-returncode}"
+        return CommandFailed(f"{name} was killed by {sig}", "", returncode=returncode,
+                             stderr=stderr)
+    last = [line for line in stderr.strip().splitlines() if line.strip()]
+    detail = f": {last[-1].strip()}" if last else ""
+    return CommandFailed(f"{name} failed with exit code {returncode}{detail}",
+                         f"the command was: {describe(argv)}", returncode=returncode,
+                         stderr=stderr)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    input: str | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+    on_line: Callable[[str], None] | None = None,
+) -> Result:
+    """Run ``argv`` and wait for it.
+
+    Without ``on_line`` stdout and stderr are captured separately. With ``on_line`` both go,
+    merged and line by line, to the callback as they come (a build log), and the last lines
+    are kept as ``stderr`` for the error message.
+    """
+    argv = tuple(argv)
+    log.debug("run: %s", describe(argv))
+    full_env = dict(os.environ if env is None else env)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if on_line else subprocess.PIPE,
+            env=full_env,
+            cwd=cwd,
+            text=True,
+            errors="replace",
+            start_new_session=False,
+        )
+    except FileNotFoundError:
+        result = Result(argv, 127, "", f"{argv[0]}: not found")
+        if check:
+            raise _failure(argv, 127, result.stderr) from None
+        return result
+    with _children_lock:
+        _children.add(proc)
+    try:
+        if on_line is None:
+            try:
+                out, err = proc.communicate(input, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                err += f"\n{argv[0]}: timed out after {timeout} s"
+        else:
+            tail: deque[str] = deque(maxlen=40)
+            assert proc.stdout is not None
+            if input is not None and proc.stdin is not None:
+                proc.stdin.write(input)
+                proc.stdin.close()
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                tail.append(line)
+                on_line(line)
+            proc.wait()
+            out, err = "", "\n".join(tail)
+    finally:
+        with _children_lock:
+            _children.discard(proc)
+    result = Result(argv, proc.returncode, out, err)
+    if result.returncode != 0:
+        log.debug("exit %d: %s", result.returncode, err.strip()[-2000:])
+        if check:
+            raise _failure(argv, result.returncode, err)
+    return result
+
+
+def stop_children(sig: int = signal.SIGTERM) -> int:
+    """Send ``sig`` to every child still running; returns how many there were."""
+    with _children_lock:
+        procs = list(_children)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+    return len(procs)
