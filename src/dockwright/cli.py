@@ -60,6 +60,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="print every input of IMAGE's digest and what changed since its last "
                    "build; builds nothing")
 
+    d = sub.add_parser("doctor", parents=[common, host],
+                       help="check that this host can build rootless, and print the fixes",
+                       description="Check every prerequisite of rootless Buildah builds, say "
+                       "which mode, runtime and storage driver a build would use, and print "
+                       "the commands that fix what is missing.")
+    d.add_argument("--mode", dest="buildah_mode", help=argparse.SUPPRESS)
+    d.add_argument("--json", action="store_true", help="print a JSON document (for CI gates)")
+    d.add_argument("--fix", action="store_true",
+                   help="print one reviewable shell script that applies every fix")
+    d.add_argument("--yes", action="store_true",
+                   help="with --fix, as root: apply the script and check again")
+
     c = sub.add_parser("config", parents=[common, project], help="show the parsed project",
                        description="Load and validate werf.yaml and print what was parsed.")
     c.add_argument("--json", action="store_true", help="print JSON")
@@ -144,7 +156,17 @@ def cmd_config(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-COMMANDS = {"build": cmd_build, "config": cmd_config}
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dockwright import doctor
+
+    view, prober = _host(args)
+    code, text = doctor.command(args, view, prober)
+    if text:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return code
+
+
+COMMANDS = {"build": cmd_build, "config": cmd_config, "doctor": cmd_doctor}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
