@@ -6,6 +6,8 @@ prepared, and a missing buildah must fail the suite.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import pwd
 import shutil
@@ -197,8 +199,26 @@ def root_builder(tmp_path: Path) -> Iterator[Builder]:
     b.cleanup()
 
 
+@contextlib.contextmanager
+def host_lock(exclusive: bool) -> Iterator[None]:
+    """Tests that break the host for everyone (newuidmap's setuid bit, /dev/fuse) hold this
+    lock exclusively; every rootless build holds it shared, so the two never overlap."""
+    SHARED.mkdir(parents=True, exist_ok=True)
+    with open(SHARED / "host-faults.lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def user_builder(rootless_user: str, tmp_path: Path) -> Iterator[Builder]:
+    with host_lock(exclusive=False):
+        yield from _user_builder(rootless_user, tmp_path)
+
+
+def _user_builder(rootless_user: str, tmp_path: Path) -> Iterator[Builder]:
     entry = pwd.getpwnam(rootless_user)
     work = SHARED / f"work-{os.getpid()}-{tmp_path.name}"
     work.mkdir(parents=True, exist_ok=True)
