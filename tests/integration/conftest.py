@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from dockwright.host.resolve import storage_places
+from dockwright.host.view import HostView, Identity
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path("/var/tmp/dockwright-it")  # readable by the test users
 BUSYBOX = Path("/bin/busybox")
@@ -60,6 +63,13 @@ class Builder:
     def is_root(self) -> bool:
         return self.user == "root"
 
+    @property
+    def run_root(self) -> Path:
+        """The run root dockwright uses with ``--storage-root``."""
+        entry = pwd.getpwnam(self.user)
+        ident = Identity(entry.pw_uid, entry.pw_gid, self.user, Path(entry.pw_dir))
+        return storage_places(HostView(identity=ident), str(self.storage_root))[1]
+
     def argv(self, *args: str) -> list[str]:
         if self.is_root:
             return [sys.executable, "-m", "dockwright", *args]
@@ -97,7 +107,7 @@ class Builder:
 
     def buildah(self, *args: str, check: bool = True, driver: str | None = None) -> Run:
         """buildah against this builder's store (the driver it was created with)."""
-        store = ["--root", str(self.storage_root)]
+        store = ["--root", str(self.storage_root), "--runroot", str(self.run_root)]
         if driver:
             store += ["--storage-driver", driver]
         if self.is_root:
