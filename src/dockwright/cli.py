@@ -190,6 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return Exit.INTERRUPTED
+    except Exception as exc:  # a bug in dockwright: still one line, traceback with --debug
+        if debug:
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: rerun with --debug for the traceback, and report it", file=sys.stderr)
+        return Exit.INTERNAL
 
 
 def entry() -> None:

@@ -16,6 +16,7 @@ class Exit(IntEnum):
     BAD_INPUT = 2  # command line, werf.yaml or Dockerfile is wrong
     HOST_NOT_READY = 3  # the chosen mode cannot work on this host (see `dockwright doctor`)
     REGISTRY = 4  # a registry could not be reached or refused an operation
+    INTERNAL = 70  # a bug in dockwright (EX_SOFTWARE); --debug shows the traceback
     INTERRUPTED = 130  # SIGINT (143 for SIGTERM)
 
 
