@@ -1,13 +1,14 @@
-"""The build pipeline: plan -> digest -> cache lookup -> Buildah -> tag -> result.
+"""The build pipeline: plan -> digest -> stage lookup (local, registry) -> Buildah -> publish.
 
-Images are built one at a time in dependency order; an image whose digest already has a
-stage in local storage is reused, never rebuilt.
+An image whose digest already has a stage (locally, or in the ``--repo`` registry) is reused,
+never rebuilt. Images build one at a time in dependency order.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -17,47 +18,80 @@ from pathlib import Path
 from dockwright import dockerfile, plan, run
 from dockwright.config.model import Image, Project, Secret
 from dockwright.digest import Manifest, diff
-from dockwright.engine import buildah
-from dockwright.errors import BuildFailed, ConfigError
+from dockwright.engine import buildah, skopeo
+from dockwright.errors import BuildFailed, ConfigError, UsageError
 from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
+from dockwright.report import ImageRecord
 from dockwright.storage import local
+from dockwright.storage.registry import RegistryStages, call, failure
 
 Log = Callable[[str, str], None]  # (image name or "", message)
+
+SETTLE_SECONDS = 0.5  # after a push: how long other builders' pushes get to show up
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Where stages and final images go (``--repo``, ``--final-repo``, custom tags)."""
+
+    repo: RegistryStages | None = None
+    final_repo: RegistryStages | None = None
+    custom_tags: tuple[str, ...] = ()
+    require_built: bool = False
 
 
 @dataclass(frozen=True)
 class Result:
     name: str
-    reference: str
+    reference: str  # where the stage is: "<repo>:<tag>"
     tag: str
-    image_id: str
-    digest: str
+    image_id: str  # hex, no "sha256:"
+    digest: str  # the stage digest (content-based)
     rebuilt: bool
     final: bool
     seconds: float
     size: str = ""
+    source: str = "local"  # "local" | "repo" | "built"
+    image_digest: str = ""  # registry manifest digest, when in a registry
+    final_reference: str = ""  # in --final-repo, when given
+
+    @property
+    def repo(self) -> str:
+        return self.reference.rsplit(":", 1)[0]
 
 
 @dataclass
 class Session:
-    """What one build run knows: the project, the host setup, and local images."""
+    """What one build run knows: the project, the host setup, local images, registries."""
 
     project: Project
     setup: Setup
     env: Mapping[str, str]
     log: Log
     state_dir: Path
+    publish: Publish = field(default_factory=Publish)
     images: list[buildah.LocalImage] = field(default_factory=list)
     parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
 
     @property
-    def repo(self) -> str:
+    def local_repo(self) -> str:
         return local.local_repo(self.project.name)
 
     def refresh(self) -> None:
         self.images = buildah.list_images(self.setup.store, self.env)
+
+    def local_stage(self, digest: str) -> local.Stage | None:
+        found = [s for repo in self.stage_repos() if (s := local.stages(self.images, repo)
+                                                      .get(digest))]
+        return min(found, key=lambda s: s.millis) if found else None
+
+    def stage_repos(self) -> list[str]:
+        repos = [self.local_repo]
+        if self.publish.repo:
+            repos.append(self.publish.repo.repo)
+        return repos
 
     def dockerfile(self, image: Image) -> dockerfile.Dockerfile:
         if image.dockerfile_path not in self.parsed:
@@ -67,9 +101,9 @@ class Session:
 
 
 def new_session(project: Project, setup: Setup, env: Mapping[str, str], log: Log,
-                home: Path) -> Session:
+                home: Path, publish: Publish | None = None) -> Session:
     state = cache_dir(env, home) / "manifests" / project.name
-    session = Session(project, setup, env, log, state)
+    session = Session(project, setup, env, log, state, publish or Publish())
     session.refresh()
     return session
 
@@ -81,35 +115,58 @@ def import_values(session: Session, image: Image) -> dict[str, str]:
         if built is None:
             raise BuildFailed(f"image '{image.name}' needs '{dep.image}', which is not built",
                               "run 'dockwright build' (without --explain) first")
-        found = next((i for i in session.images if i.id == built.image_id), None)
         for imp in dep.imports:
             values[imp.target_build_arg] = {
                 "ImageName": built.reference,
                 "ImageTag": built.tag,
-                "ImageRepo": built.reference.rsplit(":", 1)[0],
+                "ImageRepo": built.repo,
                 "ImageID": f"sha256:{built.image_id}",
-                "ImageDigest": found.digest if found else "",
+                "ImageDigest": built.image_digest or _local_digest(session, built),
             }[imp.type]
     return values
 
 
+def _local_digest(session: Session, built: Result) -> str:
+    found = next((i for i in session.images if i.id == built.image_id), None)
+    return found.digest if found else ""
+
+
 def base_ids(session: Session, refs: tuple[str, ...], pull: bool) -> dict[str, str | None]:
+    """Image IDs of the base images; ``pull`` fetches what is missing (needed to build)."""
+    own = {r.reference: r for r in session.results.values()}
     out: dict[str, str | None] = {}
     for ref in refs:
         found = buildah.find_local(session.images, ref)
+        if found is None and ref in own:
+            out[ref] = own[ref].image_id  # our own stage: known without pulling it
+            continue
         if found is None and pull:
-            res = run.run(buildah.buildah_argv(session.setup.store, "pull", "--quiet", ref),
-                          env=session.env, check=False)
-            if not res.ok:
-                raise BuildFailed(
-                    f"base image '{ref}' is not in local storage and could not be pulled: "
-                    f"{_last(res.stderr)}",
-                    "build or pull the base image first, or fix the FROM reference",
-                )
-            session.refresh()
+            _pull(session, ref)
             found = buildah.find_local(session.images, ref)
         out[ref] = found.id if found else None
     return out
+
+
+def _pull(session: Session, ref: str) -> None:
+    argv = ["pull", "--quiet"]
+    repo = session.publish.repo
+    if repo and ref.startswith(repo.repo + ":"):
+        if not repo.tls_verify:
+            argv.append("--tls-verify=false")
+        result = call(buildah.buildah_argv(session.setup.store, *argv, ref), session.env,
+                      f"pulling {ref}", repo.retry, lambda m: session.log("", m))
+        if not result.ok:
+            raise failure(f"pulling {ref}", result, repo.repo)
+    else:
+        result = run.run(buildah.buildah_argv(session.setup.store, *argv, ref),
+                         env=session.env, check=False)
+        if not result.ok:
+            raise BuildFailed(
+                f"base image '{ref}' is not in local storage and could not be pulled: "
+                f"{_last(result.stderr)}",
+                "build or pull the base image first, or fix the FROM reference",
+            )
+    session.refresh()
 
 
 def _last(text: str) -> str:
@@ -181,32 +238,80 @@ def secret_files(secrets: tuple[Secret, ...], env: Mapping[str, str],
                 os.unlink(path)
 
 
+class StageMissing(Exception):
+    """With --require-built-images: the stage for this digest exists nowhere."""
+
+
 def build_one(session: Session, image: Image) -> Result:
     log = session.log
     started = time.monotonic()
-    inputs = image_inputs(session, image, pull=True)
+    inputs = image_inputs(session, image, pull=not session.publish.require_built)
     digest = inputs.digest
-    found = local.stages(session.images, session.repo).get(digest)
-    previous = previous_manifest(session, image)
-    if found:
+    registry = session.publish.repo
+    found = session.local_stage(digest)
+
+    if registry is not None:
+        remote = registry.find(digest)
+        if remote is not None:
+            remember(session, image, inputs.manifest)
+            local_copy = found if found and found.tag == remote.tag else None
+            image_id = local_copy.image_id if local_copy else registry.image_id(remote.tag)
+            log(image.name, f"reused {remote.reference} (in the registry)")
+            result = Result(image.name, remote.reference, remote.tag, image_id, digest, False,
+                            image.final, time.monotonic() - started,
+                            local_copy.size if local_copy else "", "repo",
+                            registry.manifest_digest(remote.tag))
+            return _publish_final(session, image, result)
+        if found is not None:
+            remember(session, image, inputs.manifest)
+            log(image.name, f"found {found.reference} locally; pushing it to {registry.repo}")
+            result = _push_stage(session, image, found.reference, found.tag, found.image_id,
+                                 digest, False, started, found.size)
+            return _publish_final(session, image, result)
+    elif found is not None:
         remember(session, image, inputs.manifest)
         log(image.name, f"reused {found.reference}")
-        return Result(image.name, found.reference, found.tag, found.image_id, digest, False,
-                      image.final, time.monotonic() - started, found.size)
+        result = Result(image.name, found.reference, found.tag, found.image_id, digest, False,
+                        image.final, time.monotonic() - started, found.size, "local")
+        return _publish_final(session, image, result)
 
-    if previous and previous.digest != digest:
-        changes = diff(previous, inputs.manifest)
-        log(image.name, f"rebuilding: {len(changes)} input(s) changed since "
-                        f"{previous.digest[:12]}:")
-        for line in changes:
-            log(image.name, f"  {line}")
-    elif previous is None:
-        log(image.name, "building: no earlier build of this image")
-    else:
-        log(image.name, "building: the stage for this digest is gone from local storage")
-
+    if session.publish.require_built:
+        raise StageMissing(image.name)
+    _say_why(session, image, inputs.manifest)
     tag = f"{digest}-{int(time.time() * 1000)}"
-    reference = f"{session.repo}:{tag}"
+    reference = f"{session.local_repo}:{tag}"
+    image_id = _build(session, image, inputs, reference)
+    size = next((i.size for i in session.images if i.id == image_id), "")
+    remember(session, image, inputs.manifest)
+    log(image.name, f"built {reference} in {time.monotonic() - started:.1f} s")
+    if registry is not None:
+        result = _push_stage(session, image, reference, tag, image_id, digest, True, started,
+                             size)
+    else:
+        result = Result(image.name, reference, tag, image_id, digest, True, image.final,
+                        time.monotonic() - started, size, "built")
+    return _publish_final(session, image, result)
+
+
+def _say_why(session: Session, image: Image, manifest: Manifest) -> None:
+    previous = previous_manifest(session, image)
+    if previous and previous.digest != manifest.digest:
+        changes = diff(previous, manifest)
+        session.log(image.name, f"rebuilding: {len(changes)} input(s) changed since "
+                                f"{previous.digest[:12]}:")
+        for line in changes:
+            session.log(image.name, f"  {line}")
+    elif previous is None:
+        session.log(image.name, "building: no earlier build of this image")
+    else:
+        session.log(image.name, "building: the stage for this digest is gone")
+
+
+def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) -> str:
+    own = {r.reference for r in session.results.values()}
+    for ref in inputs.analysis.bases:  # stages of ours that only the registry has
+        if ref in own and buildah.find_local(session.images, ref) is None:
+            _pull(session, ref)
     platform = (image.platform or session.project.platform or (None,))[0]
     network = image.network
     if network is None and session.setup.isolation.kind == "oci":
@@ -220,7 +325,8 @@ def build_one(session: Session, image: Image) -> Result:
             tag=reference,
             target=image.target,
             build_args=inputs.build_args,
-            labels=(("werf", session.project.name), ("werf-stage-content-digest", digest)),
+            labels=(("werf", session.project.name),
+                    ("werf-stage-content-digest", inputs.digest)),
             add_hosts=image.add_host,
             network=network,
             platform=platform,
@@ -229,30 +335,160 @@ def build_one(session: Session, image: Image) -> Result:
             iidfile=iidfile,
         )
         result = buildah.build(session.setup.store, session.setup.isolation, spec, session.env,
-                               lambda line: log(image.name, line))
+                               lambda line: session.log(image.name, line))
         if not result.ok:
             raise BuildFailed(f"image '{image.name}' failed to build: {_last(result.stderr)}",
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
         image_id = iidfile.read_text().strip().removeprefix("sha256:")
     session.refresh()
-    size = next((i.size for i in session.images if i.id == image_id), "")
-    remember(session, image, inputs.manifest)
-    seconds = time.monotonic() - started
-    log(image.name, f"built {reference} in {seconds:.1f} s")
-    return Result(image.name, reference, tag, image_id, digest, True, image.final, seconds, size)
+    return image_id
+
+
+def _push(session: Session, registry: RegistryStages, source: str, dest: str,
+          what: str) -> str:
+    """Push a local image; returns the manifest digest. A tag appears only once the whole
+    image is uploaded (the registry writes the manifest last), so a failed push leaves none."""
+    with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
+        digest_file = Path(tmp) / "digest"
+        argv = ["push", "--quiet", "--retry", "0", "--digestfile", str(digest_file)]
+        if not registry.tls_verify:
+            argv.append("--tls-verify=false")
+        result = call(buildah.buildah_argv(session.setup.store, *argv, source,
+                                           f"docker://{dest}"),
+                      session.env, what, registry.retry, lambda m: session.log("", m))
+        if not result.ok:
+            raise failure(what, result, registry.repo)
+        return digest_file.read_text().strip()
+
+
+def _push_stage(session: Session, image: Image, source: str, tag: str, image_id: str,
+                digest: str, rebuilt: bool, started: float, size: str) -> Result:
+    registry = session.publish.repo
+    assert registry is not None
+    dest = f"{registry.repo}:{tag}"
+    manifest_digest = _push(session, registry, source, dest, f"pushing {image.name} to {dest}")
+    registry.added(tag)
+    # Another builder may have pushed the same digest meanwhile: the oldest tag wins.
+    time.sleep(SETTLE_SECONDS)
+    winner = registry.find(digest, refresh=True)
+    if winner is not None and winner.tag != tag:
+        session.log(image.name, f"{winner.reference} was pushed by another builder first: "
+                                f"discarding own {dest}")
+        return Result(image.name, winner.reference, winner.tag,
+                      registry.image_id(winner.tag), digest, rebuilt, image.final,
+                      time.monotonic() - started, size, "repo",
+                      registry.manifest_digest(winner.tag))
+    session.log(image.name, f"pushed {dest}")
+    return Result(image.name, dest, tag, image_id, digest, rebuilt, image.final,
+                  time.monotonic() - started, size, "built" if rebuilt else "local",
+                  manifest_digest)
+
+
+SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def custom_tag(template: str, image: str, content_tag: str) -> str:
+    slug = SLUG_RE.sub("-", image.lower()).strip("-")
+    return (template.replace("%image_content_based_tag%", content_tag)
+            .replace("%image_slug%", slug).replace("%image%", image))
+
+
+def _publish_final(session: Session, image: Image, result: Result) -> Result:
+    """Final images: into --final-repo, and the custom tags (locally without a registry)."""
+    if not image.final:
+        return result
+    pub = session.publish
+    target = pub.final_repo or pub.repo
+    tags = [custom_tag(t, image.name, result.tag) for t in pub.custom_tags]
+    final_reference = ""
+    if pub.final_repo is not None:
+        final_reference = f"{pub.final_repo.repo}:{result.tag}"
+        tags.insert(0, result.tag)
+    if target is None:
+        for t in tags:
+            run.run(buildah.tag_argv(session.setup.store, result.reference,
+                                     f"{session.local_repo}:{t}"), env=session.env)
+            session.log(image.name, f"tagged {session.local_repo}:{t}")
+        return result
+    have_local = buildah.find_local(session.images, result.reference) is not None
+    existing = set(target.tags())
+    for t in tags:
+        dest = f"{target.repo}:{t}"
+        if t == result.tag and t in existing:
+            continue
+        if have_local:
+            _push(session, target, result.reference, dest, f"pushing {dest}")
+        else:
+            source = pub.repo if pub.repo is not None else target
+            argv = skopeo.copy_argv(result.reference, dest, source.tls_verify,
+                                    target.tls_verify)
+            copied = call(argv, session.env, f"copying to {dest}", target.retry,
+                          lambda m: session.log("", m))
+            if not copied.ok:
+                raise failure(f"copying {result.reference} to {dest}", copied, target.repo)
+        target.added(t)
+        session.log(image.name, f"published {dest}")
+    if final_reference:
+        return Result(**{**result.__dict__, "final_reference": final_reference})
+    return result
+
+
+def check_custom_tags(project: Project, images: list[Image], templates: tuple[str, ...]) -> None:
+    finals = [i for i in images if i.final]
+    for t in templates:
+        if len(finals) > 1 and "%image" not in t.replace("%image_content_based_tag%", ""):
+            raise UsageError(f"custom tag '{t}' would name every final image the same",
+                             "put %image% or %image_slug% in it, or build one image")
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+                            custom_tag(t, "image", "0" * 56 + "-" + "0" * 13)):
+            raise UsageError(f"custom tag '{t}' is not a valid tag",
+                             "tags use letters, digits, '_', '.', '-' (at most 128)")
 
 
 def build_project(session: Session, only: tuple[str, ...] = ()) -> list[Result]:
     images = plan.order(session.project, only)
     for image in images:
         plan.unsupported(session.project, image)
-    out = []
+    check_custom_tags(session.project, images, session.publish.custom_tags)
+    out: list[Result] = []
+    missing: list[str] = []
     for image in images:
-        result = build_one(session, image)
+        if any(d.image in missing for d in image.dependencies):
+            missing.append(image.name)
+            continue
+        try:
+            result = build_one(session, image)
+        except StageMissing:
+            missing.append(image.name)
+            continue
         session.results[image.name] = result
         out.append(result)
+    if missing:
+        where = session.publish.repo.repo if session.publish.repo else "local storage"
+        raise BuildFailed(f"stages required: {', '.join(missing)} not built in {where}",
+                          "run the build without --require-built-images first")
     return out
+
+
+def records(session: Session, results: list[Result]) -> list[ImageRecord]:
+    out = []
+    for r in results:
+        reference = r.final_reference or r.reference
+        repo, tag = reference.rsplit(":", 1)
+        out.append(ImageRecord(r.name, repo, tag, f"sha256:{r.image_id}", r.image_digest,
+                               r.rebuilt, r.final, _bytes(r.size), r.seconds,
+                               int(tag.rsplit("-", 1)[-1]) * 1_000_000 if "-" in tag else 0,
+                               r.source))
+    return out
+
+
+def _bytes(size: str) -> int:
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kKMGT]?B)\s*", size or "")
+    if not m:
+        return 0
+    factor = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+    return int(float(m[1]) * factor.get(m[2], 1))
 
 
 def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
@@ -260,7 +496,12 @@ def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
     images = plan.order(session.project, (name,))
     for image in images[:-1]:
         inputs = image_inputs(session, image, pull=False)
-        found = local.stages(session.images, session.repo).get(inputs.digest)
+        found = session.local_stage(inputs.digest)
+        registry = session.publish.repo
+        if found is None and registry is not None:
+            remote = registry.find(inputs.digest)
+            if remote is not None:
+                found = local.Stage(registry.repo, remote.tag, registry.image_id(remote.tag))
         if found is None:
             raise BuildFailed(f"'{name}' depends on '{image.name}', which is not built for its "
                               "current inputs", "run 'dockwright build' first")

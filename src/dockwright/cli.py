@@ -9,18 +9,20 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockwright import __version__
-from dockwright.build import build_project, explain, new_session
+from dockwright import __version__, report
+from dockwright.build import Publish, build_project, explain, new_session, records
 from dockwright.config import load_project
-from dockwright.errors import DockwrightError, Exit
+from dockwright.errors import DockwrightError, Exit, UsageError
 from dockwright.host.probes import Prober
 from dockwright.host.resolve import resolve
 from dockwright.host.view import HostView, Identity
+from dockwright.storage.registry import RegistryStages, redact, tls_verify_for
 
 log = logging.getLogger("dockwright")
 
@@ -56,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
                        "digest already has a stage in local storage is reused.")
     b.add_argument("images", nargs="*", metavar="IMAGE",
                    help="images to build, with their dependencies (default: all)")
+    b.add_argument("--repo", help="registry repository for stages, as werf keeps them "
+                   "(default: $WERF_REPO; without it, local storage only)")
+    b.add_argument("--final-repo", help="also put final images there ($WERF_FINAL_REPO)")
+    b.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
+                   help="do not verify TLS for HOST (repeatable; loopback registries and "
+                   "registries.conf 'insecure' entries are never verified)")
+    b.add_argument("--add-custom-tag", action="append", default=[], metavar="TAG",
+                   help="also tag final images with TAG; %%image%%, %%image_slug%% and "
+                   "%%image_content_based_tag%% are replaced (repeatable)")
+    b.add_argument("--require-built-images", action="store_true",
+                   help="fail, naming what is missing, instead of building "
+                   "($WERF_REQUIRE_BUILT_IMAGES)")
+    b.add_argument("--save-build-report", action="store_true",
+                   help="write werf's build report ($WERF_SAVE_BUILD_REPORT)")
+    b.add_argument("--build-report-path", type=Path,
+                   help="where (default .werf-build-report.json; a path ending .env writes "
+                   "the env-file form); implies --save-build-report")
     b.add_argument("--explain", metavar="IMAGE",
                    help="print every input of IMAGE's digest and what changed since its last "
                    "build; builds nothing")
@@ -95,7 +114,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
                     args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
                     args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"))
-    session = new_session(project, setup, env, _say, view.identity.home)
+    publish = _publish(args, env)
+    session = new_session(project, setup, env, _say, view.identity.home, publish)
     if args.explain:
         inputs, previous = explain(session, args.explain)
         print(f"image {args.explain}: digest {inputs.digest}")
@@ -113,10 +133,49 @@ def cmd_build(args: argparse.Namespace) -> int:
     for warning in setup.warnings:
         _say("", f"warning: {warning}")
     results = build_project(session, tuple(args.images))
+    if args.save_build_report or args.build_report_path or _truthy(
+            env.get("WERF_SAVE_BUILD_REPORT")):
+        path = args.build_report_path or Path(env.get("WERF_BUILD_REPORT_PATH") or
+                                              ".werf-build-report.json")
+        report.write(path if path.is_absolute() else project.dir / path,
+                     records(session, results))
     for r in results:
         state = "built" if r.rebuilt else "reused"
-        print(f"{r.name}\t{r.reference}\t{state}")
+        print(f"{r.name}\t{r.final_reference or r.reference}\t{state}")
     return Exit.OK
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes")
+
+
+REPO_RE = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._/-]+)?$|^\[[0-9a-f:]+\]:[0-9]+/"
+                     r"[a-z0-9._/-]+$")
+
+
+def _publish(args: argparse.Namespace, env: dict[str, str]) -> Publish:
+    insecure = tuple(args.insecure_registry) + tuple(
+        h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES", "").split(",") if h.strip())
+
+    def stages(value: str | None, flag: str) -> RegistryStages | None:
+        if not value:
+            return None
+        if "@" in value or not REPO_RE.match(value) or "/" not in value:
+            raise UsageError(f"{flag} {redact(value)} is not a registry repository",
+                             "give HOST[:PORT]/PATH in lowercase, for example "
+                             "registry.example.com/team/project; credentials belong in "
+                             "auth.json (buildah login), not in the name")
+        return RegistryStages(value, env, tls_verify_for(value, insecure),
+                              log=lambda m: _say("", m))
+
+    custom = tuple(args.add_custom_tag) + tuple(
+        v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v)
+    return Publish(
+        repo=stages(args.repo or env.get("WERF_REPO"), "--repo"),
+        final_repo=stages(args.final_repo or env.get("WERF_FINAL_REPO"), "--final-repo"),
+        custom_tags=custom,
+        require_built=args.require_built_images or _truthy(env.get("WERF_REQUIRE_BUILT_IMAGES")),
+    )
 
 
 def cmd_config(args: argparse.Namespace) -> int:

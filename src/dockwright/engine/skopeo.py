@@ -1,0 +1,41 @@
+"""skopeo: argv builders for the registry reads dockwright makes (tags, manifests, copies).
+
+skopeo and Buildah share the user's auth.json, registries.conf and certificates.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def _tls(verify: bool) -> list[str]:
+    return [] if verify else ["--tls-verify=false"]
+
+
+def list_tags_argv(repo: str, tls_verify: bool) -> list[str]:
+    return ["skopeo", "list-tags", "--retry-times", "0", *_tls(tls_verify), f"docker://{repo}"]
+
+
+def inspect_raw_argv(ref: str, tls_verify: bool) -> list[str]:
+    return ["skopeo", "inspect", "--raw", "--retry-times", "0", *_tls(tls_verify),
+            f"docker://{ref}"]
+
+
+def copy_argv(src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool) -> list[str]:
+    argv = ["skopeo", "copy", "--quiet", "--retry-times", "0"]
+    if not src_tls_verify:
+        argv.append("--src-tls-verify=false")
+    if not dest_tls_verify:
+        argv.append("--dest-tls-verify=false")
+    return [*argv, f"docker://{src}", f"docker://{dest}"]
+
+
+def parse_tags(output: str) -> list[str]:
+    data = json.loads(output or "{}")
+    return [str(t) for t in data.get("Tags") or []]
+
+
+def config_digest(manifest: str) -> str:
+    """The image ID (config digest, without "sha256:") from a raw image manifest."""
+    data = json.loads(manifest)
+    return str(data.get("config", {}).get("digest", "")).removeprefix("sha256:")

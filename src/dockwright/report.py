@@ -1,0 +1,83 @@
+"""werf's build report: JSON (``--save-build-report``) and the env-file form (``.env`` path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    name: str
+    repo: str
+    tag: str
+    image_id: str  # "sha256:..."
+    image_digest: str  # "sha256:..." (manifest digest), "" when only local
+    rebuilt: bool
+    final: bool
+    size: int
+    seconds: float
+    created_ns: int
+    source: str  # "local", "repo", "built"
+
+    @property
+    def image_name(self) -> str:
+        return f"{self.repo}:{self.tag}"
+
+
+def to_json(records: Sequence[ImageRecord]) -> str:
+    images = {}
+    for r in records:
+        build_time = f"{r.seconds:.2f}" if r.rebuilt else "0.00"
+        images[r.name] = {
+            "WerfImageName": r.name,
+            "DockerRepo": r.repo,
+            "DockerTag": r.tag,
+            "DockerImageID": r.image_id,
+            "DockerImageDigest": r.image_digest,
+            "DockerImageName": r.image_name,
+            "Rebuilt": r.rebuilt,
+            "Final": r.final,
+            "Size": r.size,
+            "BuildTime": build_time,
+            "Stages": [{
+                "Name": "dockerfile",
+                "DockerImageName": r.image_name,
+                "DockerTag": r.tag,
+                "DockerImageID": r.image_id,
+                "DockerImageDigest": r.image_digest,
+                "CreatedAt": r.created_ns,
+                "Size": r.size,
+                "SourceType": "" if r.source == "built" else r.source,
+                "BaseImagePulled": False,
+                "Rebuilt": r.rebuilt,
+                "BuildTime": build_time,
+            }],
+        }
+    return json.dumps({"Images": images, "ImagesByPlatform": {}}, indent="\t") + "\n"
+
+
+def env_name(image: str) -> str:
+    """werf's formatting: upper case, '/' and '-' become '_'."""
+    return re.sub(r"[/\-]", "_", image.upper())
+
+
+def to_env(records: Sequence[ImageRecord]) -> str:
+    return "".join(f"WERF_{env_name(r.name)}_DOCKER_IMAGE_NAME={r.image_name}\n"
+                   for r in records)
+
+
+def write(path: Path, records: Sequence[ImageRecord]) -> None:
+    """Write atomically: a reader never sees half a report."""
+    text = to_env(records) if path.suffix == ".env" else to_json(records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)

@@ -1,0 +1,169 @@
+"""Stages in a registry repository: ``<repo>:<digest>-<unix millis>``, as werf keeps them.
+
+All traffic goes through skopeo and Buildah (the user's auth.json, registries.conf and TLS
+settings apply). Tags are listed once per build; a missing repository is empty; with several
+tags for one digest the oldest wins. Transient failures (refused or reset connections,
+5xx answers, timeouts) are retried a bounded number of times with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from dockwright import run
+from dockwright.engine import skopeo
+from dockwright.errors import DockwrightError, Exit
+from dockwright.storage.local import TAG_RE, Stage
+
+TRANSIENT = re.compile(
+    r"connection refused|connection reset|broken pipe|EOF|i/o timeout|timeout|"
+    r"TLS handshake|no route to host|status code (?:from registry )?5\d\d|"
+    r"\b5\d\d (?:Internal|Bad Gateway|Service Unavailable|Gateway Timeout)|"
+    r"received unexpected HTTP status: 5\d\d|server gave HTTP response|too many requests|429",
+    re.IGNORECASE,
+)
+MISSING_REPO = re.compile(r"404|NAME_UNKNOWN|name unknown|repository name not known",
+                          re.IGNORECASE)
+CREDENTIALS = re.compile(r"(//[^/@\s:]+):[^/@\s]+@")
+
+
+class RegistryError(DockwrightError):
+    exit_code = Exit.REGISTRY
+
+
+def redact(text: str) -> str:
+    """Remove credentials that a URL in ``text`` may carry."""
+    return CREDENTIALS.sub(r"\1:***@", text)
+
+
+def registry_host(repo: str) -> str:
+    return repo.split("/", 1)[0]
+
+
+def is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_verify_for(repo: str, insecure: Sequence[str]) -> bool:
+    """TLS is verified except for registries marked insecure and loopback addresses.
+
+    (Registries marked insecure in registries.conf are honoured by skopeo and Buildah too.)
+    """
+    host = registry_host(repo)
+    return not (is_loopback(host) or host in insecure)
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 4
+    first_delay: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+
+
+def call(argv: list[str], env: Mapping[str, str], what: str, retry: Retry,
+         log: Callable[[str], None] | None = None) -> run.Result:
+    """Run a registry command with bounded retries on transient failures."""
+    delay = retry.first_delay
+    for attempt in range(1, retry.attempts + 1):
+        result = run.run(argv, env=env, check=False)
+        if result.ok:
+            return result
+        if not TRANSIENT.search(result.stderr) or attempt == retry.attempts:
+            return result
+        if log:
+            log(f"{what}: {_last(result.stderr)}; retrying in {delay:.1f} s "
+                f"({attempt}/{retry.attempts - 1})")
+        retry.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
+def _last(text: str) -> str:
+    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
+    return redact(lines[-1]) if lines else "no output"
+
+
+def failure(what: str, result: run.Result, repo: str) -> RegistryError:
+    detail = _last(result.stderr)
+    if TRANSIENT.search(result.stderr):
+        hint = (f"the registry {registry_host(repo)} did not answer after retries; check that "
+                "it is up and reachable, then run the build again (finished work is kept)")
+    elif re.search(r"unauthorized|authentication required|denied", result.stderr, re.I):
+        hint = (f"log in first: buildah login {registry_host(repo)} (the credentials go to "
+                "auth.json, which skopeo and Buildah share)")
+    elif re.search(r"x509|certificate", result.stderr, re.I):
+        hint = (f"the registry's certificate is not trusted: add its CA to "
+                f"/etc/containers/certs.d/{registry_host(repo)}/ca.crt, or mark it insecure "
+                "(--insecure-registry or registries.conf)")
+    else:
+        hint = "check the repository name and your access to it"
+    return RegistryError(f"{what} failed: {detail}", hint)
+
+
+@dataclass
+class RegistryStages:
+    repo: str
+    env: Mapping[str, str]
+    tls_verify: bool = True
+    retry: Retry = field(default_factory=Retry)
+    log: Callable[[str], None] | None = None
+    _tags: list[str] | None = None
+    _ids: dict[str, str] = field(default_factory=dict)
+
+    def tags(self, refresh: bool = False) -> list[str]:
+        if self._tags is None or refresh:
+            result = call(skopeo.list_tags_argv(self.repo, self.tls_verify), self.env,
+                          f"listing tags of {self.repo}", self.retry, self.log)
+            if result.ok:
+                self._tags = skopeo.parse_tags(result.stdout)
+            elif MISSING_REPO.search(result.stderr) and not TRANSIENT.search(result.stderr):
+                self._tags = []
+            else:
+                raise failure(f"listing the tags of {redact(self.repo)}", result, self.repo)
+        return self._tags
+
+    def stages(self, refresh: bool = False) -> dict[str, list[str]]:
+        """Tags by digest, oldest first."""
+        by_digest: dict[str, list[str]] = {}
+        for tag in self.tags(refresh):
+            m = TAG_RE.match(tag)
+            if m:
+                by_digest.setdefault(m["digest"], []).append(tag)
+        for tags in by_digest.values():
+            tags.sort(key=lambda t: int(t.split("-", 1)[1]))
+        return by_digest
+
+    def find(self, digest: str, refresh: bool = False) -> Stage | None:
+        tags = self.stages(refresh).get(digest)
+        return Stage(self.repo, tags[0], "") if tags else None
+
+    def manifest(self, tag: str) -> str:
+        result = call(skopeo.inspect_raw_argv(f"{self.repo}:{tag}", self.tls_verify),
+                      self.env, f"reading {self.repo}:{tag}", self.retry, self.log)
+        if not result.ok:
+            raise failure(f"reading the manifest of {redact(self.repo)}:{tag}", result,
+                          self.repo)
+        return result.stdout
+
+    def image_id(self, tag: str) -> str:
+        if tag not in self._ids:
+            self._ids[tag] = skopeo.config_digest(self.manifest(tag))
+        return self._ids[tag]
+
+    def manifest_digest(self, tag: str) -> str:
+        return "sha256:" + hashlib.sha256(self.manifest(tag).encode()).hexdigest()
+
+    def added(self, tag: str) -> None:
+        if self._tags is not None and tag not in self._tags:
+            self._tags.append(tag)
