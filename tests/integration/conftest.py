@@ -21,6 +21,7 @@ import pytest
 
 from dockwright.host.resolve import storage_places
 from dockwright.host.view import HostView, Identity
+from tests.integration.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path("/var/tmp/dockwright-it")  # readable by the test users
@@ -245,3 +246,29 @@ def give_to(user: str, path: Path) -> Path:
     if user != "root":
         subprocess.run(["chown", "-R", f"{user}:", str(path)], check=True)
     return path
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    """A plain registry server on a free loopback port."""
+    reg = Registry(tmp_path / "registry").start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture
+def secure_registry(tmp_path: Path) -> Iterator[Registry]:
+    """TLS (a self-signed certificate) and htpasswd authentication."""
+    reg = Registry(tmp_path / "secure-registry", tls=True, user="dwuser",
+                   password="s3cret-Pa55word").start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture
+def other_root_builder(tmp_path: Path) -> Iterator[Builder]:
+    """A second root builder with a store of its own: another machine."""
+    b = Builder("root", tmp_path / "storage-2", {"WERF_CONTAINERIZED": "no",
+                                                 "XDG_CACHE_HOME": str(tmp_path / "cache-2")})
+    yield b
+    b.cleanup()

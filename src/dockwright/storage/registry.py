@@ -29,7 +29,7 @@ TRANSIENT = re.compile(
 )
 MISSING_REPO = re.compile(r"404|NAME_UNKNOWN|name unknown|repository name not known",
                           re.IGNORECASE)
-CREDENTIALS = re.compile(r"(//[^/@\s:]+):[^/@\s]+@")
+CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
 
 
 class RegistryError(DockwrightError):
@@ -38,7 +38,7 @@ class RegistryError(DockwrightError):
 
 def redact(text: str) -> str:
     """Remove credentials that a URL in ``text`` may carry."""
-    return CREDENTIALS.sub(r"\1:***@", text)
+    return CREDENTIALS.sub(r"\1\2:***@", text)
 
 
 def registry_host(repo: str) -> str:
