@@ -1,8 +1,9 @@
 """Which build-context files an image reads, and their checksums.
 
 A file counts when a COPY/ADD source of a used stage matches it (or a directory above it)
-and ``.dockerignore`` does not exclude it. Patterns follow Docker: ``*`` and ``?`` stay within
-one path element, ``**`` spans directories, ``!`` re-includes, the last matching line wins.
+and the ignore file (``.dockerignore`` and friends, see ``ignore_files``) does not exclude
+it. Patterns follow Docker: ``*`` and ``?`` stay within one path element, ``**`` spans
+directories, ``!`` re-includes, the last matching line wins.
 """
 
 from __future__ import annotations
@@ -95,9 +96,18 @@ class Ignore:
         return result
 
 
+def ignore_files(context_dir: Path, dockerfile: Path) -> list[Path]:
+    """Where Buildah looks for ignore patterns, first found wins (checked on Buildah 1.28:
+    the Dockerfile's own files, then the context's, ``.containerignore`` before
+    ``.dockerignore`` in the context). The digest must see the files Buildah sends."""
+    return [dockerfile.parent / f"{dockerfile.name}.dockerignore",
+            dockerfile.parent / f"{dockerfile.name}.containerignore",
+            context_dir / ".containerignore",
+            context_dir / ".dockerignore"]
+
+
 def load_ignore(context_dir: Path, dockerfile: Path) -> Ignore:
-    for candidate in (dockerfile.parent / f"{dockerfile.name}.dockerignore",
-                      context_dir / ".dockerignore"):
+    for candidate in ignore_files(context_dir, dockerfile):
         if candidate.is_file():
             patterns: list[tuple[bool, str]] = []
             for line in candidate.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -200,7 +210,8 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
                 else ""
             raise DockerfileError(
                 f"COPY/ADD source '{pattern}' matches no file in the build context{because}",
-                "fix the path (relative to the context directory) or the .dockerignore",
+                "fix the path (relative to the context directory)"
+                + (f" or {os.path.basename(ignore.source)}" if ignore.source else ""),
                 where=where,
             )
         for entry in matched:

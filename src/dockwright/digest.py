@@ -20,7 +20,9 @@ class Manifest:
     entries: tuple[tuple[str, str], ...]
 
     def text(self) -> str:
-        return "".join(f"{key}\t{value}\n" for key, value in self.entries)
+        """One ``key<TAB>value`` line per input; tabs, newlines and backslashes in keys and
+        values are escaped, so that no two manifests have the same text."""
+        return "".join(f"{_escape(key)}\t{_escape(value)}\n" for key, value in self.entries)
 
     @property
     def digest(self) -> str:
@@ -58,6 +60,10 @@ def diff(old: Manifest, new: Manifest) -> list[str]:
         if key not in after:
             out.append(f"removed  {key}: {_short(value)}")
     return out
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
 def _short(value: str) -> str:

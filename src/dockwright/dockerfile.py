@@ -80,10 +80,13 @@ def parse(path: Path, display: str | None = None) -> Dockerfile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise DockerfileError("the Dockerfile is not UTF-8 text", where=display) from None
+        raise DockerfileError("the Dockerfile is not UTF-8 text", "save it as UTF-8",
+                              where=display) from None
     try:
         commands = bk.parse_string(text)
     except bk.GoParseError as exc:
+        if "no instructions" in str(exc):
+            raise _no_from(display) from None
         raise DockerfileError(f"Dockerfile does not parse: {exc}",
                               "fix the Dockerfile syntax", where=display) from None
     meta: list[Instruction] = []
@@ -108,6 +111,7 @@ def parse(path: Path, display: str | None = None) -> Dockerfile:
                 head = (None, value[0], ins.line)
             else:
                 raise DockerfileError("FROM takes an image and an optional 'AS name'",
+                                      "write 'FROM image' or 'FROM image AS name'",
                                       where=f"{display}:{ins.line}")
             current = []
         elif current is None:
@@ -119,23 +123,82 @@ def parse(path: Path, display: str | None = None) -> Dockerfile:
         else:
             current.append(ins)
     if current is None or head is None:
-        raise DockerfileError("the Dockerfile has no FROM instruction",
-                              "start the build stage with 'FROM image' or 'FROM scratch'",
-                              where=display)
+        raise _no_from(display)
     stages.append(Stage(len(stages), head[0], head[1], head[2], tuple(current)))
-    names = [s.name for s in stages if s.name]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise DockerfileError(f"stage name '{sorted(dup)[0]}' is used twice",
-                              "give each stage its own name", where=display)
+    first: dict[str, Stage] = {}
+    for stage in stages:
+        if stage.name is None:
+            continue
+        if stage.name in first:
+            raise DockerfileError(f"stage name '{stage.name}' is used twice",
+                                  f"give each stage its own name (the first is at line "
+                                  f"{first[stage.name].line})", where=f"{display}:{stage.line}")
+        first[stage.name] = stage
     return Dockerfile(path, display, tuple(meta), tuple(stages))
+
+
+def _no_from(display: str) -> DockerfileError:
+    return DockerfileError("the Dockerfile has no FROM instruction",
+                           "start the build stage with 'FROM image' or 'FROM scratch'",
+                           where=display)
 
 
 # ---------------------------------------------------------------------------------------------
 # Word expansion as Docker's shell lexer does it: $VAR, ${VAR}, ${VAR:-x}, ${VAR:+x}, quotes.
 
-_VAR_RE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-+])?(?P<word>[^}]*)?\}"
-                     r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OP_RE = re.compile(r":?[-+]")
+
+
+def _closing_brace(word: str, start: int) -> int:
+    """Index of the '}' that closes a '${' whose name starts at ``start`` (nesting counted)."""
+    depth = 1
+    i = start
+    while i < len(word):
+        ch = word[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if word.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _variable(word: str, i: int, env: Mapping[str, str]) -> tuple[str, int] | None:
+    """The value of the reference at ``word[i] == '$'`` and where it ends, or None."""
+    if word.startswith("${", i):
+        name = _NAME_RE.match(word, i + 2)
+        if not name:
+            return None
+        end = _closing_brace(word, name.end())
+        if end == -1:
+            return None
+        value = env.get(name.group())
+        op = _OP_RE.match(word, name.end(), end)
+        if op is None:
+            if name.end() != end:
+                return None  # an operator dockwright does not know: keep the text
+            return value or "", end + 1
+        alt = word[op.end():end]
+        if op.group().endswith("-"):
+            if (not value) if op.group().startswith(":") else value is None:
+                value = expand(alt, env, unquote=False)
+        elif (value if op.group().startswith(":") else value is not None):
+            value = expand(alt, env, unquote=False)
+        else:
+            value = ""
+        return value or "", end + 1
+    name = _NAME_RE.match(word, i + 1)
+    if not name:
+        return None
+    return env.get(name.group()) or "", name.end()
 
 
 def expand(word: str, env: Mapping[str, str], *, unquote: bool = True) -> str:
@@ -153,18 +216,10 @@ def expand(word: str, env: Mapping[str, str], *, unquote: bool = True) -> str:
             i += 1
             continue
         if ch == "$" and quote != "'":
-            m = _VAR_RE.match(word, i)
-            if m:
-                name = m.group("braced") or m.group("plain")
-                value = env.get(name)
-                op = m.group("op")
-                if op and op.endswith("-"):
-                    if not value if op.startswith(":") else value is None:
-                        value = expand(m.group("word") or "", env, unquote=False)
-                elif op and op.endswith("+"):
-                    value = expand(m.group("word") or "", env, unquote=False) if value else ""
-                out.append(value or "")
-                i = m.end()
+            found = _variable(word, i, env)
+            if found:
+                out.append(found[0])
+                i = found[1]
                 continue
         out.append(ch)
         i += 1
@@ -210,48 +265,31 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
             index = int(ref)
             if index >= len(df.stages):
                 raise DockerfileError(f"stage index {index} does not exist",
-                                      where=f"{df.display}:{line}")
+                                      f"stages are counted from 0; this Dockerfile has "
+                                      f"{len(df.stages)}", where=f"{df.display}:{line}")
             return df.stages[index]
         return None
 
+    # Each stage is resolved once its parent and the stages it copies from are: a
+    # ``--from`` value is known only after expanding it with the stage's ARG/ENV values.
     order: list[int] = []
-    visiting: set[int] = set()
-
-    def visit(stage: Stage) -> None:
-        if stage.index in order:
-            return
-        if stage.index in visiting:
-            raise DockerfileError("stages refer to each other in a cycle",
-                                  where=f"{df.display}:{stage.line}")
-        visiting.add(stage.index)
-        base = expand(stage.base, meta_env)
-        parent = stage_ref(base, stage.line)
-        if parent is not None and parent.index < stage.index:
-            visit(parent)
-        elif parent is not None:
-            raise DockerfileError(f"FROM {base}: a stage can only build on an earlier stage",
-                                  where=f"{df.display}:{stage.line}")
-        for ins in stage.instructions:
-            for ref in _from_refs(ins):
-                used = stage_ref(ref, ins.line)
-                if used is not None:
-                    if used.index >= stage.index:
-                        raise DockerfileError(f"--from={ref} refers to this or a later stage",
-                                              where=f"{df.display}:{ins.line}")
-                    visit(used)
-        visiting.discard(stage.index)
-        order.append(stage.index)
-
-    visit(target_stage)
-
-    # Resolve every used stage's instructions, keeping ENV inherited from parent stages.
     stage_env: dict[int, dict[str, str]] = {}
-    lines: list[str] = []
+    stage_lines: dict[int, list[str]] = {}
     bases: list[str] = []
     sources: list[ContextSource] = []
     remote: list[str] = []
-    for index in order:
-        stage = df.stages[index]
+
+    def used_stage(ref: str, stage: Stage, line: int) -> Stage | None:
+        used = stage_ref(ref, line)
+        if used is not None and used.index >= stage.index:
+            raise DockerfileError(f"--from={ref} refers to this or a later stage",
+                                  "a stage can only use stages above it",
+                                  where=f"{df.display}:{line}")
+        return used
+
+    def visit(stage: Stage) -> None:
+        if stage.index in stage_env:
+            return
         base = expand(stage.base, meta_env)
         if not base:
             raise DockerfileError(f"FROM {stage.base}: the image name is empty after "
@@ -259,45 +297,54 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
                                   "give the arg a value in 'args' or a default in the "
                                   "Dockerfile", where=f"{df.display}:{stage.line}")
         parent = stage_ref(base, stage.line)
-        env: dict[str, str] = dict(stage_env[parent.index]) if parent else {}
-        args: dict[str, str] = {}
-        label = f"stage {index}" + (f" ({stage.name})" if stage.name else "")
-        if parent:
+        if parent is not None and parent.index >= stage.index:
+            raise DockerfileError(f"FROM {base}: a stage can only build on an earlier stage",
+                                  "move the stage it builds on above it",
+                                  where=f"{df.display}:{stage.line}")
+        label = f"stage {stage.index}" + (f" ({stage.name})" if stage.name else "")
+        lines: list[str] = []
+        if parent is not None:
+            visit(parent)
             lines.append(f"{label}: FROM stage {parent.index}")
         else:
             lines.append(f"{label}: FROM {base}")
             if base.lower() != "scratch":
                 bases.append(base)
+        env: dict[str, str] = dict(stage_env[parent.index]) if parent else {}
+        args: dict[str, str] = {}
         for ins in stage.instructions:
             scope = {**args, **env}
             text = _canonical(ins, scope, args, env, build_args, meta_env)
             lines.append(f"{label}: {text}")
-            if ins.cmd in ("COPY", "ADD"):
-                src_from = _flag(ins, "from")
-                if src_from is not None:
-                    ref = expand(src_from, scope)
-                    if stage_ref(ref, ins.line) is None:
-                        bases.append(ref)
-                    continue
-                if ins.heredocs:
-                    continue
-                words = [expand(w, scope) for w in ins.value[:-1]]
-                if not words:
-                    raise DockerfileError(f"{ins.cmd} needs a source and a destination",
-                                          where=f"{df.display}:{ins.line}")
-                for word in words:
-                    if ins.cmd == "ADD" and _URL_RE.match(word):
-                        remote.append(word)
-                    else:
-                        sources.append(ContextSource(index, ins.line, word))
-            elif ins.cmd == "RUN":
-                for ref in _from_refs(ins):
-                    ref = expand(ref, scope)
-                    if stage_ref(ref, ins.line) is None:
-                        bases.append(ref)
-        stage_env[index] = env
+            for raw in _from_refs(ins):
+                ref = expand(raw, scope)
+                used = used_stage(ref, stage, ins.line)
+                if used is None:
+                    bases.append(ref)
+                else:
+                    visit(used)
+            if ins.cmd not in ("COPY", "ADD") or _flag(ins, "from") is not None \
+                    or ins.heredocs:
+                continue
+            words = [expand(w, scope) for w in ins.value[:-1]]
+            if not words:
+                raise DockerfileError(f"{ins.cmd} needs a source and a destination",
+                                      f"write '{ins.cmd} SOURCE... DESTINATION'",
+                                      where=f"{df.display}:{ins.line}")
+            for word in words:
+                if ins.cmd == "ADD" and _URL_RE.match(word):
+                    remote.append(word)
+                else:
+                    sources.append(ContextSource(stage.index, ins.line, word))
+        stage_env[stage.index] = env
+        stage_lines[stage.index] = lines
+        order.append(stage.index)
+
+    visit(target_stage)
+    lines = [line for index in order for line in stage_lines[index]]
+    sources.sort(key=lambda s: order.index(s.stage))
     return Analysis(target_stage.index, tuple(order), tuple(lines), tuple(dict.fromkeys(bases)),
-                    tuple(sources), tuple(remote))
+                    tuple(sources), tuple(dict.fromkeys(remote)))
 
 
 def _flag(ins: Instruction, name: str) -> str | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
@@ -90,7 +90,7 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
         m.add(f"base {ref}", f"sha256:{base_id}" if base_id else "(not present locally)")
     for name, value in sorted(imports.items()):
         m.add(f"import {name}", value)
-    for host in image.add_host:
+    for host in dict.fromkeys(image.add_host):  # the same entry twice adds nothing
         m.add(f"addHost {host}", host)
     for url in analysis.remote_sources:
         m.add(f"remote {url}", url)
@@ -100,16 +100,25 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
         patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
         for f in context.files_for(image.context_dir, entries, patterns, ignore):
             m.add(f"context {f.rel}", f"{f.mode:04o} {f.checksum}")
+    for key, value in sorted(_context_add_files(image).items()):
+        m.add(f"contextAddFiles {key}", value)
+    return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build())
+
+
+def _context_add_files(image: Image) -> dict[str, str]:
+    """Checksums of ``contextAddFiles`` by path in the context; overlapping entries (a
+    directory and a file in it, or one path twice) count once."""
+    out: dict[str, str] = {}
     for rel in image.context_add_files:
         path = image.context_dir / rel
-        entries = [context.Entry(rel, "dir" if path.is_dir() else "file", 0, 0, 0, 0)]
-        if path.is_dir():
-            entries = [e for e in context.walk(path, context.Ignore("", ()))]
-            base = path
+        top = context.clean(rel)
+        if path.is_dir() and not path.is_symlink():
+            for e in context.walk(path, context.Ignore("", ())):
+                key = f"{top}/{e.rel}" if top else e.rel
+                out[key] = f"{e.mode:04o} {context.checksum(path, e)}"
         else:
-            entries = [context.Entry(Path(rel).name, "file", 0, 0, 0, 0)]
-            base = path.parent
-        for e in entries:
-            key = f"contextAddFiles {rel}" + (f"/{e.rel}" if path.is_dir() else "")
-            m.add(key, context.checksum(base, e))
-    return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build())
+            st = path.lstat()
+            kind = "link" if stat.S_ISLNK(st.st_mode) else "file"
+            entry = context.Entry(path.name, kind, stat.S_IMODE(st.st_mode), 0, 0, 0)
+            out[top] = f"{entry.mode:04o} {context.checksum(path.parent, entry)}"
+    return out

@@ -96,7 +96,8 @@ def test_updated_base_image_rebuilds(root_builder: Builder, tmp_path: Path) -> N
     (project / "werf.yaml").write_text(
         "configVersion: 1\nproject: basetest\n---\nimage: app\ncontext: ctx\n"
         "dockerfile: Dockerfile\n")
-    (project / "ctx/Dockerfile").write_text("FROM dwbase:1\nRUN [\"/bin/busybox\", \"cp\", \"/marker\", \"/copied\"]\n")
+    (project / "ctx/Dockerfile").write_text(
+        'FROM dwbase:1\nRUN ["/bin/busybox", "cp", "/marker", "/copied"]\n')
     first = outcome(root_builder.build(project, *ARGS).out)
     assert first["app"][1] == "built"
     assert outcome(root_builder.build(project, *ARGS).out)["app"][1] == "reused"

@@ -68,10 +68,12 @@ class _Doc:
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                raise self.fail(key_node, f"{what}: keys must be strings")
+                raise self.fail(key_node, f"{what}: keys must be strings",
+                                "write each key as a plain name")
             key = str(key_node.value)
             if key in out:
-                raise self.fail(key_node, f"{what}: key '{key}' is given twice")
+                raise self.fail(key_node, f"{what}: key '{key}' is given twice",
+                                "keep one of them")
             if key not in allowed:
                 near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f"did you mean '{near[0]}'?" if near else f"valid keys: {', '.join(allowed)}"
@@ -92,12 +94,14 @@ class _Doc:
     def boolean(self, node: Node, key: str) -> bool:
         if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
             return bool(yaml.safe_load(node.value))
-        raise self.fail(node, f"'{key}' must be true or false, not {_kind(node)}")
+        raise self.fail(node, f"'{key}' must be true or false, not {_kind(node)}",
+                        "write true or false, without quotes")
 
     def sequence(self, node: Node, key: str) -> list[Node]:
         if isinstance(node, SequenceNode):
             return list(node.value)
-        raise self.fail(node, f"'{key}' must be a list, not {_kind(node)}")
+        raise self.fail(node, f"'{key}' must be a list, not {_kind(node)}",
+                        "write one '- item' line per entry, or [a, b]")
 
     def strings(self, node: Node, key: str) -> tuple[str, ...]:
         return tuple(self.string(item, key) for item in self.sequence(node, key))
@@ -119,8 +123,11 @@ def _kind(node: Node) -> str:
 def _documents(doc: _Doc, text: str) -> Iterator[Node]:
     try:
         for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-            if node is not None:
-                yield node
+            # An empty document ("---" followed by nothing but comments) is skipped, as in werf.
+            if node is None or (isinstance(node, ScalarNode)
+                                and node.tag == "tag:yaml.org,2002:null" and node.value == ""):
+                continue
+            yield node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -159,17 +166,27 @@ def load_project(
     stapel: list[tuple[Node, str]] = []
     for node in _documents(doc, text):
         if not isinstance(node, MappingNode):
-            raise doc.fail(node, f"each YAML document must be a mapping, not {_kind(node)}")
+            raise doc.fail(node, f"each YAML document must be a mapping, not {_kind(node)}",
+                           "each document is 'key: value' lines: the meta document or one "
+                           "image")
         keys = {str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)}
-        if "configVersion" in keys:
+        # Only the meta document has these keys: one without configVersion is still the meta
+        # document, and gets werf's message rather than "neither meta nor image".
+        if "configVersion" in keys or (keys & set(META_KEYS) and "dockerfile" not in keys
+                                       and not keys & set(STAPEL_MARKERS)):
             if meta is not None:
                 raise doc.fail(node, "a second meta document (with configVersion)",
                                "keep one document with configVersion and project")
             meta = doc.mapping(node, "meta document", META_KEYS)
             meta_node = node
+            if "configVersion" not in meta:
+                raise doc.fail(node, "'configVersion: 1' field required!",
+                               "add 'configVersion: 1' to the meta document (the one with "
+                               "'project')")
         elif "dockerfile" in keys:
             image_docs.append((node, doc.mapping(node, "image document", IMAGE_KEYS)))
         elif keys & set(STAPEL_MARKERS):
+            _misspelled_dockerfile(doc, node)
             names = _stapel_names(node)
             stapel.append((node, names))
         else:
@@ -191,6 +208,7 @@ def load_project(
                        "dockwright reads werf.yaml config version 1")
 
     project_name = environ.get("WERF_PROJECT_NAME", "")
+    from_env = bool(project_name)
     if not project_name:
         if "project" not in meta:
             raise doc.fail(meta_node, "meta document: 'project' is required",
@@ -198,7 +216,8 @@ def load_project(
         project_name = doc.string(meta["project"], "project")
     if not PROJECT_RE.match(project_name):
         where_node = meta.get("project", meta_node)
-        raise doc.fail(where_node, f"project name '{project_name}' is not a valid slug",
+        source = " (from WERF_PROJECT_NAME)" if from_env else ""
+        raise doc.fail(where_node, f"project name '{project_name}'{source} is not a valid slug",
                        "use lowercase letters, digits and '-', at most 50 characters, "
                        "starting and ending with a letter or digit")
 
@@ -247,6 +266,18 @@ def load_project(
     return project
 
 
+def _misspelled_dockerfile(doc: _Doc, node: MappingNode) -> None:
+    """A document with 'image:' and a near miss of 'dockerfile:' is a typo, not Stapel."""
+    for key_node, _ in node.value:
+        if not isinstance(key_node, ScalarNode):
+            continue
+        key = str(key_node.value)
+        if key != "dockerfile" and difflib.get_close_matches(key, ["dockerfile"], n=1,
+                                                             cutoff=0.8):
+            raise doc.fail(key_node, f"image document: unknown key '{key}'",
+                           "did you mean 'dockerfile'?")
+
+
 def _stapel_names(node: MappingNode) -> str:
     for key_node, value_node in node.value:
         if isinstance(key_node, ScalarNode) and key_node.value in STAPEL_MARKERS:
@@ -258,7 +289,8 @@ def _stapel_names(node: MappingNode) -> str:
 def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_staged: bool,
            build_image_spec: bool) -> Image:
     if "image" not in f:
-        raise doc.fail(node, "image document: 'image' (the image name) is required")
+        raise doc.fail(node, "image document: 'image' (the image name) is required",
+                       "add 'image: NAME' to the document")
     name = doc.string(f["image"], "image")
     if not IMAGE_NAME_RE.match(name):
         raise doc.fail(f["image"], f"image name '{name}' is not valid",
@@ -286,11 +318,13 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_s
     args: dict[str, str] = {}
     if "args" in f:
         if not isinstance(f["args"], MappingNode):
-            raise doc.fail(f["args"], f"'args' must be a mapping, not {_kind(f['args'])}")
+            raise doc.fail(f["args"], f"'args' must be a mapping, not {_kind(f['args'])}",
+                           "write one 'NAME: value' line per build arg")
         for key_node, value_node in f["args"].value:
             key = str(key_node.value)
             if not ARG_NAME_RE.match(key):
-                raise doc.fail(key_node, f"image '{name}': '{key}' is not a valid build arg name")
+                raise doc.fail(key_node, f"image '{name}': '{key}' is not a valid build arg name",
+                               "use letters, digits and '_', not starting with a digit")
             args[key] = doc.string(value_node, f"args.{key}", allow_number=True)
 
     if "contextAddFile" in f and "contextAddFiles" in f:
@@ -303,7 +337,8 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_s
         for rel in add_files:
             target = (context_dir / rel).resolve()
             if not target.is_relative_to(context_dir):
-                raise doc.fail(add_node, f"contextAddFiles: '{rel}' is outside the context")
+                raise doc.fail(add_node, f"contextAddFiles: '{rel}' is outside the context",
+                               "list paths inside the context directory")
             if not target.exists():
                 raise doc.fail(add_node, f"contextAddFiles: '{rel}' does not exist in the "
                                "context", "add the file or remove it from the list")
@@ -311,7 +346,8 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_s
     def dependency(dep: Node) -> Dependency:
         d = doc.mapping(dep, "dependency", DEPENDENCY_KEYS)
         if "image" not in d:
-            raise doc.fail(dep, "dependency: 'image' is required")
+            raise doc.fail(dep, "dependency: 'image' is required",
+                           "name the image this one depends on: '- image: NAME'")
         imports: tuple[Import, ...] = ()
         if "imports" in d:
             imports = doc.each(d["imports"], "imports", import_)
@@ -321,7 +357,8 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_s
         i = doc.mapping(item, "import", IMPORT_KEYS)
         for key in IMPORT_KEYS:
             if key not in i:
-                raise doc.fail(item, f"import: '{key}' is required")
+                raise doc.fail(item, f"import: '{key}' is required",
+                               "an import has 'type' and 'targetBuildArg'")
         kind = doc.string(i["type"], "type")
         if kind not in IMPORT_TYPES:
             raise doc.fail(i["type"], f"import type '{kind}' is not known",
@@ -337,12 +374,15 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_s
         s = doc.mapping(item, "secret", SECRET_KEYS)
         sources = [k for k in ("env", "src", "value") if k in s]
         if len(sources) != 1:
-            raise doc.fail(item, "secret: give exactly one of 'env', 'src', 'value'")
+            raise doc.fail(item, "secret: give exactly one of 'env', 'src', 'value'",
+                           "a secret's value comes from an environment variable (env), a file "
+                           "(src) or werf.yaml itself (value)")
         values = {k: doc.string(v, k) for k, v in s.items()}
         sid = values.get("id") or (os.path.basename(values["src"]) if "src" in values
                                    else values.get("env", ""))
         if not sid:
-            raise doc.fail(item, "secret: 'id' is required with 'value'")
+            raise doc.fail(item, "secret: 'id' is required with 'value'",
+                           "add 'id: NAME', the id that RUN --mount=type=secret uses")
         return Secret(sid, values.get("env"), values.get("src"), values.get("value"))
 
     dependencies = doc.each(f["dependencies"], "dependencies", dependency) \
@@ -391,7 +431,8 @@ def _check_dependencies(project: Project, docs: list[tuple[Node, dict[str, Node]
                 raise doc.fail(nodes[image.name], f"image '{image.name}' depends on unknown "
                                f"image '{dep.image}'", hint)
             if dep.image == image.name:
-                raise doc.fail(nodes[image.name], f"image '{image.name}' depends on itself")
+                raise doc.fail(nodes[image.name], f"image '{image.name}' depends on itself",
+                               "remove it from its own dependencies")
     cycle = find_cycle({i.name: [d.image for d in i.dependencies] for i in project.images})
     if cycle:
         raise doc.fail(nodes[cycle[0]], "dependency cycle: " + " -> ".join(cycle),

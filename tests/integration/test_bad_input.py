@@ -1,0 +1,238 @@
+"""Broken werf.yaml and Dockerfiles through the real CLI and real Buildah (as root).
+
+Each case must end with the documented exit code, exactly one ``error:`` line saying what is
+wrong, one ``hint:`` line saying what to do, no traceback, and nothing built, tagged or left
+behind in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from dockwright.errors import Exit
+from tests.integration.conftest import Builder, busybox_rootfs
+
+PROJECT = "bad"
+WERF = f"configVersion: 1\nproject: {PROJECT}\n---\nimage: app\ndockerfile: Dockerfile\n"
+DOCKERFILE = 'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "true"]\n'
+GOOD = {"werf.yaml": WERF, "Dockerfile": DOCKERFILE}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    files: dict[str, str | None]  # changes to GOOD; None removes the file
+    error: str  # the whole error line after "error: "; a trailing "..." matches a prefix
+    hint: str  # text the hint line contains
+    code: Exit = Exit.BAD_INPUT
+    args: tuple[str, ...] = ("--storage-driver", "vfs")
+    env: dict[str, str] = field(default_factory=dict)
+    drivers: tuple[str, ...] = ("vfs",)  # stores to check for leftovers
+    xfail: str = ""  # a known bug outside the files this suite may fix
+
+
+def werf(*docs: str, meta: str = f"configVersion: 1\nproject: {PROJECT}\n") -> str:
+    return "---\n".join([meta, *docs])
+
+
+APP = "image: app\ndockerfile: Dockerfile\n"
+LIB = "image: lib\ndockerfile: Dockerfile\n"
+
+CASES = [
+    Case("missing configVersion",
+         {"werf.yaml": werf(APP, meta=f"project: {PROJECT}\n")},
+         "werf.yaml:1: 'configVersion: 1' field required!", "configVersion: 1"),
+    Case("configVersion 2",
+         {"werf.yaml": werf(APP, meta=f"configVersion: 2\nproject: {PROJECT}\n")},
+         "werf.yaml:1: 'configVersion: 1' field required!", "config version 1"),
+    Case("missing project", {"werf.yaml": werf(APP, meta="configVersion: 1\n")},
+         "werf.yaml:1: meta document: 'project' is required", "project: my-project"),
+    Case("bad project slug", {"werf.yaml": werf(APP, meta="configVersion: 1\nproject: Bad_Name\n")},
+         "werf.yaml:2: project name 'Bad_Name' is not a valid slug", "lowercase letters"),
+    Case("bad project slug from WERF_PROJECT_NAME", {}, "werf.yaml:2: project name 'No Way' "
+         "(from WERF_PROJECT_NAME) is not a valid slug", "lowercase letters",
+         env={"WERF_PROJECT_NAME": "No Way"}),
+    Case("unknown key with suggestion", {"werf.yaml": werf(APP + "tagret: x\n")},
+         "werf.yaml:6: image document: unknown key 'tagret'", "did you mean 'target'?"),
+    Case("unknown meta key with suggestion",
+         {"werf.yaml": werf(APP, meta=f"configVersion: 1\nproject: {PROJECT}\nbiuld: {{}}\n")},
+         "werf.yaml:3: meta document: unknown key 'biuld'", "did you mean 'build'?"),
+    Case("misspelled dockerfile key", {"werf.yaml": werf("image: app\ndokerfile: Dockerfile\n")},
+         "werf.yaml:5: image document: unknown key 'dokerfile'", "did you mean 'dockerfile'?"),
+    Case("wrong type", {"werf.yaml": werf(APP + "final: 'no'\n")},
+         "werf.yaml:6: 'final' must be true or false, not a string", "without quotes"),
+    Case("args not a mapping", {"werf.yaml": werf(APP + "args: [A=1]\n")},
+         "werf.yaml:6: 'args' must be a mapping, not a list", "NAME: value"),
+    Case("duplicate image names", {"werf.yaml": werf(APP, APP)},
+         "werf.yaml:7: image 'app' is declared twice", "first declaration is at werf.yaml:4"),
+    Case("context outside project", {"werf.yaml": werf(APP + "context: ..\n")},
+         "werf.yaml:6: image 'app': context '..' is outside the project directory",
+         "inside it"),
+    Case("missing Dockerfile", {"Dockerfile": None},
+         "werf.yaml:5: image 'app': Dockerfile 'Dockerfile' not found in context '.'",
+         "relative to the context directory"),
+    Case("arg both in args and import",
+         {"werf.yaml": werf(LIB, APP + "args:\n  BASE: x\ndependencies:\n- image: lib\n"
+                            "  imports:\n  - type: ImageName\n    targetBuildArg: BASE\n")},
+         "werf.yaml:15: image 'app': build arg 'BASE' is given both in 'args' and by a "
+         "dependency import", "remove it from 'args' or from the import"),
+    Case("unknown dependency", {"werf.yaml": werf(LIB, APP + "dependencies:\n- image: lbi\n")},
+         "werf.yaml:10: image 'app' depends on unknown image 'lbi'", "did you mean 'lib'?"),
+    Case("dependency cycle",
+         {"werf.yaml": werf(LIB + "dependencies:\n- image: app\n",
+                            APP + "dependencies:\n- image: lib\n")},
+         "werf.yaml:12: dependency cycle: app -> lib -> app", "remove one of these"),
+    Case("stapel image", {"werf.yaml": werf("image: backend\nfrom: alpine\n", APP)},
+         "werf.yaml:4: Unable to build stapel type images and artifacts with buildah container "
+         "backend: image 'backend'", "Please select only dockerfile images"),
+    Case("template", {"werf.yaml": werf(APP + 'args:\n  V: {{ env "V" }}\n')},
+         "werf.yaml:7: werf.yaml templates ({{ ... }}) are not supported by dockwright yet",
+         "literally"),
+    Case("invalid YAML", {"werf.yaml": werf(APP + "args: [unclosed\n")},
+         "werf.yaml:7: invalid YAML: ...", "fix the YAML syntax"),
+    Case("contextAddFiles missing", {"werf.yaml": werf(APP + "contextAddFiles: [nope]\n")},
+         "werf.yaml:6: contextAddFiles: 'nope' does not exist in the context",
+         "remove it from the list"),
+    Case("unknown Dockerfile instruction", {"Dockerfile": DOCKERFILE + "FROBNICATE x\n"},
+         "Dockerfile:4: unknown instruction: FROBNICATE", "valid instructions:"),
+    Case("Dockerfile without FROM", {"Dockerfile": "ARG A=1\n"},
+         "Dockerfile: the Dockerfile has no FROM instruction", "FROM scratch"),
+    Case("empty Dockerfile", {"Dockerfile": "# nothing here\n"},
+         "Dockerfile: the Dockerfile has no FROM instruction", "FROM scratch"),
+    Case("instruction before FROM", {"Dockerfile": "RUN true\n" + DOCKERFILE},
+         "Dockerfile:1: RUN before the first FROM", "only ARG may come before FROM"),
+    Case("duplicate stage names", {"Dockerfile": "FROM scratch AS a\nFROM scratch AS a\n"},
+         "Dockerfile:2: stage name 'a' is used twice", "the first is at line 1"),
+    Case("missing target stage", {"werf.yaml": werf(APP + "target: runtime\n"),
+                                  "Dockerfile": "FROM scratch AS build\nFROM build AS test\n"},
+         "Dockerfile: target stage 'runtime' not found in the Dockerfile",
+         "stages with a name: build, test"),
+    Case("COPY source missing", {"Dockerfile": "FROM scratch\nCOPY nothere /x\n"},
+         "Dockerfile:2: COPY/ADD source 'nothere' matches no file in the build context",
+         "fix the path (relative to the context directory)"),
+    Case("COPY source dockerignored", {".dockerignore": "rootfs\n"},
+         "Dockerfile:2: COPY/ADD source 'rootfs/' matches no file in the build context "
+         "(or .dockerignore excludes it)", ".dockerignore"),
+    Case("COPY source excluded by .containerignore (Buildah reads it first)",
+         {".containerignore": "rootfs\n", ".dockerignore": "nothing-else\n"},
+         "Dockerfile:2: COPY/ADD source 'rootfs/' matches no file in the build context "
+         "(or .containerignore excludes it)", "or .containerignore"),
+    Case("FROM empty after args", {"Dockerfile": "ARG BASE\nFROM ${BASE}\n"},
+         "Dockerfile:2: FROM ${BASE}: the image name is empty after expanding build args",
+         "give the arg a value in 'args'"),
+    Case("COPY --from a later stage",
+         {"Dockerfile": "FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\n",
+          "werf.yaml": werf(APP + "target: a\n")},
+         "Dockerfile:2: --from=b refers to this or a later stage", "stages above it"),
+    Case("staged: true", {"werf.yaml": werf(APP + "staged: true\n")},
+         "werf.yaml:4: image 'app': 'staged: true' (a stage per instruction) is not supported "
+         "by dockwright yet", "remove 'staged'"),
+    Case("imageSpec", {"werf.yaml": werf(APP + "imageSpec:\n  author: me\n")},
+         "werf.yaml:4: image 'app': 'imageSpec' is not applied by dockwright yet",
+         "in the Dockerfile"),
+    Case("several platforms",
+         {"werf.yaml": werf(APP, meta=f"configVersion: 1\nproject: {PROJECT}\nbuild:\n"
+                                      "  platform: [linux/amd64, linux/arm64]\n")},
+         "werf.yaml:6: image 'app': several platforms (linux/amd64, linux/arm64) are not "
+         "supported by dockwright yet", "one platform at a time"),
+    Case("unknown image on the command line", {},
+         "no image 'nope' in werf.yaml", "images: app",
+         args=("--storage-driver", "vfs", "nope")),
+    Case("secret from an unset variable",
+         {"werf.yaml": werf(APP + "secrets:\n- env: DOCKWRIGHT_TEST_UNSET_SECRET\n")},
+         "secret 'DOCKWRIGHT_TEST_UNSET_SECRET': environment variable "
+         "DOCKWRIGHT_TEST_UNSET_SECRET is not set", "export DOCKWRIGHT_TEST_UNSET_SECRET="),
+    Case("bad WERF_BUILDAH_MODE", {}, "unexpected mode specified: turbo",
+         "native-rootless", env={"WERF_BUILDAH_MODE": "turbo"}),
+    Case("WERF_BUILDAH_MODE=docker", {},
+         "dockwright has no Docker-daemon backend (WERF_BUILDAH_MODE=docker)",
+         "native-chroot", env={"WERF_BUILDAH_MODE": "docker"}),
+    Case("bad storage driver", {}, "unexpected storage driver specified: zfs",
+         "overlay, vfs", args=("--storage-driver", "zfs"), drivers=("vfs", "overlay")),
+    Case("bad WERF_BUILDAH_STORAGE_DRIVER", {}, "unexpected storage driver specified: btrfs",
+         "WERF_BUILDAH_STORAGE_DRIVER", args=(), env={"WERF_BUILDAH_STORAGE_DRIVER": "btrfs"},
+         drivers=("vfs", "overlay")),
+    Case("base image absent and unpullable", {"Dockerfile": "FROM localhost/nonexistent:1\n"},
+         "base image 'localhost/nonexistent:1' is not in local storage and could not be "
+         "pulled: ...", "build or pull the base image first", code=Exit.REGISTRY,
+         xfail="build.py base_ids raises BuildFailed (exit 1) for a registry that cannot be "
+               "reached; errors.Exit.REGISTRY (4) is documented for exactly this"),
+    Case("RUN fails", {"Dockerfile": 'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", '
+                                     '"false"]\n'},
+         "image 'app' failed to build: Error: building at STEP \"RUN /bin/busybox false\": "
+         "...", "see the Buildah output above", code=Exit.BUILD_FAILED),
+    Case("second image broken, first fine",
+         {"werf.yaml": werf(LIB, APP + "context: app\n"), "app/Dockerfile":
+          "FROM scratch\nCOPY nothere /x\n"},
+         "app/Dockerfile:2: COPY/ADD source 'nothere' matches no file in the build context",
+         "fix the path",
+         xfail="build.py build_project analyses each image only right before building it: "
+               "'lib' is built and tagged before the broken Dockerfile of 'app' is read"),
+]
+
+
+def params() -> list[object]:
+    out: list[object] = []
+    for case in CASES:
+        marks = [pytest.mark.xfail(reason=case.xfail, strict=True)] if case.xfail else []
+        out.append(pytest.param(case, id=case.id.replace(" ", "-"), marks=marks))
+    return out
+
+
+def make_project(root: Path, changes: dict[str, str | None]) -> Path:
+    busybox_rootfs(root / "rootfs")
+    for rel, text in {**GOOD, **changes}.items():
+        path = root / rel
+        if text is None:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def leftovers(builder: Builder, driver: str) -> tuple[set[str], str]:
+    # the query itself must work, or an empty answer would prove nothing
+    builder.buildah("images", "--quiet", driver=driver, check=True)
+    return builder.stage_tags(PROJECT, driver), builder.containers(driver)
+
+
+def test_cases_are_distinct() -> None:
+    assert len(CASES) >= 28
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_the_good_project_builds(root_builder: Builder, tmp_path: Path) -> None:
+    """The control: unchanged, the project builds, and the leftover check sees its tag."""
+    project = make_project(tmp_path / "good", {})
+    result = root_builder.build(project, "--storage-driver", "vfs")
+    assert result.out.startswith(f"app\tlocalhost/{PROJECT}:")
+    tags, containers = leftovers(root_builder, "vfs")
+    assert len(tags) == 1
+    assert containers == ""
+
+
+@pytest.mark.parametrize("case", params())
+def test_bad_input(case: Case, root_builder: Builder, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", case.files)
+    result = root_builder.build(project, *case.args, check=False, extra_env=case.env)
+
+    assert "Traceback" not in result.text
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    hints = [line for line in result.err.splitlines() if line.startswith("hint:")]
+    assert len(errors) == 1, result.err
+    assert len(hints) == 1, result.err
+    if case.error.endswith("..."):
+        assert errors[0].startswith(f"error: {case.error[:-3]}"), errors[0]
+        assert len(errors[0]) > len(f"error: {case.error[:-3]}"), "the detail is missing"
+    else:
+        assert errors[0] == f"error: {case.error}"
+    assert case.hint in hints[0]
+    assert result.code == case.code, result.err
+
+    for driver in case.drivers:
+        tags, containers = leftovers(root_builder, driver)
+        assert tags == set(), f"{driver}: {tags}"
+        assert containers == "", f"{driver}: {containers}"

@@ -1,0 +1,175 @@
+"""``main()`` in-process: version, help, ``config``, and exit codes for bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dockwright import __version__
+from dockwright.errors import Exit
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+Make = Callable[[dict[str, str]], Path]
+
+SAMPLE = {
+    "werf.yaml": """\
+        configVersion: 1
+        project: sample
+        build:
+          cacheVersion: "3"
+        ---
+        image: base
+        context: base
+        dockerfile: Dockerfile
+        final: false
+        ---
+        image: app
+        dockerfile: Dockerfile
+        target: runtime
+        args:
+          GREETING: hi
+        addHost: ["db:10.0.0.2"]
+        contextAddFiles: [extra.txt]
+        dependencies:
+        - image: base
+          imports:
+          - type: ImageName
+            targetBuildArg: BASE_IMAGE
+        """,
+    "base/Dockerfile": "FROM scratch\n",
+    "Dockerfile": "ARG BASE_IMAGE\nFROM $BASE_IMAGE AS runtime\n",
+    "extra.txt": "x\n",
+}
+
+
+def test_version(cli: Cli) -> None:
+    r = cli("--version")
+    assert r.code == Exit.OK
+    assert r.out == f"dockwright {__version__}\n"
+
+
+@pytest.mark.parametrize("argv", [(), ("build",), ("doctor",), ("config",)])
+def test_help(cli: Cli, argv: tuple[str, ...]) -> None:
+    r = cli(*argv, "--help")
+    assert r.code == Exit.OK
+    assert r.out.startswith("usage: dockwright")
+    assert r.err == ""
+
+
+def test_help_names_every_command(cli: Cli) -> None:
+    out = cli("--help").out
+    for command in ("build", "doctor", "config"):
+        assert command in out
+
+
+def test_build_help_lists_options(cli: Cli) -> None:
+    out = cli("build", "--help").out
+    for option in ("--dir", "--config", "--buildah-mode", "--storage-driver", "--explain"):
+        assert option in out
+
+
+def test_unknown_command(cli: Cli) -> None:
+    r = cli("frobnicate")
+    assert r.code == Exit.BAD_INPUT
+    assert "invalid choice: 'frobnicate'" in r.err
+
+
+def test_no_command(cli: Cli) -> None:
+    r = cli()
+    assert r.code == Exit.BAD_INPUT
+    assert "required" in r.err
+
+
+def test_unknown_option(cli: Cli) -> None:
+    assert cli("config", "--bogus").code == Exit.BAD_INPUT
+
+
+def test_config_text(cli: Cli, project: Make) -> None:
+    root = project(SAMPLE)
+    r = cli("config", "--dir", root)
+    assert r.code == Exit.OK, r.err
+    config = root.resolve() / "werf.yaml"
+    assert r.out.splitlines() == [
+        f"project: sample  ({config})",
+        "cacheVersion: 3",
+        f"image base  ({config}:6)",
+        "  context: base  dockerfile: Dockerfile",
+        "  final: false",
+        f"image app  ({config}:11)",
+        "  context: .  dockerfile: Dockerfile  target: runtime",
+        "  arg GREETING=hi",
+        "  depends on base (ImageName->BASE_IMAGE)",
+    ]
+
+
+def test_config_json(cli: Cli, project: Make) -> None:
+    root = project(SAMPLE)
+    r = cli("config", "--json", "--dir", root)
+    assert r.code == Exit.OK, r.err
+    assert json.loads(r.out) == {
+        "project": "sample",
+        "dir": str(root.resolve()),
+        "config": str(root.resolve() / "werf.yaml"),
+        "cacheVersion": "3",
+        "images": [
+            {"name": "base", "context": "base", "dockerfile": "Dockerfile", "target": None,
+             "args": {}, "addHost": [], "network": None, "final": False, "platform": [],
+             "cacheVersion": None, "contextAddFiles": [], "dependencies": []},
+            {"name": "app", "context": ".", "dockerfile": "Dockerfile", "target": "runtime",
+             "args": {"GREETING": "hi"}, "addHost": ["db:10.0.0.2"], "network": None,
+             "final": True, "platform": [], "cacheVersion": None,
+             "contextAddFiles": ["extra.txt"],
+             "dependencies": [{"image": "base", "imports": [
+                 {"type": "ImageName", "targetBuildArg": "BASE_IMAGE"}]}]},
+        ],
+    }
+
+
+def test_config_from_the_project_directory(cli: Cli, project: Make,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(SAMPLE)
+    monkeypatch.chdir(root)
+    r = cli("config")
+    assert r.code == Exit.OK, r.err
+    assert r.out.splitlines()[2] == "image base  (werf.yaml:6)"
+
+
+def test_config_with_config_option(cli: Cli, project: Make) -> None:
+    root = project({**SAMPLE, "other.yaml": "configVersion: 1\nproject: other\n---\n"
+                                            "image: x\ndockerfile: Dockerfile\n"})
+    r = cli("config", "--json", "--dir", root, "--config", "other.yaml")
+    assert r.code == Exit.OK, r.err
+    assert json.loads(r.out)["project"] == "other"
+
+
+def test_config_error_is_one_error_and_one_hint(cli: Cli, project: Make,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project({**SAMPLE, "werf.yaml": "configVersion: 1\nproject: sample\n---\n"
+                                           "image: app\ndockerfile: Dockerfile\ntagret: x\n"})
+    monkeypatch.chdir(root)
+    r = cli("config")
+    assert r.code == Exit.BAD_INPUT
+    assert r.out == ""
+    assert r.err.splitlines() == [
+        "error: werf.yaml:6: image document: unknown key 'tagret'",
+        "hint: did you mean 'target'?",
+    ]
+    assert "Traceback" not in r.err
+
+
+def test_config_without_werf_yaml(cli: Cli, tmp_path: Path) -> None:
+    r = cli("config", "--dir", tmp_path)
+    assert r.code == Exit.BAD_INPUT
+    assert r.err.splitlines()[0] == f"error: no werf.yaml or werf.yml in {tmp_path.resolve()}"
+
+
+def test_build_bad_mode_is_bad_input(cli: Cli, project: Make,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(SAMPLE)
+    r = cli("build", "--dir", root, "--buildah-mode", "fast")
+    assert r.code == Exit.BAD_INPUT
+    assert r.err.splitlines()[0] == "error: unexpected mode specified: fast"

@@ -1,0 +1,296 @@
+""".dockerignore semantics (as Docker's), COPY source selection, and content checksums."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dockwright.context import Ignore, checksum, clean, files_for, load_ignore, select, walk
+from dockwright.errors import DockerfileError
+
+TREE = [
+    "a.txt", "b.txt", "c.md", "ab", "abc",
+    "docs/index.md", "docs/api/ref.md", "docs/api/keep.txt",
+    "src/main.py", "src/util/helpers.py", "src/util/data.json",
+    "build/out.o", "build/logs/x.log",
+    ".git/HEAD",
+]
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Path:
+    root = tmp_path / "ctx"
+    for rel in TREE:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    return root
+
+
+def ignore_of(ctx: Path, text: str) -> Ignore:
+    (ctx / ".dockerignore").write_text(text)
+    return load_ignore(ctx, ctx / "Dockerfile")
+
+
+def kept_files(ctx: Path, text: str) -> list[str]:
+    entries = walk(ctx, ignore_of(ctx, text))
+    return [e.rel for e in entries if e.kind == "file"]
+
+
+def all_files() -> list[str]:
+    return sorted([*TREE, "Dockerfile", ".dockerignore"])
+
+
+def test_no_dockerignore_keeps_everything(ctx: Path) -> None:
+    ignore = load_ignore(ctx, ctx / "Dockerfile")
+    assert ignore == Ignore("", ())
+    assert [e.rel for e in walk(ctx, ignore) if e.kind == "file"] == sorted([*TREE, "Dockerfile"])
+
+
+def test_walk_is_sorted_and_lists_directories(ctx: Path) -> None:
+    entries = walk(ctx, Ignore("", ()))
+    rels = [e.rel for e in entries]
+    assert rels == sorted(rels, key=lambda r: r.split("/"))
+    assert {e.rel: e.kind for e in entries}["docs/api"] == "dir"
+
+
+def test_star_stays_in_one_path_element(ctx: Path) -> None:
+    kept = kept_files(ctx, "*.md\n")
+    assert "c.md" not in kept
+    assert "docs/index.md" in kept  # '*' does not cross '/'
+
+
+def test_star_in_a_subdirectory(ctx: Path) -> None:
+    kept = kept_files(ctx, "docs/*.md\n")
+    assert "docs/index.md" not in kept
+    assert "docs/api/ref.md" in kept
+
+
+def test_question_mark_matches_one_character(ctx: Path) -> None:
+    kept = kept_files(ctx, "a?\n")
+    assert "ab" not in kept
+    assert "abc" in kept
+    assert "a.txt" in kept
+
+
+def test_double_star_spans_directories(ctx: Path) -> None:
+    kept = kept_files(ctx, "**/*.md\n")
+    assert not [f for f in kept if f.endswith(".md")]
+    assert "docs/api/keep.txt" in kept
+
+
+def test_double_star_in_the_middle(ctx: Path) -> None:
+    kept = kept_files(ctx, "src/**/*.py\n")
+    assert "src/main.py" not in kept
+    assert "src/util/helpers.py" not in kept
+    assert "src/util/data.json" in kept
+
+
+def test_directory_exclusion_covers_its_contents(ctx: Path) -> None:
+    kept = kept_files(ctx, "build\n.git\n")
+    assert not [f for f in kept if f.startswith(("build/", ".git/"))]
+    assert "build" not in [e.rel for e in walk(ctx, ignore_of(ctx, "build\n"))]
+
+
+def test_negation_reincludes(ctx: Path) -> None:
+    kept = kept_files(ctx, "docs\n!docs/api/keep.txt\n")
+    assert [f for f in kept if f.startswith("docs/")] == ["docs/api/keep.txt"]
+
+
+def test_star_then_negation(ctx: Path) -> None:
+    kept = kept_files(ctx, "*\n!src\n")
+    assert kept == ["src/main.py", "src/util/data.json", "src/util/helpers.py"]
+
+
+def test_last_match_wins(ctx: Path) -> None:
+    assert "a.txt" in kept_files(ctx, "*.txt\n!a.txt\n")
+    assert "a.txt" not in kept_files(ctx, "!a.txt\n*.txt\n")
+
+
+def test_comments_blank_lines_leading_slash_and_dot_slash(ctx: Path) -> None:
+    kept = kept_files(ctx, "# a comment\n\n/a.txt\n./b.txt\n  c.md  \n")
+    assert "a.txt" not in kept and "b.txt" not in kept and "c.md" not in kept
+    assert "ab" in kept
+
+
+def test_character_class(ctx: Path) -> None:
+    kept = kept_files(ctx, "[ab].txt\n")
+    assert "a.txt" not in kept and "b.txt" not in kept
+    assert "c.md" in kept
+
+
+def test_negated_character_class(ctx: Path) -> None:
+    kept = kept_files(ctx, "[^a].txt\n")
+    assert "a.txt" in kept
+    assert "b.txt" not in kept
+
+
+def test_dockerfile_specific_ignore_is_preferred(ctx: Path) -> None:
+    (ctx / ".dockerignore").write_text("a.txt\n")
+    (ctx / "Dockerfile.dockerignore").write_text("b.txt\n")
+    ignore = load_ignore(ctx, ctx / "Dockerfile")
+    assert ignore.source == str(ctx / "Dockerfile.dockerignore")
+    kept = [e.rel for e in walk(ctx, ignore)]
+    assert "a.txt" in kept and "b.txt" not in kept
+
+
+def test_dockerfile_specific_ignore_next_to_a_nested_dockerfile(ctx: Path) -> None:
+    (ctx / "docker").mkdir()
+    (ctx / "docker" / "app.Dockerfile").write_text("FROM scratch\n")
+    (ctx / "docker" / "app.Dockerfile.dockerignore").write_text("c.md\n")
+    (ctx / ".dockerignore").write_text("a.txt\n")
+    ignore = load_ignore(ctx, ctx / "docker" / "app.Dockerfile")
+    assert ignore.patterns == ((False, "c.md"),)
+    # another Dockerfile of the same context still gets .dockerignore
+    assert load_ignore(ctx, ctx / "Dockerfile").patterns == ((False, "a.txt"),)
+
+
+def test_containerignore_is_read_as_buildah_does(ctx: Path) -> None:
+    """Buildah 1.28 prefers .containerignore to .dockerignore in the context, and the
+    Dockerfile's own <Dockerfile>.dockerignore / .containerignore to both."""
+    (ctx / ".dockerignore").write_text("a.txt\n")
+    (ctx / ".containerignore").write_text("b.txt\n")
+    assert load_ignore(ctx, ctx / "Dockerfile").patterns == ((False, "b.txt"),)
+    (ctx / "Dockerfile.containerignore").write_text("c.md\n")
+    assert load_ignore(ctx, ctx / "Dockerfile").patterns == ((False, "c.md"),)
+    (ctx / "Dockerfile.dockerignore").write_text("ab\n")
+    ignore = load_ignore(ctx, ctx / "Dockerfile")
+    assert ignore.patterns == ((False, "ab"),)
+    assert ignore.source == str(ctx / "Dockerfile.dockerignore")
+
+
+def test_source_excluded_by_containerignore_names_it(ctx: Path) -> None:
+    (ctx / ".containerignore").write_text("a.txt\n")
+    ignore = load_ignore(ctx, ctx / "Dockerfile")
+    with pytest.raises(DockerfileError, match=r"\(or \.containerignore excludes it\)$"):
+        files_for(ctx, walk(ctx, ignore), [("a.txt", "Dockerfile:4")], ignore)
+
+
+def test_ignore_patterns_are_cleaned() -> None:
+    assert clean("./a//b/../c/") == "a/c"
+    assert clean("/") == ""
+    assert clean("../../x") == "x"
+
+
+# -- COPY sources ----------------------------------------------------------------------------
+
+def rels(ctx: Path, pattern: str, ignore_text: str = "") -> list[str]:
+    ignore = ignore_of(ctx, ignore_text) if ignore_text else Ignore("", ())
+    return [e.rel for e in select(walk(ctx, ignore), pattern)]
+
+
+def test_select_directory(ctx: Path) -> None:
+    assert rels(ctx, "docs") == ["docs", "docs/api", "docs/api/keep.txt", "docs/api/ref.md",
+                                 "docs/index.md"]
+    assert rels(ctx, "./docs/") == rels(ctx, "docs")
+
+
+def test_select_file(ctx: Path) -> None:
+    assert rels(ctx, "src/main.py") == ["src/main.py"]
+    assert rels(ctx, "/src/main.py") == ["src/main.py"]
+
+
+def test_select_glob(ctx: Path) -> None:
+    assert rels(ctx, "*.txt") == ["a.txt", "b.txt"]
+    assert rels(ctx, "src/*/*.py") == ["src/util/helpers.py"]
+    assert rels(ctx, "a?") == ["ab"]
+
+
+def test_select_dot_is_everything(ctx: Path) -> None:
+    assert rels(ctx, ".") == [e.rel for e in walk(ctx, Ignore("", ()))]
+
+
+def test_select_after_dockerignore(ctx: Path) -> None:
+    assert "docs/api/ref.md" not in rels(ctx, "docs", "**/*.md\n")
+    assert "docs/api/keep.txt" in rels(ctx, "docs", "**/*.md\n")
+
+
+def test_select_does_not_match_prefix_of_a_name(ctx: Path) -> None:
+    assert rels(ctx, "a") == []
+    assert rels(ctx, "doc") == []
+
+
+def test_source_matching_nothing_names_file_and_line(ctx: Path) -> None:
+    entries = walk(ctx, Ignore("", ()))
+    with pytest.raises(DockerfileError) as info:
+        files_for(ctx, entries, [("a.txt", "Dockerfile:2"), ("missing/*", "Dockerfile:3")],
+                  Ignore("", ()))
+    assert info.value.message == ("Dockerfile:3: COPY/ADD source 'missing/*' matches no file in "
+                                  "the build context")
+    assert info.value.hint == "fix the path (relative to the context directory)"
+
+
+def test_source_excluded_by_dockerignore_says_so(ctx: Path) -> None:
+    ignore = ignore_of(ctx, "a.txt\n")
+    with pytest.raises(DockerfileError) as info:
+        files_for(ctx, walk(ctx, ignore), [("a.txt", "Dockerfile:4")], ignore)
+    assert info.value.message == ("Dockerfile:4: COPY/ADD source 'a.txt' matches no file in the "
+                                  "build context (or .dockerignore excludes it)")
+    assert info.value.hint == ("fix the path (relative to the context directory) or "
+                               ".dockerignore")
+
+
+# -- checksums -------------------------------------------------------------------------------
+
+def sums(ctx: Path, pattern: str = ".") -> dict[str, tuple[int, str]]:
+    ignore = load_ignore(ctx, ctx / "Dockerfile")
+    out = files_for(ctx, walk(ctx, ignore), [(pattern, "Dockerfile:1")], ignore)
+    return {f.rel: (f.mode, f.checksum) for f in out}
+
+
+def test_checksum_changes_with_content(ctx: Path) -> None:
+    before = sums(ctx)
+    (ctx / "src/main.py").write_text("changed")
+    after = sums(ctx)
+    assert before["src/main.py"] != after["src/main.py"]
+    assert {k: v for k, v in before.items() if k != "src/main.py"} == \
+        {k: v for k, v in after.items() if k != "src/main.py"}
+
+
+def test_checksum_ignores_mtime(ctx: Path) -> None:
+    before = sums(ctx)
+    os.utime(ctx / "a.txt", (1, 1))
+    assert sums(ctx) == before
+
+
+def test_checksum_changes_with_exec_bit(ctx: Path) -> None:
+    before = sums(ctx)["a.txt"]
+    os.chmod(ctx / "a.txt", 0o755)
+    after = sums(ctx)["a.txt"]
+    assert before[1] == after[1]
+    assert before[0] != after[0]
+    assert after[0] == 0o755
+
+
+def test_checksum_of_symlink_is_its_target(ctx: Path) -> None:
+    (ctx / "link").symlink_to("a.txt")
+    first = sums(ctx)["link"]
+    assert first[1] == "link:a.txt"
+    (ctx / "link").unlink()
+    (ctx / "link").symlink_to("b.txt")
+    assert sums(ctx)["link"] != first
+
+
+def test_symlinked_directory_is_not_followed(ctx: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret").write_text("s")
+    (ctx / "out").symlink_to(tmp_path / "outside")
+    rels_ = [e.rel for e in walk(ctx, Ignore("", ()))]
+    assert "out" in rels_
+    assert "out/secret" not in rels_
+
+
+def test_checksum_of_file_is_sha256(ctx: Path) -> None:
+    import hashlib
+    entry = next(e for e in walk(ctx, Ignore("", ())) if e.rel == "a.txt")
+    assert checksum(ctx, entry) == hashlib.sha256(b"a.txt").hexdigest()
+
+
+def test_dockerignored_file_does_not_count(ctx: Path) -> None:
+    (ctx / ".dockerignore").write_text("build\n")
+    before = sums(ctx)
+    (ctx / "build" / "out.o").write_text("new")
+    assert sums(ctx) == before
+    assert not [k for k in before if k.startswith("build")]
