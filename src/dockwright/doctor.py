@@ -1,16 +1,240 @@
-"""``dockwright doctor``: every host check, the predicted build setup, and the fixes.
+"""``dockwright doctor``: every host check, the setup a build would use, and the fixes.
 
-(Placeholder: being written. ``command`` returns (exit code, text to print).)
+``diagnose`` runs the checks and asks ``resolve`` (what ``build`` calls) for the verdict;
+``render_text``, ``render_json`` and ``fix_script`` turn the report into text. Nothing here
+prints: ``command`` returns (exit code, text) and ``cli`` prints it. docs/doctor.md documents
+the checks, the JSON document and the exit codes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
-from dockwright.errors import Exit
+from dockwright import run
+from dockwright.errors import Exit, HostError, UsageError
+from dockwright.host import checks, checks_runtime, checks_storage
+from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
+from dockwright.host.resolve import Setup, parse_driver, parse_mode, resolve, storage_places
 from dockwright.host.view import HostView
+
+SCHEMA = "dockwright-doctor/1"
+
+
+@dataclass(frozen=True)
+class Asked:
+    mode: str  # auto | native-rootless | native-chroot
+    driver: str  # auto | overlay | vfs
+    storage_root: str | None
+
+
+@dataclass(frozen=True)
+class Report:
+    view: HostView
+    asked: Asked
+    checks: tuple[Check, ...]
+    setup: Setup | None  # what a build would use; None when it cannot run
+    error: HostError | None  # why it cannot
+
+    @property
+    def ready(self) -> bool:
+        return self.setup is not None
+
+    @property
+    def exit_code(self) -> int:
+        return int(Exit.OK if self.ready else Exit.HOST_NOT_READY)
+
+
+def asked_from(args: argparse.Namespace, env: dict[str, str] | Any) -> Asked:
+    """The same values and environment variables as ``build``."""
+    return Asked(parse_mode(args.buildah_mode or env.get("WERF_BUILDAH_MODE")),
+                 parse_driver(args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER")),
+                 args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT") or None)
+
+
+def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
+    """Every check, in a fixed order, whatever fails (unlike ``resolve``, which stops)."""
+    graph_root, run_root = storage_places(view, asked.storage_root)
+    in_container, _ = checks.containerized(view)
+    runtime_mode = "native-chroot" if asked.mode == "auto" and in_container else asked.mode
+    existing = checks_storage.existing_driver(view, graph_root)
+    driver = "vfs" if asked.driver == "vfs" or (asked.driver == "auto" and existing == "vfs") \
+        else asked.driver
+    storage_dir = checks_storage.check_storage_dir(view, graph_root, asked.storage_root is None)
+    if storage_dir.failed:  # the overlay probe needs the store's directory: no guess
+        blocked = "not probed: the storage directory is not usable (see storage-dir)"
+        overlay = [Check("native-overlay", Status.SKIP, blocked),
+                   Check("fuse", Status.SKIP, blocked)]
+    else:
+        native = None if driver == "vfs" else prober.native_overlay(graph_root.parent)
+        overlay = [checks_storage.check_native_overlay(driver, native, graph_root.parent),
+                   checks_storage.check_fuse(view, driver, native is not None and native.ok)]
+    return [
+        checks_runtime.check_buildah(view, prober),
+        checks_storage.check_kernel(view),
+        checks_storage.check_overlay_module(view),
+        checks.check_container(view, asked.mode),
+        checks.check_userns_clone(view),
+        checks.check_max_user_namespaces(view),
+        checks.check_apparmor_userns(view),
+        checks.check_no_new_privs(view),
+        checks.check_subids(view, "/etc/subuid"),
+        checks.check_subids(view, "/etc/subgid"),
+        checks.check_idmap_tools(view),
+        checks.check_userns_probe(view, prober),
+        checks_runtime.check_runtimes(view, prober, runtime_mode)[0],
+        storage_dir,
+        checks_storage.check_storage_fs(view, graph_root),
+        checks_storage.check_store_driver(view, graph_root, asked.driver),
+        checks_storage.check_run_root(view, run_root),
+        checks_storage.check_xdg_runtime_dir(view),
+        *overlay,
+    ]
+
+
+def diagnose(view: HostView, prober: Prober, asked: Asked) -> Report:
+    found = tuple(survey(view, prober, asked))
+    try:
+        setup = resolve(view, prober, asked.mode, asked.driver, asked.storage_root)
+    except HostError as exc:
+        return Report(view, asked, found, None, exc)
+    return Report(view, asked, found, setup, None)
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+def _header(report: Report) -> str:
+    ident = report.view.identity
+    a = report.asked
+    return (f"dockwright doctor: user {ident.user} (uid {ident.uid}), kernel "
+            f"{report.view.kernel_release()}; asked: mode {a.mode}, storage driver {a.driver}"
+            + (f", storage root {a.storage_root}" if a.storage_root else ""))
+
+
+def render_text(report: Report) -> str:
+    lines = [_header(report), ""]
+    for c in report.checks:
+        lines.append(f"{c.status.value:<5} {c.id:<20} {c.finding}")
+        if c.status in (Status.FAIL, Status.WARN):
+            lines += [f"{'':<5} {'':<20}   {fix}" for fix in c.fix]
+    counts = Counter(c.status.value for c in report.checks)
+    lines += ["", ", ".join(f"{counts[s.value]} {s.value}" for s in Status), ""]
+    if report.setup is not None:
+        lines.append(f"verdict: ready: {report.setup.summary()}")
+        lines += [f"  why: {r}" for r in report.setup.reasons]
+        lines += [f"  warning: {w}" for w in report.setup.warnings]
+    else:
+        assert report.error is not None
+        lines.append(f"verdict: not ready (exit {report.exit_code}): {report.error.message}")
+        lines += [f"  {line}" for line in report.error.hint.splitlines()]
+        lines.append("  print every fix as one script: dockwright doctor --fix")
+    return "\n".join(lines) + "\n"
+
+
+def as_document(report: Report) -> dict[str, Any]:
+    ident = report.view.identity
+    setup = report.setup
+    verdict = None if setup is None else {
+        "mode": setup.mode,
+        "isolation": setup.isolation.kind,
+        "runtime": setup.isolation.runtime,
+        "storageDriver": setup.store.driver,
+        "mountProgram": setup.store.mount_program,
+        "graphRoot": str(setup.store.graph_root),
+        "runRoot": str(setup.store.run_root),
+        "rootless": setup.rootless,
+        "reasons": list(setup.reasons),
+        "warnings": list(setup.warnings),
+    }
+    error = None if report.error is None else \
+        {"message": report.error.message, "hint": report.error.hint}
+    return {
+        "schema": SCHEMA,
+        "ready": report.ready,
+        "exitCode": report.exit_code,
+        "user": {"name": ident.user, "uid": ident.uid, "gid": ident.gid, "home": str(ident.home)},
+        "kernel": report.view.kernel_release(),
+        "asked": {"mode": report.asked.mode, "storageDriver": report.asked.driver,
+                  "storageRoot": report.asked.storage_root},
+        "counts": {s.value: sum(c.status is s for c in report.checks) for s in Status},
+        "checks": [{"id": c.id, "status": c.status.value, "finding": c.finding,
+                    "fix": list(c.fix)} for c in report.checks],
+        "verdict": verdict,
+        "error": error,
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(as_document(report), indent=2) + "\n"
+
+
+def is_root_line(line: str) -> bool:
+    return line.startswith("sudo ") or "| sudo " in line
+
+
+def as_root(line: str) -> str:
+    """A fix line for a shell that already runs as root."""
+    return line.removeprefix("sudo ").replace("| sudo ", "| ")
+
+
+def fix_script(report: Report) -> str:
+    """One script with every fix of every failing or warning check, to run as root."""
+    ident = report.view.identity
+    out = ["#!/bin/sh",
+           f"# Fixes found by 'dockwright doctor' for {ident.user} (uid {ident.uid}).",
+           "# Review them, then run this as root: sudo sh ./dockwright-fix.sh",
+           "set -eux"]
+    later: list[str] = []
+    for c in report.checks:
+        if c.status not in (Status.FAIL, Status.WARN) or not c.fix:
+            continue
+        out.append(f"# [{c.id}] {c.finding}")
+        for line in c.fix:
+            if is_root_line(line):
+                out.append(as_root(line))
+            elif line.startswith("#"):
+                out.append(line)
+            else:
+                later.append(line)
+    if later:
+        out += ["", f"# Then, as {ident.user}, in the shell that runs dockwright:"]
+        out += [f"#   {line}" for line in later]
+    if len(out) == 4:
+        out.append("# nothing to fix")
+    return "\n".join(out) + "\n"
+
+
+def root_lines(script: str) -> list[str]:
+    return [line for line in script.splitlines()
+            if line.strip() and not line.lstrip().startswith("#") and line != "set -eux"]
 
 
 def command(args: argparse.Namespace, view: HostView, prober: Prober) -> tuple[int, str]:
-    return int(Exit.OK), "doctor: not written yet"
+    asked = asked_from(args, view.env)
+    if args.yes and not args.fix:
+        raise UsageError("--yes only goes with --fix", "dockwright doctor --fix --yes")
+    report = diagnose(view, prober, asked)
+    if not args.fix:
+        return report.exit_code, render_json(report) if args.json else render_text(report)
+    script = fix_script(report)
+    if not args.yes:
+        return report.exit_code, script
+    if not view.identity.is_root or os.getuid() != 0:
+        raise UsageError("--fix --yes applies the fixes as root",
+                         "review and run the script yourself: dockwright doctor --fix > "
+                         "dockwright-fix.sh && sudo sh dockwright-fix.sh")
+    applied = run.run(["sh", "-c", script], env=dict(view.env), check=False) \
+        if root_lines(script) else None
+    prober.forget()
+    again = diagnose(view, prober, asked)
+    text = script
+    if applied is not None:
+        text += f"\n# applied: exit {applied.returncode}\n" + applied.stderr
+    text += "\n# checked again:\n"
+    text += render_json(again) if args.json else render_text(again)
+    return again.exit_code, text

@@ -56,6 +56,12 @@ class Prober:
         self.use_cache = use_cache
         self._path = cache_dir(self.env, view.identity.home) / "probes.json"
         self._cache: dict[str, dict[str, object]] | None = None
+        self._memo: dict[str, ProbeResult] = {}  # this process: each probe runs once
+
+    def forget(self) -> None:
+        """After the host changed (fixes applied): probe everything again."""
+        self._memo.clear()
+        self.use_cache = False
 
     # -- cache --------------------------------------------------------------------------------
     def _fingerprint(self, name: str, *parts: str) -> str:
@@ -79,6 +85,8 @@ class Prober:
         return self._cache
 
     def _cached(self, key: str) -> ProbeResult | None:
+        if key in self._memo:
+            return self._memo[key]
         if not self.use_cache:
             return None
         hit = self._load().get(key)
@@ -87,6 +95,7 @@ class Prober:
         return None
 
     def _store(self, key: str, result: ProbeResult) -> ProbeResult:
+        self._memo[key] = result
         cache = self._load()
         cache[key] = {"ok": result.ok, "detail": result.detail}
         with contextlib.suppress(OSError):
@@ -109,6 +118,16 @@ class Prober:
             if os.path.exists(base):  # files owned by sub-ids: remove from inside the userns
                 run.run(buildah_argv(store, "unshare", "rm", "-rf", base), env=self.env,
                         check=False)
+
+    def buildah_version(self) -> ProbeResult:
+        """``buildah --version``: its version line, or why it does not run."""
+        key = self._fingerprint("buildah-version")
+        cached = self._cached(key)
+        if cached:
+            return cached
+        res = run.run(["buildah", "--version"], env=self.env, check=False)
+        detail = res.stdout.strip() if res.ok else _last_line(res.stderr)
+        return self._store(key, ProbeResult(res.ok, detail.split(" (")[0]))
 
     def runtime(self, runtime: str) -> ProbeResult:
         """Does ``runtime`` run a trivial container here, the way a build would run it?"""
@@ -180,7 +199,8 @@ class Prober:
             shutil.rmtree(base, ignore_errors=True)
         if res.ok:
             return self._store(key, ProbeResult(True, "test mount succeeded"))
-        return self._store(key, ProbeResult(False, _last_line(res.stderr) or "mount failed"))
+        first = next((line.strip() for line in res.stderr.splitlines() if line.strip()), "")
+        return self._store(key, ProbeResult(False, first.rsplit(": ", 1)[-1] or "mount failed"))
 
 
 def _fs_type(path: str | Path) -> str:
@@ -206,6 +226,8 @@ def _warning(text: str) -> str:
 def _runtime_error(text: str) -> str:
     for line in text.splitlines():
         if "creating container" in line or "cgroup" in line:
-            return line.split(": ", 1)[-1].strip() if "creating container" in line \
-                else line.strip()
+            if "creating container" in line:
+                return line.split("]: ", 1)[-1] if "]: " in line \
+                    else line.split(": ", 1)[-1].strip()
+            return line.strip()
     return _last_line(text)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dockwright.engine.buildah import Isolation, StoreOptions
 from dockwright.errors import HostError, UsageError
-from dockwright.host import checks
+from dockwright.host import checks, checks_runtime, checks_storage
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.view import HostView
@@ -83,71 +83,74 @@ def storage_places(view: HostView, storage_root: str | None = None) -> tuple[Pat
     return Path(data) / "containers" / "storage", run_root
 
 
-def existing_driver(graph_root: Path) -> str | None:
-    """The driver a store at ``graph_root`` was created with, if it has images or layers."""
-    for driver in ("overlay", "vfs"):
-        for what in ("images", "layers"):
-            directory = graph_root / f"{driver}-{what}"
-            if directory.is_dir() and any(directory.iterdir()):
-                return driver
-    return None
+def gate_checks(view: HostView, prober: Prober, wanted_driver: str, graph_root: Path,
+                run_root: Path, default_place: bool) -> list[Check]:
+    """The checks whose failure stops a build in either mode (cheap: no probe but Buildah's
+    version)."""
+    done = [checks_runtime.check_buildah(view, prober)]
+    if not view.identity.is_root:  # the user namespace: every rootless build needs it
+        done += [checks.check_subids(view, "/etc/subuid"),
+                 checks.check_subids(view, "/etc/subgid"),
+                 checks.check_idmap_tools(view), checks.check_no_new_privs(view),
+                 checks.check_userns_clone(view), checks.check_max_user_namespaces(view),
+                 checks.check_apparmor_userns(view)]
+    done += [checks_storage.check_storage_dir(view, graph_root, default_place),
+             checks_storage.check_run_root(view, run_root)]
+    return done
 
 
 def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value: str | None,
             storage_root: str | None = None) -> Setup:
+    """The setup a build uses here; HostError, with the doctor's findings and fixes, when the
+    asked mode or driver cannot work."""
     mode = parse_mode(mode_value)
     wanted_driver = parse_driver(driver_value)
     ident = view.identity
     reasons: list[str] = []
     warnings: list[str] = []
-    done: list[Check] = []
-
-    # The user namespace: every non-root build needs it, whatever the isolation.
+    graph_root, run_root = storage_places(view, storage_root)
+    who = "root" if ident.is_root else ident.user
+    store_check = checks_storage.check_store_driver(view, graph_root, wanted_driver)
+    if store_check.failed:
+        existing = checks_storage.existing_driver(view, graph_root)
+        raise _host_error("", [store_check], f"use WERF_BUILDAH_STORAGE_DRIVER={existing}, or give "
+                          "another store with --storage-root DIR, or empty this one")
+    done = [store_check, *gate_checks(view, prober, wanted_driver, graph_root, run_root,
+                                not storage_root)]
+    failed = [c for c in done if c.failed]
+    if failed:
+        raise _host_error(f"{who} cannot build here", failed)
     if not ident.is_root:
-        userns = [checks.check_subids(view, "/etc/subuid"),
-                  checks.check_subids(view, "/etc/subgid"),
-                  checks.check_idmap_tools(view), checks.check_userns_sysctls(view)]
-        done += userns
-        failed = [c for c in userns if c.failed]
-        if not failed:
-            probe = checks.check_userns_probe(view, prober)
-            done.append(probe)
-            failed = [probe] if probe.failed else []
-        if failed:
-            raise _host_error(f"{ident.user} cannot build without root here", failed)
+        probe = checks.check_userns_probe(view, prober)
+        done.append(probe)
+        if probe.failed:
+            raise _host_error(f"{who} cannot build here", [probe])
 
     in_container, why_container = checks.containerized(view)
     runtime_check, runtime = None, None
-    if mode == "auto":
-        if in_container:
-            mode = "native-chroot"
-            reasons.append(f"auto: native-chroot, because this runs in a container "
-                           f"({why_container}); set WERF_CONTAINERIZED=no if it does not")
-        else:
-            runtime_check, runtime = checks.check_runtimes(view, prober)
-            done.append(runtime_check)
-            if runtime:
-                mode = "native-rootless"
-                reasons.append(f"auto: native-rootless, with OCI runtime {runtime}")
-            else:
-                mode = "native-chroot"
-                reasons.append(f"auto: native-chroot, because {runtime_check.finding}")
-    elif mode == "native-rootless":
-        runtime_check, runtime = checks.check_runtimes(view, prober)
+    if mode == "auto" and in_container:
+        mode = "native-chroot"
+        reasons.append(f"auto: native-chroot, because this runs in a container "
+                       f"({why_container}); set WERF_CONTAINERIZED=no if it does not")
+    elif mode in ("auto", "native-rootless"):
+        runtime_check, runtime = checks_runtime.check_runtimes(view, prober, mode)
         done.append(runtime_check)
-        if runtime is None:
+        if runtime_check.failed:
             raise _host_error("native-rootless mode needs an OCI runtime that works here",
                               [runtime_check])
-        if in_container:
+        if mode == "auto":
+            mode = "native-rootless" if runtime else "native-chroot"
+            reasons.append(f"auto: native-rootless, with OCI runtime {runtime}" if runtime
+                           else f"auto: native-chroot, because {runtime_check.finding}")
+        elif in_container:
             warnings.append(f"native-rootless inside a container ({why_container}): it works "
                             "here because the probes passed; werf itself refuses this")
-    if runtime_check and runtime_check.status is Status.WARN:
+    if runtime_check and runtime_check.status is Status.WARN and runtime:
         warnings.append(runtime_check.finding)
 
     isolation = Isolation("oci", runtime) if mode == "native-rootless" else Isolation("chroot")
-    graph_root, run_root = storage_places(view, storage_root)
     store, store_reasons, store_warnings = _choose_storage(view, prober, wanted_driver,
-                                                           graph_root, run_root)
+                                                           graph_root, run_root, done)
     reasons += store_reasons
     warnings += store_warnings
     return Setup(mode, isolation, store, not ident.is_root, tuple(reasons), tuple(warnings),
@@ -155,18 +158,11 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
 
 
 def _choose_storage(view: HostView, prober: Prober, wanted: str, graph_root: Path,
-                    run_root: Path) -> tuple[StoreOptions, list[str], list[str]]:
+                    run_root: Path, done: list[Check]
+                    ) -> tuple[StoreOptions, list[str], list[str]]:
     reasons: list[str] = []
     warnings: list[str] = []
-    existing = existing_driver(graph_root)
-    if existing and wanted != "auto" and existing != wanted:
-        raise HostError(
-            f"the store at {graph_root} was created with the {existing} driver; "
-            f"{wanted} was asked for, and Buildah cannot open it with another driver",
-            f"use WERF_BUILDAH_STORAGE_DRIVER={existing}, or give another store with "
-            f"--storage-root DIR, or empty this one (buildah --root {graph_root} "
-            f"--storage-driver {existing} rmi --all, then remove {graph_root})",
-        )
+    existing = checks_storage.existing_driver(view, graph_root)
     if wanted == "vfs" or (wanted == "auto" and existing == "vfs"):
         if wanted == "auto":
             reasons.append(f"storage: vfs, the driver the existing store at {graph_root} uses")
@@ -174,33 +170,31 @@ def _choose_storage(view: HostView, prober: Prober, wanted: str, graph_root: Pat
         return StoreOptions(graph_root, run_root, "vfs"), reasons, warnings
 
     native = prober.native_overlay(graph_root.parent)
+    done.append(checks_storage.check_native_overlay(wanted, native, graph_root.parent))
     if native.ok:
         reasons.append("storage: native kernel overlay")
         return StoreOptions(graph_root, run_root, "overlay"), reasons, warnings
-    fuse = view.which("fuse-overlayfs")
-    dev_fuse_ok = view.exists("/dev/fuse") and os.access(view.path("/dev/fuse"),
-                                                         os.R_OK | os.W_OK)
-    if fuse and dev_fuse_ok:
+    fuse_check = checks_storage.check_fuse(view, wanted, native_ok=False)
+    done.append(fuse_check)
+    if fuse_check.status is Status.OK:
+        fuse = str(view.which("fuse-overlayfs"))
         reasons.append(f"storage: overlay through {fuse}, since native overlay failed "
                        f"({native.detail})")
-        return StoreOptions(graph_root, run_root, "overlay", str(fuse)), reasons, warnings
-    missing = "fuse-overlayfs is not installed" if not fuse else \
-        "/dev/fuse is missing or not readable and writable by this user"
-    if wanted == "overlay":
-        raise HostError(
-            f"overlay storage cannot work here: native overlay failed ({native.detail}) and "
-            f"{missing}",
-            "install fuse-overlayfs and make /dev/fuse usable (modprobe fuse; pass the device "
-            "into a container), or use WERF_BUILDAH_STORAGE_DRIVER=vfs",
-        )
+        return StoreOptions(graph_root, run_root, "overlay", fuse), reasons, warnings
+    if fuse_check.failed:
+        raise _host_error(f"overlay storage cannot work here: native overlay failed "
+                          f"({native.detail})", [fuse_check])
     reasons.append(f"storage: vfs, because native overlay failed ({native.detail}) and "
-                   f"{missing}")
+                   f"{fuse_check.finding}")
     warnings.append(VFS_COST)
     return StoreOptions(graph_root, run_root, "vfs"), reasons, warnings
 
 
-def _host_error(summary: str, failed: list[Check]) -> HostError:
-    findings = "; ".join(c.finding for c in failed)
+def _host_error(summary: str, failed: list[Check], lead: str = "") -> HostError:
+    """The doctor's findings and fix lines, as the error ``build`` stops with."""
+    findings = "; ".join(f"[{c.id}] {c.finding}" for c in failed)
     fixes = [line for c in failed for line in c.fix]
-    hint = "fix: " + " && ".join(fixes) if fixes else "run 'dockwright doctor' for details"
-    return HostError(f"{summary}: {findings}", hint + " (details: dockwright doctor)")
+    hint = (lead + "\n") if lead else ""
+    hint += ("fix:\n" + "\n".join(f"  {line}" for line in fixes) + "\n") if fixes else ""
+    message = f"{summary}: {findings}" if summary else "; ".join(c.finding for c in failed)
+    return HostError(message, hint + "details: dockwright doctor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,3 +70,68 @@ class HostView:
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 return Path(directory) / program
         return None
+
+    def status_field(self, name: str) -> str | None:
+        """A field of /proc/self/status (``NoNewPrivs``, ``Seccomp``...)."""
+        for line in (self.read("/proc/self/status") or "").splitlines():
+            key, _, value = line.partition(":")
+            if key == name:
+                return value.strip()
+        return None
+
+    def fs_type(self, absolute: str | Path) -> tuple[str, str]:
+        """(filesystem type, mount point) of ``absolute``, from /proc/self/mountinfo."""
+        target = os.path.normpath(str(absolute))
+        best = ("", "")
+        for line in (self.read("/proc/self/mountinfo") or "").splitlines():
+            left, sep, right = line.partition(" - ")
+            fields = left.split()
+            if not sep or len(fields) < 5 or not right.split():
+                continue
+            point = fields[4].replace("\\040", " ")
+            inside = target == point or target.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best[1]):
+                best = (right.split()[0], point)
+        return best
+
+    def existing_ancestor(self, absolute: str | Path) -> Path:
+        """``absolute`` or its nearest ancestor that exists (a host path)."""
+        current = Path(absolute)
+        while not self.exists(current) and current != current.parent:
+            current = current.parent
+        return current
+
+    @property
+    def is_fake(self) -> bool:
+        """A test tree: every file in it counts as owned both by root and by the identity,
+        so that mode bits alone decide (tests need not run as root)."""
+        return self.root != Path("/")
+
+    def owned_by_root(self, absolute: str | Path) -> bool:
+        try:
+            return self.is_fake or os.stat(self.path(absolute)).st_uid == 0
+        except OSError:
+            return False
+
+    def can_access(self, absolute: str | Path, write: bool = True) -> bool:
+        """Can the identity read (and write, and search, for a directory) ``absolute``?"""
+        real = self.path(absolute)
+        ident = self.identity
+        if not self.is_fake and ident.uid == os.getuid():
+            mode = os.R_OK | (os.W_OK if write else 0)
+            mode |= os.X_OK if real.is_dir() else 0
+            return os.access(real, mode)
+        try:
+            st = os.stat(real)
+        except OSError:
+            return False
+        if ident.is_root:
+            return True
+        if self.is_fake or st.st_uid == ident.uid:
+            r, w, x = stat.S_IRUSR, stat.S_IWUSR, stat.S_IXUSR
+        elif st.st_gid == ident.gid:
+            r, w, x = stat.S_IRGRP, stat.S_IWGRP, stat.S_IXGRP
+        else:
+            r, w, x = stat.S_IROTH, stat.S_IWOTH, stat.S_IXOTH
+        need = r | (w if write else 0) | (x if stat.S_ISDIR(st.st_mode) else 0)
+        return st.st_mode & need == need

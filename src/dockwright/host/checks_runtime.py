@@ -1,0 +1,102 @@
+"""Checks of the programs a build runs: Buildah itself and the OCI runtimes."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from dockwright.host.checks import Check, Status
+from dockwright.host.probes import Prober
+from dockwright.host.view import HostView
+
+RUNTIMES = ("crun", "runc", "kata-runtime", "runsc")
+# where containers.conf looks for runtimes: a runtime there but not on PATH is worth a hint
+RUNTIME_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin",
+                "/usr/lib/cri-o-runc/sbin", "/run/current-system/sw/bin")
+BUILDAH_MIN = (1, 23)
+
+
+def check_buildah(view: HostView, prober: Prober) -> Check:
+    path = view.which("buildah")
+    if path is None:
+        return Check("buildah", Status.FAIL, "buildah is not on PATH",
+                     ("sudo apt-get install -y buildah  # dnf install buildah elsewhere",))
+    result = prober.buildah_version()
+    if not result.ok:
+        return Check("buildah", Status.FAIL, f"{path} does not run: {result.detail}",
+                     ("sudo apt-get install --reinstall -y buildah",))
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", result.detail)
+    if match and (int(match[1]), int(match[2])) < BUILDAH_MIN:
+        return Check("buildah", Status.WARN,
+                     f"{path}: {result.detail}, older than the oldest tested "
+                     f"({'.'.join(map(str, BUILDAH_MIN))})",
+                     ("sudo apt-get install -y --only-upgrade buildah",))
+    return Check("buildah", Status.OK, f"{path}: {result.detail}")
+
+
+def runtime_candidates(view: HostView) -> list[str]:
+    """Installed OCI runtimes on PATH, in Buildah's order of preference."""
+    return [str(p) for p in (view.which(name) for name in RUNTIMES) if p]
+
+
+def runtimes_off_path(view: HostView) -> list[str]:
+    """Runtimes in the usual places that PATH does not reach (one per real file)."""
+    on_path = {os.path.realpath(view.path(p)) for p in runtime_candidates(view)}
+    names_on_path = {os.path.basename(p) for p in runtime_candidates(view)}
+    found: list[str] = []
+    for name in RUNTIMES:
+        if name in names_on_path:
+            continue
+        for directory in RUNTIME_DIRS:
+            candidate = Path(directory) / name
+            real = view.path(candidate)
+            if real.is_file() and os.access(real, os.X_OK) and \
+                    os.path.realpath(real) not in on_path:
+                on_path.add(os.path.realpath(real))
+                found.append(str(candidate))
+                break
+    return found
+
+
+def check_runtimes(view: HostView, prober: Prober, mode: str = "auto"
+                   ) -> tuple[Check, str | None]:
+    """Probe every installed OCI runtime; returns the check and the first one that works.
+
+    Only native-rootless needs one: for auto a missing runtime means native-chroot (a warning),
+    for native-chroot the check is skipped.
+    """
+    found = runtime_candidates(view)
+    if mode == "native-chroot":
+        shown = ", ".join(found) or "none on PATH"
+        return Check("oci-runtime", Status.SKIP,
+                     f"native-chroot runs no OCI runtime (installed: {shown})"), None
+    works: list[str] = []
+    broken: list[str] = []
+    for path in found:
+        result = prober.runtime(path)
+        if result.ok:
+            works.append(path)
+        else:
+            broken.append(f"{os.path.basename(path)}: {result.detail}")
+    if works:
+        note = f"{works[0]} runs a container"
+        if broken:
+            return Check("oci-runtime", Status.WARN, f"{note}; not working: {'; '.join(broken)}"
+                         ), works[0]
+        return Check("oci-runtime", Status.OK, note), works[0]
+    elsewhere = [p for p in runtimes_off_path(view) if prober.runtime(p).ok]
+    finding = ("no OCI runtime (crun, runc, kata-runtime, runsc) on PATH" if not found else
+               "no OCI runtime on PATH runs a container here: " + "; ".join(broken))
+    if elsewhere:
+        directory = os.path.dirname(elsewhere[0])
+        finding += f"; {elsewhere[0]} works but is not on PATH"
+        fix: tuple[str, ...] = (f'export PATH="$PATH:{directory}"',)
+    else:
+        fix = ("sudo apt-get install -y runc  # works with every cgroup layout",)
+    status = Status.FAIL if mode == "native-rootless" else Status.WARN
+    if status is Status.WARN:
+        finding += " (auto therefore uses native-chroot)"
+    else:
+        fix += ("# or build without an OCI runtime: export WERF_BUILDAH_MODE=native-chroot",)
+    return Check("oci-runtime", status, finding, fix), None
