@@ -366,6 +366,11 @@ def _push_stage(session: Session, image: Image, source: str, tag: str, image_id:
                 digest: str, rebuilt: bool, started: float, size: str) -> Result:
     registry = session.publish.repo
     assert registry is not None
+    if rebuilt:
+        # The timestamp is taken when the push starts: of two builders racing, the one that
+        # pushes first gets the older tag, and its tag is visible to the other after its own
+        # push (plus the settle time), so both pick the same winner.
+        tag = f"{digest}-{int(time.time() * 1000)}"
     dest = f"{registry.repo}:{tag}"
     manifest_digest = _push(session, registry, source, dest, f"pushing {image.name} to {dest}")
     registry.added(tag)

@@ -22,6 +22,7 @@ from dockwright.storage.local import TAG_RE, Stage
 
 TRANSIENT = re.compile(
     r"connection refused|connection reset|broken pipe|EOF|i/o timeout|timeout|"
+    r"use of closed network connection|"
     r"TLS handshake|no route to host|status code (?:from registry )?5\d\d|"
     r"\b5\d\d (?:Internal|Bad Gateway|Service Unavailable|Gateway Timeout)|"
     r"received unexpected HTTP status: 5\d\d|server gave HTTP response|too many requests|429",
@@ -91,7 +92,10 @@ def call(argv: list[str], env: Mapping[str, str], what: str, retry: Retry,
 
 def _last(text: str) -> str:
     lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
-    return redact(lines[-1]) if lines else "no output"
+    if not lines:
+        return "no output"
+    m = re.search(r'msg="((?:[^"\\]|\\.)*)"', lines[-1])  # logrus: time=... msg="..."
+    return redact(m[1].replace('\\"', '"') if m else lines[-1])
 
 
 def failure(what: str, result: run.Result, repo: str) -> RegistryError:
