@@ -24,7 +24,7 @@ from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
 from dockwright.report import ImageRecord
 from dockwright.storage import local
-from dockwright.storage.registry import RegistryStages, call, failure
+from dockwright.storage.registry import RegistryError, RegistryStages, call, failure
 
 Log = Callable[[str, str], None]  # (image name or "", message)
 
@@ -161,7 +161,7 @@ def _pull(session: Session, ref: str) -> None:
         result = run.run(buildah.buildah_argv(session.setup.store, *argv, ref),
                          env=session.env, check=False)
         if not result.ok:
-            raise BuildFailed(
+            raise RegistryError(
                 f"base image '{ref}' is not in local storage and could not be pulled: "
                 f"{_last(result.stderr)}",
                 "build or pull the base image first, or fix the FROM reference",
@@ -454,7 +454,7 @@ def check_custom_tags(project: Project, images: list[Image], templates: tuple[st
 def build_project(session: Session, only: tuple[str, ...] = ()) -> list[Result]:
     images = plan.order(session.project, only)
     for image in images:
-        plan.unsupported(session.project, image)
+        plan.validate(session.project, image, session.dockerfile(image))
     check_custom_tags(session.project, images, session.publish.custom_tags)
     out: list[Result] = []
     missing: list[str] = []

@@ -202,6 +202,14 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
 
     A pattern that matches nothing is an error, as it is in Buildah, but said before the build.
     """
+    return [ContextFile(e.rel, e.mode, checksum(context_dir, e))
+            for e in match_sources(entries, patterns, ignore)]
+
+
+def match_sources(entries: list[Entry], patterns: list[tuple[str, str]],
+                  ignore: Ignore) -> list[Entry]:
+    """The entries ``patterns`` (pattern, where) match, sorted; a pattern that matches
+    nothing raises ``DockerfileError`` at its Dockerfile line."""
     chosen: dict[str, Entry] = {}
     for pattern, where in patterns:
         matched = select(entries, pattern)
@@ -216,5 +224,4 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
             )
         for entry in matched:
             chosen[entry.rel] = entry
-    return [ContextFile(e.rel, e.mode, checksum(context_dir, e))
-            for e in sorted(chosen.values(), key=lambda e: e.rel)]
+    return sorted(chosen.values(), key=lambda e: e.rel)

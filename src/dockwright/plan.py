@@ -70,6 +70,30 @@ class Inputs:
         return self.manifest.digest
 
 
+PLACEHOLDER_IMPORTS = {
+    "ImageName": "localhost/dockwright-placeholder:latest",
+    "ImageTag": "latest",
+    "ImageRepo": "localhost/dockwright-placeholder",
+    "ImageID": "sha256:" + "0" * 64,
+    "ImageDigest": "sha256:" + "0" * 64,
+}
+
+
+def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile) -> None:
+    """Everything about ``image`` that can be wrong without building its dependencies first:
+    checked for every image before any is built, so bad input builds nothing."""
+    unsupported(project, image)
+    imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
+               for dep in image.dependencies for imp in dep.imports}
+    analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    if analysis.sources:
+        ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
+        entries = context.walk(image.context_dir, ignore)
+        display = os.path.relpath(image.dockerfile_path, project.dir)
+        context.match_sources(entries, [(s.pattern, f"{display}:{s.line}")
+                                         for s in analysis.sources], ignore)
+
+
 def inputs(project: Project, image: Image, imports: Mapping[str, str],
            base_ids: Mapping[str, str | None], parsed: dockerfile.Dockerfile) -> Inputs:
     """The manifest of ``image``: see README "What the digest is made of"."""

@@ -157,9 +157,7 @@ CASES = [
          drivers=("vfs", "overlay")),
     Case("base image absent and unpullable", {"Dockerfile": "FROM localhost/nonexistent:1\n"},
          "base image 'localhost/nonexistent:1' is not in local storage and could not be "
-         "pulled: ...", "build or pull the base image first", code=Exit.REGISTRY,
-         xfail="build.py base_ids raises BuildFailed (exit 1) for a registry that cannot be "
-               "reached; errors.Exit.REGISTRY (4) is documented for exactly this"),
+         "pulled: ...", "build or pull the base image first", code=Exit.REGISTRY),
     Case("RUN fails", {"Dockerfile": 'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", '
                                      '"false"]\n'},
          "image 'app' failed to build: Error: building at STEP \"RUN /bin/busybox false\": "
@@ -168,9 +166,7 @@ CASES = [
          {"werf.yaml": werf(LIB, APP + "context: app\n"), "app/Dockerfile":
           "FROM scratch\nCOPY nothere /x\n"},
          "app/Dockerfile:2: COPY/ADD source 'nothere' matches no file in the build context",
-         "fix the path",
-         xfail="build.py build_project analyses each image only right before building it: "
-               "'lib' is built and tagged before the broken Dockerfile of 'app' is read"),
+         "fix the path"),
 ]
 
 
