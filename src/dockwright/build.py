@@ -7,11 +7,13 @@ never rebuilt. Images build one at a time in dependency order.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,14 +21,13 @@ from dockwright import dockerfile, plan, run
 from dockwright.config.model import Image, Project, Secret
 from dockwright.digest import Manifest, diff
 from dockwright.engine import buildah, skopeo
-from dockwright.errors import BuildFailed, ConfigError, UsageError
+from dockwright.errors import BuildFailed, ConfigError, Interrupted, UsageError
 from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
+from dockwright.progress import Reporter
 from dockwright.report import ImageRecord
 from dockwright.storage import local
 from dockwright.storage.registry import RegistryError, RegistryStages, call, failure
-
-Log = Callable[[str, str], None]  # (image name or "", message)
 
 SETTLE_SECONDS = 0.5  # after a push: how long other builders' pushes get to show up
 
@@ -68,12 +69,16 @@ class Session:
     project: Project
     setup: Setup
     env: Mapping[str, str]
-    log: Log
+    reporter: Reporter
     state_dir: Path
     publish: Publish = field(default_factory=Publish)
     images: list[buildah.LocalImage] = field(default_factory=list)
     parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def log(self, image: str, text: str) -> None:
+        self.reporter.message(image, text)
 
     @property
     def local_repo(self) -> str:
@@ -100,10 +105,12 @@ class Session:
         return self.parsed[image.dockerfile_path]
 
 
-def new_session(project: Project, setup: Setup, env: Mapping[str, str], log: Log,
+def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter: Reporter,
                 home: Path, publish: Publish | None = None) -> Session:
-    state = cache_dir(env, home) / "manifests" / project.name
-    session = Session(project, setup, env, log, state, publish or Publish())
+    # per store: another store's builds say nothing about what this one holds
+    store_key = hashlib.sha256(str(setup.store.graph_root).encode()).hexdigest()[:16]
+    state = cache_dir(env, home) / "manifests" / store_key / project.name
+    session = Session(project, setup, env, reporter, state, publish or Publish())
     session.refresh()
     return session
 
@@ -245,6 +252,7 @@ class StageMissing(Exception):
 def build_one(session: Session, image: Image) -> Result:
     log = session.log
     started = time.monotonic()
+    session.reporter.state(image.name, "resolving")
     inputs = image_inputs(session, image, pull=not session.publish.require_built)
     digest = inputs.digest
     registry = session.publish.repo
@@ -257,6 +265,7 @@ def build_one(session: Session, image: Image) -> Result:
             local_copy = found if found and found.tag == remote.tag else None
             image_id = local_copy.image_id if local_copy else registry.image_id(remote.tag)
             log(image.name, f"reused {remote.reference} (in the registry)")
+            session.reporter.state(image.name, "reused", "from the registry")
             result = Result(image.name, remote.reference, remote.tag, image_id, digest, False,
                             image.final, time.monotonic() - started,
                             local_copy.size if local_copy else "", "repo",
@@ -265,18 +274,23 @@ def build_one(session: Session, image: Image) -> Result:
         if found is not None:
             remember(session, image, inputs.manifest)
             log(image.name, f"found {found.reference} locally; pushing it to {registry.repo}")
+            session.reporter.state(image.name, "pushing")
             result = _push_stage(session, image, found.reference, found.tag, found.image_id,
                                  digest, False, started, found.size)
             return _publish_final(session, image, result)
     elif found is not None:
         remember(session, image, inputs.manifest)
         log(image.name, f"reused {found.reference}")
+        session.reporter.state(image.name, "reused", "locally")
         result = Result(image.name, found.reference, found.tag, found.image_id, digest, False,
                         image.final, time.monotonic() - started, found.size, "local")
         return _publish_final(session, image, result)
 
     if session.publish.require_built:
         raise StageMissing(image.name)
+    if session.cancelled.is_set():
+        raise Interrupted("interrupted before it started")
+    session.reporter.state(image.name, "building")
     _say_why(session, image, inputs.manifest)
     tag = f"{digest}-{int(time.time() * 1000)}"
     reference = f"{session.local_repo}:{tag}"
@@ -285,6 +299,7 @@ def build_one(session: Session, image: Image) -> Result:
     remember(session, image, inputs.manifest)
     log(image.name, f"built {reference} in {time.monotonic() - started:.1f} s")
     if registry is not None:
+        session.reporter.state(image.name, "pushing")
         result = _push_stage(session, image, reference, tag, image_id, digest, True, started,
                              size)
     else:
@@ -335,7 +350,9 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
             iidfile=iidfile,
         )
         result = buildah.build(session.setup.store, session.setup.isolation, spec, session.env,
-                               lambda line: session.log(image.name, line))
+                               lambda line: session.reporter.output(image.name, line))
+        if session.cancelled.is_set():
+            raise Interrupted(f"image '{image.name}': its build was stopped")
         if not result.ok:
             raise BuildFailed(f"image '{image.name}' failed to build: {_last(result.stderr)}",
                               "see the Buildah output above; rerun with --debug for the "
@@ -449,31 +466,6 @@ def check_custom_tags(project: Project, images: list[Image], templates: tuple[st
                             custom_tag(t, "image", "0" * 56 + "-" + "0" * 13)):
             raise UsageError(f"custom tag '{t}' is not a valid tag",
                              "tags use letters, digits, '_', '.', '-' (at most 128)")
-
-
-def build_project(session: Session, only: tuple[str, ...] = ()) -> list[Result]:
-    images = plan.order(session.project, only)
-    for image in images:
-        plan.validate(session.project, image, session.dockerfile(image))
-    check_custom_tags(session.project, images, session.publish.custom_tags)
-    out: list[Result] = []
-    missing: list[str] = []
-    for image in images:
-        if any(d.image in missing for d in image.dependencies):
-            missing.append(image.name)
-            continue
-        try:
-            result = build_one(session, image)
-        except StageMissing:
-            missing.append(image.name)
-            continue
-        session.results[image.name] = result
-        out.append(result)
-    if missing:
-        where = session.publish.repo.repo if session.publish.repo else "local storage"
-        raise BuildFailed(f"stages required: {', '.join(missing)} not built in {where}",
-                          "run the build without --require-built-images first")
-    return out
 
 
 def records(session: Session, results: list[Result]) -> list[ImageRecord]:

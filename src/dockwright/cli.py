@@ -15,13 +15,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockwright import __version__, report
-from dockwright.build import Publish, build_project, explain, new_session, records
+from dockwright import __version__, plan, report
+from dockwright.build import Publish, Session, explain, new_session, records
 from dockwright.config import load_project
-from dockwright.errors import DockwrightError, Exit, UsageError
+from dockwright.config.model import Project
+from dockwright.errors import BuildFailed, DockwrightError, Exit, UsageError
 from dockwright.host.probes import Prober
-from dockwright.host.resolve import resolve
+from dockwright.host.resolve import Setup, resolve
 from dockwright.host.view import HostView, Identity
+from dockwright.progress import Live, Plain, Reporter
+from dockwright.schedule import Outcome, Terminated, build_all
 from dockwright.storage.registry import RegistryStages, redact, tls_verify_for
 
 log = logging.getLogger("dockwright")
@@ -75,6 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--build-report-path", type=Path,
                    help="where (default .werf-build-report.json; a path ending .env writes "
                    "the env-file form); implies --save-build-report")
+    b.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=None,
+                   help="build independent images at the same time (default: on; "
+                   "$WERF_PARALLEL)")
+    b.add_argument("--parallel-tasks-limit", type=int, metavar="N",
+                   help="at most N images at once (default 5; $WERF_PARALLEL_TASKS_LIMIT)")
+    b.add_argument("--log-format", choices=("auto", "plain", "live"), default="auto",
+                   help="live: a table that updates (a terminal's default); plain: whole "
+                   "lines prefixed with the image name (the default without a terminal)")
+    b.add_argument("--quiet", action="store_true",
+                   help="print only errors, warnings and the final references")
     b.add_argument("--explain", metavar="IMAGE",
                    help="print every input of IMAGE's digest and what changed since its last "
                    "build; builds nothing")
@@ -102,11 +115,6 @@ def _host(args: argparse.Namespace) -> tuple[HostView, Prober]:
     return view, Prober(view, use_cache=not args.no_probe_cache)
 
 
-def _say(image: str, message: str) -> None:
-    prefix = f"[{image}] " if image else ""
-    print(prefix + message, file=sys.stderr, flush=True)
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     project = load_project(args.dir, args.config, env)
@@ -114,8 +122,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
                     args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
                     args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"))
-    publish = _publish(args, env)
-    session = new_session(project, setup, env, _say, view.identity.home, publish)
+    names = [i.name for i in plan.order(project, tuple(args.images))]
+    reporter = _reporter(args, env, names)
+    try:
+        publish = _publish(args, env, reporter)
+        session = new_session(project, setup, env, reporter, view.identity.home, publish)
+        return _build(args, env, project, setup, session)
+    finally:
+        reporter.close()
+
+
+def _reporter(args: argparse.Namespace, env: dict[str, str], names: list[str]) -> Reporter:
+    live = args.log_format == "live" or (
+        args.log_format == "auto" and not args.quiet and not args.explain
+        and sys.stderr.isatty() and env.get("TERM") != "dumb")
+    return Live(names) if live else Plain(quiet=args.quiet)
+
+
+def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setup: Setup,
+           session: Session) -> int:
+    say = session.log
     if args.explain:
         inputs, previous = explain(session, args.explain)
         print(f"image {args.explain}: digest {inputs.digest}")
@@ -127,12 +153,22 @@ def cmd_build(args: argparse.Namespace) -> int:
             for line in diff(previous, inputs.manifest):
                 print("  " + line)
         return Exit.OK
-    _say("", setup.summary())
+    say("", setup.summary())
     for reason in setup.reasons:
-        _say("", reason)
+        say("", reason)
     for warning in setup.warnings:
-        _say("", f"warning: {warning}")
-    results = build_project(session, tuple(args.images))
+        say("", f"warning: {warning}")
+    parallel = args.parallel if args.parallel is not None else \
+        env.get("WERF_PARALLEL", "true").lower() not in ("0", "false", "no")
+    limit = args.parallel_tasks_limit or int(env.get("WERF_PARALLEL_TASKS_LIMIT") or 5)
+    if limit < 1:
+        raise UsageError("--parallel-tasks-limit must be at least 1", "the default is 5")
+    outcome = build_all(session, tuple(args.images), parallel, limit)
+    results = outcome.results
+    session.reporter.close()
+    if not args.quiet:
+        for line in summary_table(outcome):
+            print(line, file=sys.stderr)
     if args.save_build_report or args.build_report_path or _truthy(
             env.get("WERF_SAVE_BUILD_REPORT")):
         path = args.build_report_path or Path(env.get("WERF_BUILD_REPORT_PATH") or
@@ -141,8 +177,45 @@ def cmd_build(args: argparse.Namespace) -> int:
                      records(session, results))
     for r in results:
         state = "built" if r.rebuilt else "reused"
-        print(f"{r.name}\t{r.final_reference or r.reference}\t{state}")
-    return Exit.OK
+        print(f"{r.name}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
+              f"{r.size}")
+    sys.stdout.flush()
+    return _verdict(outcome, session)
+
+
+def _verdict(outcome: Outcome, session: Session) -> int:
+    if outcome.ok:
+        return Exit.OK
+    if outcome.missing and not outcome.failed:
+        where = session.publish.repo.repo if session.publish.repo else "local storage"
+        raise BuildFailed(f"stages required: {', '.join(outcome.missing)} not built in {where}",
+                          "run the build without --require-built-images first")
+    parts = [f"{name}: {exc.message}" for name, exc in outcome.failed.items()]
+    skipped = f"; skipped, because what they need failed: {', '.join(outcome.skipped)}" \
+        if outcome.skipped else ""
+    first = next(iter(outcome.failed.values()))
+    error = BuildFailed(f"{len(outcome.failed)} image(s) failed ({'; '.join(parts)}){skipped}",
+                        first.hint)
+    error.exit_code = first.exit_code
+    raise error
+
+
+def summary_table(outcome: Outcome) -> list[str]:
+    rows = [("IMAGE", "REFERENCE", "RESULT", "TIME", "SIZE")]
+    for r in outcome.results:
+        rows.append((r.name, r.final_reference or r.reference,
+                     "built" if r.rebuilt else ("reused (registry)" if r.source == "repo"
+                                                else "reused"),
+                     f"{r.seconds:.1f}s", r.size or "-"))
+    for name in outcome.failed:
+        rows.append((name, "-", "FAILED", "-", "-"))
+    for name in outcome.skipped:
+        rows.append((name, "-", "skipped", "-", "-"))
+    for name in outcome.missing:
+        rows.append((name, "-", "missing", "-", "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
 
 
 def _truthy(value: str | None) -> bool:
@@ -153,7 +226,7 @@ REPO_RE = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._/-]+)?$|^\[[0-9a-f:]
                      r"[a-z0-9._/-]+$")
 
 
-def _publish(args: argparse.Namespace, env: dict[str, str]) -> Publish:
+def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) -> Publish:
     insecure = tuple(args.insecure_registry) + tuple(
         h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES", "").split(",") if h.strip())
 
@@ -166,7 +239,7 @@ def _publish(args: argparse.Namespace, env: dict[str, str]) -> Publish:
                              "registry.example.com/team/project; credentials belong in "
                              "auth.json (buildah login), not in the name")
         return RegistryStages(value, env, tls_verify_for(value, insecure),
-                              log=lambda m: _say("", m))
+                              log=lambda m: reporter.message("", m))
 
     custom = tuple(args.add_custom_tag) + tuple(
         v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v)
@@ -246,9 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("error: interrupted", file=sys.stderr)
-        return Exit.INTERRUPTED
+        print("hint: run the command again to finish", file=sys.stderr)
+        return Exit.TERMINATED if isinstance(exc, Terminated) else Exit.INTERRUPTED
     except Exception as exc:  # a bug in dockwright: still one line, traceback with --debug
         if debug:
             raise
@@ -257,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.INTERNAL
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def entry() -> None:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

@@ -55,7 +55,8 @@ def diff(old: Manifest, new: Manifest) -> list[str]:
         if key not in before:
             out.append(f"added    {key}: {_short(value)}")
         elif before[key] != value:
-            out.append(f"changed  {key}: {_short(before[key])} -> {_short(value)}")
+            old_text, new_text = _around_change(before[key], value)
+            out.append(f"changed  {key}: {old_text} -> {new_text}")
     for key, value in old.entries:
         if key not in after:
             out.append(f"removed  {key}: {_short(value)}")
@@ -68,6 +69,21 @@ def _escape(text: str) -> str:
 
 def _short(value: str) -> str:
     return value if len(value) <= 80 else value[:77] + "..."
+
+
+def _around_change(old: str, new: str, width: int = 80) -> tuple[str, str]:
+    """Both values cut to ``width`` around where they first differ, so the change shows."""
+    if len(old) <= width and len(new) <= width:
+        return old, new
+    start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+                 min(len(old), len(new)))
+    begin = max(0, start - width // 3)
+
+    def cut(text: str) -> str:
+        piece = text[begin:begin + width]
+        return ("..." if begin else "") + piece + ("..." if begin + width < len(text) else "")
+
+    return cut(old), cut(new)
 
 
 class ManifestBuilder:

@@ -17,7 +17,8 @@ class Exit(IntEnum):
     HOST_NOT_READY = 3  # the chosen mode cannot work on this host (see `dockwright doctor`)
     REGISTRY = 4  # a registry could not be reached or refused an operation
     INTERNAL = 70  # a bug in dockwright (EX_SOFTWARE); --debug shows the traceback
-    INTERRUPTED = 130  # SIGINT (143 for SIGTERM)
+    INTERRUPTED = 130  # SIGINT
+    TERMINATED = 143  # SIGTERM
 
 
 class DockwrightError(Exception):
@@ -68,3 +69,7 @@ class BuildFailed(DockwrightError):
 
 class Interrupted(DockwrightError):
     exit_code = Exit.INTERRUPTED
+
+    def __init__(self, message: str, hint: str = "", code: Exit = Exit.INTERRUPTED) -> None:
+        super().__init__(message, hint)
+        self.exit_code = code

@@ -153,6 +153,10 @@ class Builder:
 def _shared_site() -> Path:
     """dockwright and its dependencies where a test user can import them."""
     import dockerfile
+    import markdown_it
+    import mdurl
+    import pygments
+    import rich
     import yaml
 
     import dockwright
@@ -161,7 +165,7 @@ def _shared_site() -> Path:
     if site.exists():
         shutil.rmtree(site)
     site.mkdir(parents=True)
-    for module in (dockwright, yaml, dockerfile):
+    for module in (dockwright, yaml, dockerfile, rich, pygments, markdown_it, mdurl):
         src = Path(module.__file__ or "").parent if module.__file__ and \
             module.__file__.endswith("__init__.py") else Path(module.__file__ or "")
         dest = site / src.name

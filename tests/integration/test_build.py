@@ -22,7 +22,8 @@ def copy_example(dest: Path) -> Path:
 def outcome(stdout: str) -> dict[str, tuple[str, str]]:
     """{image: (reference, "built" | "reused")} from the build's stdout lines."""
     rows = [line.split("\t") for line in stdout.strip().splitlines()]
-    return {name: (ref, state) for name, ref, state in rows}
+    assert all(len(row) == 5 for row in rows), rows  # name, reference, state, seconds, size
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 MATRIX = [

@@ -316,7 +316,18 @@ def test_diff_lines() -> None:
 def test_diff_shortens_long_values() -> None:
     old = manifest(k="a" * 100)
     new = manifest(k="b" * 100)
-    assert diff(old, new) == [f"changed  k: {'a' * 77}... -> {'b' * 77}..."]
+    assert diff(old, new) == [f"changed  k: {'a' * 80}... -> {'b' * 80}..."]
+
+
+def test_diff_of_long_values_shows_where_they_differ() -> None:
+    """Two stage references differ only in their last digits: the shown part must hold them."""
+    prefix = "FROM localhost/hello:" + "d" * 56 + "-"
+    old = manifest(k=prefix + "1795706173827")
+    new = manifest(k=prefix + "1795706464943")
+    [line] = diff(old, new)
+    assert line.startswith("changed  k: ...")
+    old_shown, new_shown = line.removeprefix("changed  k: ").split(" -> ")
+    assert old_shown.endswith("-1795706173827") and new_shown.endswith("-1795706464943")
 
 
 def test_manifest_json_round_trip(proj: Path) -> None:
