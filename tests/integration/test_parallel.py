@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -103,7 +103,7 @@ def test_no_parallel_builds_one_at_a_time(root_builder: Builder, tmp_path: Path)
     project = diamond(tmp_path / "p")
     result = root_builder.build(project, *CHROOT, "--no-parallel")
     spans = sorted(events(result.err).values())
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end < start  # each image starts after the previous one was built
 
 
@@ -188,7 +188,7 @@ def test_interrupt_leaves_nothing_behind(root_builder: Builder, tmp_path: Path, 
     wait_for(proc, marker)
     started = time.monotonic()
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert time.monotonic() - started < 20  # the 30 s RUN steps were stopped
     assert "error: interrupted by " in err and "Traceback" not in err
@@ -217,4 +217,3 @@ def test_second_ctrl_c_ends_at_once(root_builder: Builder, tmp_path: Path) -> No
     diamond(project, sleep=SLEEP)
     time.sleep(1)
     assert len(outcome(root_builder.build(project, *CHROOT).out)) == 6
-    _ = sys  # keep the import for readers running this file alone
