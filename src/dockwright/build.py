@@ -268,8 +268,8 @@ def build_one(session: Session, image: Image) -> Result:
             session.reporter.state(image.name, "reused", "from the registry")
             result = Result(image.name, remote.reference, remote.tag, image_id, digest, False,
                             image.final, time.monotonic() - started,
-                            local_copy.size if local_copy else "", "repo",
-                            registry.manifest_digest(remote.tag))
+                            local_copy.size if local_copy else registry.size(remote.tag),
+                            "repo", registry.manifest_digest(remote.tag))
             return _publish_final(session, image, result)
         if found is not None:
             remember(session, image, inputs.manifest)

@@ -178,7 +178,7 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
     for r in results:
         state = "built" if r.rebuilt else "reused"
         print(f"{r.name}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
-              f"{r.size}")
+              f"{r.size or '-'}")
     sys.stdout.flush()
     return _verdict(outcome, session)
 
@@ -190,12 +190,15 @@ def _verdict(outcome: Outcome, session: Session) -> int:
         where = session.publish.repo.repo if session.publish.repo else "local storage"
         raise BuildFailed(f"stages required: {', '.join(outcome.missing)} not built in {where}",
                           "run the build without --require-built-images first")
-    parts = [f"{name}: {exc.message}" for name, exc in outcome.failed.items()]
     skipped = f"; skipped, because what they need failed: {', '.join(outcome.skipped)}" \
         if outcome.skipped else ""
     first = next(iter(outcome.failed.values()))
-    error = BuildFailed(f"{len(outcome.failed)} image(s) failed ({'; '.join(parts)}){skipped}",
-                        first.hint)
+    if len(outcome.failed) == 1:
+        message = first.message
+    else:
+        message = f"{len(outcome.failed)} images failed: " + "; ".join(
+            f"{name}: {exc.message}" for name, exc in outcome.failed.items())
+    error = BuildFailed(message + skipped, first.hint)
     error.exit_code = first.exit_code
     raise error
 

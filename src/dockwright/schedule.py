@@ -51,6 +51,9 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     for image in images:  # bad input anywhere builds nothing
         plan.validate(session.project, image, session.dockerfile(image))
     check_custom_tags(session.project, images, session.publish.custom_tags)
+    for registry in (session.publish.repo, session.publish.final_repo):
+        if registry is not None:
+            registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
         session.reporter.state(image.name, "waiting")
     before = containers(session)

@@ -113,8 +113,8 @@ def test_a_failure_stops_its_dependents_only(root_builder: Builder, tmp_path: Pa
     assert result.code == 1
     states = {n: s for n, (_, s) in outcome(result.out).items()}
     assert states == {"base": "built", "right": "built", "solo": "built"}
-    assert "error: 1 image(s) failed (left: image 'left' failed to build: " in result.err
-    assert "skipped, because what they need failed: join, tail" in result.err
+    assert "error: image 'left' failed to build: " in result.err
+    assert "; skipped, because what they need failed: join, tail\n" in result.err
     table = {x.split()[0]: x.split()[2] for x in result.err.splitlines()
              if re.match(r"^(left|join|tail) +- ", x)}
     assert table == {"left": "FAILED", "join": "skipped", "tail": "skipped"}

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,19 +125,24 @@ class RegistryStages:
     retry: Retry = field(default_factory=Retry)
     log: Callable[[str], None] | None = None
     _tags: list[str] | None = None
-    _ids: dict[str, str] = field(default_factory=dict)
+    _manifests: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def tags(self, refresh: bool = False) -> list[str]:
-        if self._tags is None or refresh:
-            result = call(skopeo.list_tags_argv(self.repo, self.tls_verify), self.env,
-                          f"listing tags of {self.repo}", self.retry, self.log)
-            if result.ok:
-                self._tags = skopeo.parse_tags(result.stdout)
-            elif MISSING_REPO.search(result.stderr) and not TRANSIENT.search(result.stderr):
-                self._tags = []
-            else:
-                raise failure(f"listing the tags of {redact(self.repo)}", result, self.repo)
-        return self._tags
+        with self._lock:
+            if self._tags is not None and not refresh:
+                return list(self._tags)
+        result = call(skopeo.list_tags_argv(self.repo, self.tls_verify), self.env,
+                      f"listing tags of {self.repo}", self.retry, self.log)
+        if result.ok:
+            tags = skopeo.parse_tags(result.stdout)
+        elif MISSING_REPO.search(result.stderr) and not TRANSIENT.search(result.stderr):
+            tags = []  # a repository nobody pushed to yet: empty
+        else:
+            raise failure(f"listing the tags of {redact(self.repo)}", result, self.repo)
+        with self._lock:
+            self._tags = tags
+        return list(tags)
 
     def stages(self, refresh: bool = False) -> dict[str, list[str]]:
         """Tags by digest, oldest first."""
@@ -153,21 +160,33 @@ class RegistryStages:
         return Stage(self.repo, tags[0], "") if tags else None
 
     def manifest(self, tag: str) -> str:
+        """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
+        with self._lock:
+            if tag in self._manifests:
+                return self._manifests[tag]
         result = call(skopeo.inspect_raw_argv(f"{self.repo}:{tag}", self.tls_verify),
                       self.env, f"reading {self.repo}:{tag}", self.retry, self.log)
         if not result.ok:
             raise failure(f"reading the manifest of {redact(self.repo)}:{tag}", result,
                           self.repo)
+        with self._lock:
+            self._manifests[tag] = result.stdout
         return result.stdout
 
+    def size(self, tag: str) -> str:
+        """Compressed size of the image in the registry, as Buildah prints sizes."""
+        data = json.loads(self.manifest(tag))
+        total = sum(int(x.get("size", 0)) for x in [data.get("config", {}),
+                                                     *data.get("layers", [])])
+        return f"{total / 1e6:.3g} MB"
+
     def image_id(self, tag: str) -> str:
-        if tag not in self._ids:
-            self._ids[tag] = skopeo.config_digest(self.manifest(tag))
-        return self._ids[tag]
+        return skopeo.config_digest(self.manifest(tag))
 
     def manifest_digest(self, tag: str) -> str:
         return "sha256:" + hashlib.sha256(self.manifest(tag).encode()).hexdigest()
 
     def added(self, tag: str) -> None:
-        if self._tags is not None and tag not in self._tags:
-            self._tags.append(tag)
+        with self._lock:
+            if self._tags is not None and tag not in self._tags:
+                self._tags.append(tag)
