@@ -1,0 +1,349 @@
+"""dockwright against raw Buildah, side by side: `make bench`.
+
+Every figure is measured in this one run: a warm-up, then at least 5 runs of each side,
+alternating, with the median, min and max. Results go to stdout and bench/results/latest.json.
+Run as root (it starts a loopback registry and uses private stores under /var/tmp).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = Path(os.environ.get("DOCKWRIGHT_BENCH_DIR", "/var/tmp/dockwright-bench"))
+PY = str(REPO / ".venv" / "bin" / "python")
+sys.path.insert(0, str(REPO))
+
+from tests.integration.registry import Registry  # noqa: E402
+
+ENV = {**os.environ, "WERF_CONTAINERIZED": "no", "XDG_CACHE_HOME": str(WORK / "cache")}
+CHROOT_VFS = ["--buildah-mode", "native-chroot", "--storage-driver", "vfs"]
+
+
+def sh(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+       check: bool = True) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run(argv, cwd=cwd, env=env or ENV, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{p.stderr[-3000:]}")
+    return p
+
+
+def timed(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+          before: Callable[[], None] | None = None) -> tuple[float, int]:
+    """Wall time of one run, and the peak RSS (kB) of the process itself."""
+    if before:
+        before()
+    peak = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env or ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    status = Path(f"/proc/{proc.pid}/status")
+
+    def watch() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{err[-3000:]}")
+    return elapsed, peak
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
+            "max": round(max(values), 4), "runs": len(values)}
+
+
+def side_by_side(a: Callable[[], tuple[float, int]], b: Callable[[], tuple[float, int]],
+                 runs: int) -> tuple[list[float], list[float], int]:
+    a(), b()  # warm-up
+    xs, ys, peak = [], [], 0
+    for _ in range(runs):
+        t, p = a()
+        xs.append(t)
+        peak = max(peak, p)
+        ys.append(b()[0])
+    return xs, ys, peak
+
+
+def dockwright(*args: str) -> list[str]:
+    return [PY, "-m", "dockwright", *args]
+
+
+def rootfs(directory: Path) -> None:
+    (directory / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy2("/bin/busybox", directory / "bin" / "busybox")
+
+
+# -- workloads ------------------------------------------------------------------------------
+
+def ten_images(root: Path, files: int = 300) -> Path:
+    """10 Dockerfile images, multi-stage, each COPYing a few hundred files."""
+    if root.exists():
+        shutil.rmtree(root)
+    rootfs(root / "rootfs")
+    docs = ["configVersion: 1\nproject: bench10\n"]
+    for n in range(10):
+        ctx = root / f"img{n}"
+        for f in range(files):
+            (ctx / "src" / f"d{f % 10}").mkdir(parents=True, exist_ok=True)
+            (ctx / "src" / f"d{f % 10}" / f"f{f}.txt").write_text(f"image {n} file {f}\n" * 20)
+        shutil.copytree(root / "rootfs", ctx / "rootfs")
+        (ctx / "Dockerfile").write_text(
+            "FROM scratch AS build\nCOPY rootfs/ /\nCOPY src/ /src/\n"
+            'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox cat /src/d1/* > /all.txt"]\n'
+            "FROM scratch\nCOPY rootfs/ /\nCOPY --from=build /all.txt /all.txt\n"
+            f"LABEL n={n}\n")
+        docs.append(f"image: img{n}\ncontext: img{n}\ndockerfile: Dockerfile\n")
+    (root / "werf.yaml").write_text("---\n".join(docs))
+    return root
+
+
+def buildah_builds(root: Path, store: list[str]) -> list[list[str]]:
+    return [["buildah", *store, "build", "--layers", "--isolation", "chroot", "--quiet",
+             "-t", f"raw-img{n}", str(root / f"img{n}")] for n in range(10)]
+
+
+def run_all(argvs: list[list[str]]) -> Callable[[], tuple[float, int]]:
+    def go() -> tuple[float, int]:
+        start = time.perf_counter()
+        for argv in argvs:
+            sh(argv)
+        return time.perf_counter() - start, 0
+    return go
+
+
+def bench_noop(runs: int) -> dict[str, object]:
+    root = ten_images(WORK / "noop")
+    store = WORK / "noop-store"
+    raw_store = ["--root", str(WORK / "noop-raw"), "--runroot", str(WORK / "noop-raw-run"),
+                 "--storage-driver", "vfs"]
+    dw = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
+    sh(dw, cwd=root)  # build everything once
+    raw = buildah_builds(root, raw_store)
+    run_all(raw)()
+    xs, ys, peak = side_by_side(lambda: timed(dw, cwd=root), run_all(raw), runs)
+    return {"dockwright_s": stats(xs), "buildah_layers_s": stats(ys),
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3),
+            "goal_ratio": 0.15, "goal_dockwright_s": 0.6, "peak_rss_mb": round(peak / 1024, 1)}
+
+
+def bench_registry(runs: int) -> dict[str, object]:
+    root = WORK / "noop"
+    reg = Registry(WORK / "registry").start()
+    try:
+        repo = f"{reg.host}/bench10"
+        sh(dockwright("build", "--storage-root", str(WORK / "noop-store"), *CHROOT_VFS,
+                      "--quiet", "--repo", repo), cwd=root)
+        empty = WORK / "empty-store"
+
+        def fresh() -> None:
+            if empty.exists():
+                sh(["buildah", "--root", str(empty), "--storage-driver", "vfs", "rmi", "-a",
+                    "-f"], check=False)
+                shutil.rmtree(empty)
+
+        argv = dockwright("build", "--storage-root", str(empty), *CHROOT_VFS, "--quiet",
+                          "--repo", repo)
+        timed(argv, cwd=root, before=fresh)
+        xs = [timed(argv, cwd=root, before=fresh)[0] for _ in range(runs)]
+        images = sh(["buildah", "--root", str(empty), "--storage-driver", "vfs", "images",
+                     "-q"]).stdout.split()
+    finally:
+        reg.stop()
+    return {"dockwright_s": stats(xs), "images_pulled": len(images), "goal_s": 1.5}
+
+
+def bench_cold(runs: int) -> dict[str, object]:
+    root = WORK / "cold"
+    if root.exists():
+        shutil.rmtree(root)
+    rootfs(root / "ctx" / "rootfs")
+    (root / "ctx" / "Dockerfile").write_text(
+        'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sh", "-c", "for i in 1 2 3; do '
+        '/bin/busybox dd if=/dev/urandom of=/blob$i bs=1M count=8 2>/dev/null; done; '
+        '/bin/busybox sleep 2"]\n')
+    (root / "werf.yaml").write_text("configVersion: 1\nproject: cold\n---\nimage: app\n"
+                                    "context: ctx\ndockerfile: Dockerfile\n")
+    store = WORK / "cold-store"
+    flags = ["--root", str(store), "--runroot", "/tmp/dockwright-run-0/" +
+             str(store).strip("/").replace("/", "_"), "--storage-driver", "vfs"]
+
+    def clean() -> None:
+        sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+
+    dw = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
+    raw = ["buildah", *flags, "build", "--isolation", "chroot", "--format", "docker",
+           "--quiet", "-t", "localhost/cold:raw", str(root / "ctx")]
+    xs, ys, peak = side_by_side(lambda: timed(dw, cwd=root, before=clean),
+                                lambda: timed(raw, before=clean), runs)
+    return {"dockwright_s": stats(xs), "buildah_s": stats(ys),
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3), "goal_ratio": 1.05}
+
+
+def big_context(root: Path, files: int, total: int) -> Path:
+    if (root / ".done").exists():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "ctx").mkdir(parents=True)
+    size = total // files
+    chunk = os.urandom(size)
+    for n in range(files):
+        d = root / "ctx" / "data" / f"{n // 1000:03d}"
+        if n % 1000 == 0:
+            d.mkdir(parents=True, exist_ok=True)
+        with open(d / f"{n:06d}.bin", "wb") as f:
+            f.write(n.to_bytes(8, "little") + chunk[8:])
+    (root / "ctx" / "Dockerfile").write_text("FROM scratch\nCOPY data/ /data/\n")
+    (root / "werf.yaml").write_text("configVersion: 1\nproject: ctx\n---\nimage: app\n"
+                                    "context: ctx\ndockerfile: Dockerfile\n")
+    (root / ".done").write_text("")
+    return root
+
+
+def bench_context(runs: int, files: int, total: int) -> dict[str, object]:
+    root = big_context(WORK / "context", files, total)
+    cache = WORK / "ctx-cache"
+    env = {**ENV, "XDG_CACHE_HOME": str(cache)}
+    explain = dockwright("build", "--storage-root", str(WORK / "ctx-store"), *CHROOT_VFS,
+                         "--explain", "app")
+    listing = WORK / "ctx-files.txt"
+    names = sorted(str(p) for p in (root / "ctx" / "data").rglob("*.bin"))
+    listing.write_text("\n".join(names) + "\n")
+    sha = ["sh", "-c", f"xargs -a {listing} -d '\\n' sha256sum > /dev/null"]
+
+    def cold() -> None:
+        sh(["sync"])
+        Path("/proc/sys/vm/drop_caches").write_text("1")  # same start for both sides
+        shutil.rmtree(cache / "dockwright" / "hashes", ignore_errors=True)
+
+    xs, ys, peak = side_by_side(lambda: timed(explain, cwd=root, env=env, before=cold),
+                                lambda: timed(sha, before=cold), runs)
+    timed(explain, cwd=root, env=env)
+    warm = [timed(explain, cwd=root, env=env) for _ in range(runs)]
+    return {"files": files, "bytes": total, "first_run_s": stats(xs), "sha256sum_s": stats(ys),
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3),
+            "goal_ratio": 1.2, "unchanged_s": stats([w[0] for w in warm]),
+            "goal_unchanged_s": 0.5, "peak_rss_mb": round(max(peak, *(w[1] for w in warm))
+                                                          / 1024, 1)}
+
+
+def bench_parallel(runs: int) -> dict[str, object]:
+    root = WORK / "parallel"
+    if root.exists():
+        shutil.rmtree(root)
+    docs = ["configVersion: 1\nproject: par\n"]
+    for n in range(4):
+        rootfs(root / f"i{n}" / "rootfs")
+        (root / f"i{n}" / "Dockerfile").write_text(
+            f'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sleep", "2"]\nLABEL n={n}\n')
+        docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
+    (root / "werf.yaml").write_text("---\n".join(docs))
+    store = WORK / "par-store"
+    flags = ["--root", str(store), "--runroot", "/tmp/dockwright-run-0/" +
+             str(store).strip("/").replace("/", "_"), "--storage-driver", "vfs"]
+
+    def clean() -> None:
+        sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+
+    base = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
+    xs, ys, peak = side_by_side(lambda: timed([*base, "--parallel"], cwd=root, before=clean),
+                                lambda: timed([*base, "--no-parallel"], cwd=root,
+                                              before=clean), runs)
+    return {"parallel_s": stats(xs), "sequential_s": stats(ys),
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3), "goal_ratio": 0.6,
+            "peak_rss_mb": round(peak / 1024, 1)}
+
+
+def bench_storage() -> dict[str, object]:
+    root = WORK / "layers"
+    if root.exists():
+        shutil.rmtree(root)
+    rootfs(root / "ctx" / "rootfs")
+    steps = "".join(f'RUN ["/bin/busybox", "dd", "if=/dev/urandom", "of=/layer{n}", "bs=1M", '
+                    f'"count=4"]\n' for n in range(9))
+    (root / "ctx" / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\n" + steps)
+    out: dict[str, object] = {}
+    for driver in ("overlay", "vfs"):
+        store = WORK / f"layers-{driver}"
+        if store.exists():
+            sh(["buildah", "--root", str(store), "--storage-driver", driver, "rmi", "-a", "-f"],
+               check=False)
+            shutil.rmtree(store)
+        sh(["buildah", "--root", str(store), "--runroot", f"/tmp/dw-bench-{driver}",
+            "--storage-driver", driver, "build", "--layers", "--isolation", "chroot", "-q",
+            "-t", "ten", str(root / "ctx")])
+        du = sh(["du", "-sb", str(store)]).stdout.split()[0]
+        out[f"{driver}_bytes"] = int(du)
+    out["ratio_vfs_to_overlay"] = round(int(str(out["vfs_bytes"])) /
+                                        int(str(out["overlay_bytes"])), 2)
+    doctor = json.loads(sh(dockwright("doctor", "--json"), env=ENV, check=False).stdout)
+    out["auto_picks"] = doctor.get("verdict", {}).get("storage_driver") if isinstance(
+        doctor.get("verdict"), dict) else doctor.get("storage_driver")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--bytes", type=int, default=1_000_000_000)
+    parser.add_argument("--only", nargs="*", default=[])
+    args = parser.parse_args()
+    assert os.getuid() == 0, "run the benchmarks as root"
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {
+        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+                    "python": platform.python_version(),
+                    "buildah": sh(["buildah", "--version"]).stdout.strip(),
+                    "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+    }
+    todo: list[tuple[str, Callable[[], dict[str, object]]]] = [
+        ("1_noop_rebuild", lambda: bench_noop(args.runs)),
+        ("2_registry_reuse", lambda: bench_registry(args.runs)),
+        ("3_cold_build", lambda: bench_cold(args.runs)),
+        ("4_context_hashing", lambda: bench_context(args.runs, args.files, args.bytes)),
+        ("5_parallelism", lambda: bench_parallel(args.runs)),
+        ("6_storage", bench_storage),
+    ]
+    for name, fn in todo:
+        if args.only and not any(name.startswith(o) for o in args.only):
+            continue
+        print(f"== {name}", flush=True)
+        results[name] = fn()
+        print(json.dumps(results[name], indent=1), flush=True)
+    peaks = [r.get("peak_rss_mb") for r in results.values() if isinstance(r, dict)
+             and r.get("peak_rss_mb")]
+    results["7_peak_memory_mb"] = {"max": max(peaks, default=0), "goal": 150}
+    out = HERE / "results" / "latest.json"
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"== 7_peak_memory_mb\n{json.dumps(results['7_peak_memory_mb'])}\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
