@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockwright import dockerfile, plan, run
+from dockwright import context, dockerfile, plan, run
 from dockwright.config.model import Image, Project, Secret
 from dockwright.digest import Manifest, diff
 from dockwright.engine import buildah, skopeo
@@ -76,6 +76,23 @@ class Session:
     parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    walks: plan.Walks = field(default_factory=dict)
+    hash_caches: dict[Path, context.HashCache] = field(default_factory=dict)
+    hash_root: Path | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hashes(self, context_dir: Path) -> context.HashCache:
+        """The checksum cache of one build context (shared by the images that use it)."""
+        with self._lock:
+            if context_dir not in self.hash_caches:
+                name = hashlib.sha256(str(context_dir).encode()).hexdigest()[:24]
+                path = self.hash_root / f"{name}.marshal" if self.hash_root else None
+                self.hash_caches[context_dir] = context.HashCache(path)
+            return self.hash_caches[context_dir]
+
+    def save_caches(self) -> None:
+        for cache in self.hash_caches.values():
+            cache.save()
 
     def log(self, image: str, text: str) -> None:
         self.reporter.message(image, text)
@@ -110,7 +127,8 @@ def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter
     # per store: another store's builds say nothing about what this one holds
     store_key = hashlib.sha256(str(setup.store.graph_root).encode()).hexdigest()[:16]
     state = cache_dir(env, home) / "manifests" / store_key / project.name
-    session = Session(project, setup, env, reporter, state, publish or Publish())
+    session = Session(project, setup, env, reporter, state, publish or Publish(),
+                      hash_root=cache_dir(env, home) / "hashes")
     session.refresh()
     return session
 
@@ -186,7 +204,8 @@ def image_inputs(session: Session, image: Image, pull: bool) -> plan.Inputs:
     imports = import_values(session, image)
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
     ids = base_ids(session, analysis.bases, pull)
-    return plan.inputs(session.project, image, imports, ids, parsed)
+    return plan.inputs(session.project, image, imports, ids, parsed, session.walks,
+                       session.hashes(image.context_dir))
 
 
 def _manifest_path(session: Session, image: Image) -> Path:
@@ -506,4 +525,6 @@ def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
                                              found.image_id, inputs.digest, False, image.final,
                                              0.0)
     target = images[-1]
-    return image_inputs(session, target, pull=False), previous_manifest(session, target)
+    inputs = image_inputs(session, target, pull=False)
+    session.save_caches()
+    return inputs, previous_manifest(session, target)

@@ -8,10 +8,15 @@ directories, ``!`` re-includes, the last matching line wins.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import marshal
 import os
 import re
 import stat
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +135,7 @@ class Entry:
     size: int
     mtime_ns: int
     inode: int
+    ctime_ns: int = 0
 
 
 def walk(context_dir: Path, ignore: Ignore) -> list[Entry]:
@@ -153,7 +159,7 @@ def walk(context_dir: Path, ignore: Ignore) -> list[Entry]:
             excluded = ignore.excluded(rel)
             if not excluded:
                 entries.append(Entry(rel, kind, stat.S_IMODE(st.st_mode), st.st_size,
-                                     st.st_mtime_ns, st.st_ino))
+                                     st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
             if kind == "dir" and (not excluded or any(n for n, _ in ignore.patterns)):
                 scan(item.path, rel + "/")
 
@@ -166,6 +172,9 @@ def select(entries: list[Entry], pattern: str) -> list[Entry]:
     cleaned = clean(pattern)
     if cleaned == "":
         return list(entries)
+    if not any(c in cleaned for c in "*?[\\"):  # a plain path: a prefix test is enough
+        below = cleaned + "/"
+        return [e for e in entries if e.rel == cleaned or e.rel.startswith(below)]
     regex = _pattern_regex(cleaned, False)
     depth = cleaned.count("/") + 1
     out = []
@@ -196,14 +205,80 @@ class ContextFile:
     checksum: str
 
 
+class HashCache:
+    """Checksums of one context's files, kept between builds.
+
+    A checksum is reused while the file's size, mtime, ctime and inode are unchanged (ctime
+    cannot be set back by hand, so a rewrite always shows). Files changed in the last two
+    seconds are not cached: another write in the same clock tick would go unseen.
+    """
+
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.data: dict[str, tuple[int, int, int, int, str]] = {}
+        self.dirty = False
+        self._lock = threading.Lock()
+        if path is not None:
+            try:
+                loaded = marshal.loads(path.read_bytes())
+                if isinstance(loaded, dict):
+                    self.data = loaded
+            except (OSError, ValueError, EOFError, TypeError):
+                self.data = {}
+
+    @staticmethod
+    def _key(entry: Entry) -> tuple[int, int, int, int]:
+        return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
+
+    def get(self, entry: Entry) -> str | None:
+        hit = self.data.get(entry.rel)
+        if hit is not None and hit[:4] == self._key(entry):
+            return hit[4]
+        return None
+
+    def put(self, entry: Entry, digest: str, now_ns: int) -> None:
+        if now_ns - max(entry.mtime_ns, entry.ctime_ns) < self.RACY_NS:
+            return
+        with self._lock:
+            self.data[entry.rel] = (*self._key(entry), digest)
+            self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            with self._lock:
+                tmp.write_bytes(marshal.dumps(self.data))
+            tmp.replace(self.path)
+            self.dirty = False
+
+
 def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str, str]],
-              ignore: Ignore) -> list[ContextFile]:
+              ignore: Ignore, cache: HashCache | None = None) -> list[ContextFile]:
     """Checksums of the entries that ``patterns`` (pattern, where) match.
 
     A pattern that matches nothing is an error, as it is in Buildah, but said before the build.
     """
-    return [ContextFile(e.rel, e.mode, checksum(context_dir, e))
-            for e in match_sources(entries, patterns, ignore)]
+    matched = match_sources(entries, patterns, ignore)
+    if cache is None:
+        return [ContextFile(e.rel, e.mode, checksum(context_dir, e)) for e in matched]
+    known = {e.rel: cache.get(e) for e in matched}
+    missing = [e for e in matched if known[e.rel] is None]
+    now = time.time_ns()
+    if len(missing) > 16:  # reading and hashing release the GIL: use both cores
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            sums = list(pool.map(lambda e: checksum(context_dir, e), missing))
+    else:
+        sums = [checksum(context_dir, e) for e in missing]
+    for entry, digest in zip(missing, sums, strict=True):
+        known[entry.rel] = digest
+        if entry.kind == "file":
+            cache.put(entry, digest, now)
+    return [ContextFile(e.rel, e.mode, known[e.rel] or "") for e in matched]
 
 
 def match_sources(entries: list[Entry], patterns: list[tuple[str, str]],

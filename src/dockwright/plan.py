@@ -6,6 +6,7 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
@@ -79,7 +80,22 @@ PLACEHOLDER_IMPORTS = {
 }
 
 
-def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile) -> None:
+Walks = dict[tuple[Path, context.Ignore], list[context.Entry]]
+
+
+def context_entries(image: Image, ignore: context.Ignore,
+                    walks: Walks | None) -> list[context.Entry]:
+    """The context listing, walked once per build when ``walks`` is given."""
+    if walks is None:
+        return context.walk(image.context_dir, ignore)
+    key = (image.context_dir, ignore)
+    if key not in walks:
+        walks[key] = context.walk(image.context_dir, ignore)
+    return walks[key]
+
+
+def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
+             walks: Walks | None = None) -> None:
     """Everything about ``image`` that can be wrong without building its dependencies first:
     checked for every image before any is built, so bad input builds nothing."""
     unsupported(project, image)
@@ -88,14 +104,15 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile) -> N
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
     if analysis.sources:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
-        entries = context.walk(image.context_dir, ignore)
+        entries = context_entries(image, ignore, walks)
         display = os.path.relpath(image.dockerfile_path, project.dir)
         context.match_sources(entries, [(s.pattern, f"{display}:{s.line}")
                                          for s in analysis.sources], ignore)
 
 
 def inputs(project: Project, image: Image, imports: Mapping[str, str],
-           base_ids: Mapping[str, str | None], parsed: dockerfile.Dockerfile) -> Inputs:
+           base_ids: Mapping[str, str | None], parsed: dockerfile.Dockerfile,
+           walks: Walks | None = None, hashes: context.HashCache | None = None) -> Inputs:
     """The manifest of ``image``: see README "What the digest is made of"."""
     build_args = {**image.args_dict, **imports}
     analysis = dockerfile.analyze(parsed, image.target, build_args)
@@ -119,10 +136,10 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
     for url in analysis.remote_sources:
         m.add(f"remote {url}", url)
     if analysis.sources:
-        entries = context.walk(image.context_dir, ignore)
+        entries = context_entries(image, ignore, walks)
         display = os.path.relpath(image.dockerfile_path, project.dir)
         patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
-        for f in context.files_for(image.context_dir, entries, patterns, ignore):
+        for f in context.files_for(image.context_dir, entries, patterns, ignore, hashes):
             m.add(f"context {f.rel}", f"{f.mode:04o} {f.checksum}")
     for key, value in sorted(_context_add_files(image).items()):
         m.add(f"contextAddFiles {key}", value)

@@ -49,7 +49,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
               limit: int = 5) -> Outcome:
     images = plan.order(session.project, only)
     for image in images:  # bad input anywhere builds nothing
-        plan.validate(session.project, image, session.dockerfile(image))
+        plan.validate(session.project, image, session.dockerfile(image), session.walks)
     check_custom_tags(session.project, images, session.publish.custom_tags)
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:
@@ -70,6 +70,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
                           else Exit.INTERRUPTED) from None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        session.save_caches()
 
 
 def _stop(session: Session, before: set[str], pool: ThreadPoolExecutor) -> None:

@@ -294,3 +294,53 @@ def test_dockerignored_file_does_not_count(ctx: Path) -> None:
     (ctx / "build" / "out.o").write_text("new")
     assert sums(ctx) == before
     assert not [k for k in before if k.startswith("build")]
+
+
+def test_hash_cache_reuses_checksums_and_sees_every_change(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from dockwright import context as ctx
+
+    root = tmp_path / "ctx"
+    (root / "d").mkdir(parents=True)
+    for n in range(40):
+        (root / "d" / f"f{n}").write_text(f"file {n}\n")
+    old = time.time() - 60  # older than the racy window
+    for p in (root / "d").iterdir():
+        os.utime(p, (old, old))
+    ignore = ctx.Ignore("", ())
+    cache_file = tmp_path / "cache.marshal"
+    # utime() just now set every ctime to now: treat nothing as racy until the last step
+    monkeypatch.setattr(ctx.HashCache, "RACY_NS", 0)
+
+    def digest() -> dict[str, str]:
+        cache = ctx.HashCache(cache_file)
+        files = ctx.files_for(root, ctx.walk(root, ignore), [("d", "Dockerfile:1")], ignore,
+                              cache)
+        cache.save()
+        return {f.rel: f.checksum for f in files}
+
+    first = digest()
+    assert first == {f.rel: f.checksum for f in ctx.files_for(
+        root, ctx.walk(root, ignore), [("d", "Dockerfile:1")], ignore)}
+    reads: list[str] = []
+    real = ctx.checksum
+    monkeypatch.setattr(ctx, "checksum", lambda d, e: reads.append(e.rel) or real(d, e))
+    assert digest() == first
+    assert reads == ["d"]  # only the directory entry: no file was read again
+    # same size, mtime put back by hand: ctime still shows the rewrite
+    target = root / "d" / "f7"
+    target.write_text("file X\n")
+    os.utime(target, (old, old))
+    changed = digest()
+    assert changed["d/f7"] != first["d/f7"]
+    assert "d/f7" in reads
+    # a file written just now is hashed, and not trusted from the cache next time
+    monkeypatch.setattr(ctx.HashCache, "RACY_NS", 2_000_000_000)
+    (root / "d" / "f8").write_text("fresh\n")
+    reads.clear()
+    digest()
+    digest()
+    assert reads.count("d/f8") == 2
