@@ -144,9 +144,9 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
     say = session.log
     if args.explain:
         inputs, previous = explain(session, args.explain)
-        print(f"image {args.explain}: digest {inputs.digest}")
-        for line in inputs.manifest.lines():
-            print("  " + line)
+        out = sys.stdout
+        out.write(f"image {args.explain}: digest {inputs.digest}\n")
+        out.writelines(f"  {line}\n" for line in inputs.manifest.lines())
         if previous and previous.digest != inputs.digest:
             from dockwright.digest import diff
             print(f"changed since the last build ({previous.digest[:12]}):")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
+import operator
 import os
 import re
 import stat
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from dockwright.errors import DockerfileError
 
@@ -127,8 +129,9 @@ def load_ignore(context_dir: Path, dockerfile: Path) -> Ignore:
     return Ignore("", ())
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One path of the context (a tuple: a large context has many)."""
+
     rel: str
     kind: str  # "file", "dir", "link"
     mode: int
@@ -142,25 +145,33 @@ def walk(context_dir: Path, ignore: Ignore) -> list[Entry]:
     """Every path in the context that ``.dockerignore`` lets through, sorted."""
     entries: list[Entry] = []
 
+    filtering = bool(ignore.patterns)
+    rescue = any(negate for negate, _ in ignore.patterns)  # '!' may re-include below
+    append = entries.append
+    by_name = operator.attrgetter("name")
+    make = Entry._make
+    is_lnk, is_dir, is_reg, imode = stat.S_ISLNK, stat.S_ISDIR, stat.S_ISREG, stat.S_IMODE
+
     def scan(directory: str, prefix: str) -> None:
         with os.scandir(directory) as it:
-            items = sorted(it, key=lambda e: e.name)
+            items = sorted(it, key=by_name)
         for item in items:
-            rel = f"{prefix}{item.name}"
+            rel = prefix + item.name
             st = item.stat(follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                kind = "link"
-            elif stat.S_ISDIR(st.st_mode):
-                kind = "dir"
-            elif stat.S_ISREG(st.st_mode):
+            mode = st.st_mode
+            if is_reg(mode):
                 kind = "file"
+            elif is_dir(mode):
+                kind = "dir"
+            elif is_lnk(mode):
+                kind = "link"
             else:
                 continue
-            excluded = ignore.excluded(rel)
+            excluded = filtering and ignore.excluded(rel)
             if not excluded:
-                entries.append(Entry(rel, kind, stat.S_IMODE(st.st_mode), st.st_size,
-                                     st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-            if kind == "dir" and (not excluded or any(n for n, _ in ignore.patterns)):
+                append(make((rel, kind, imode(mode), st.st_size, st.st_mtime_ns, st.st_ino,
+                             st.st_ctime_ns)))
+            if kind == "dir" and (not excluded or rescue):
                 scan(item.path, rel + "/")
 
     scan(str(context_dir), "")
@@ -198,8 +209,7 @@ def checksum(context_dir: Path, entry: Entry) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
-class ContextFile:
+class ContextFile(NamedTuple):
     rel: str
     mode: int
     checksum: str
@@ -234,7 +244,8 @@ class HashCache:
 
     def get(self, entry: Entry) -> str | None:
         hit = self.data.get(entry.rel)
-        if hit is not None and hit[:4] == self._key(entry):
+        if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns and \
+                hit[2] == entry.ctime_ns and hit[3] == entry.inode:
             return hit[4]
         return None
 
@@ -266,8 +277,17 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
     matched = match_sources(entries, patterns, ignore)
     if cache is None:
         return [ContextFile(e.rel, e.mode, checksum(context_dir, e)) for e in matched]
-    known = {e.rel: cache.get(e) for e in matched}
-    missing = [e for e in matched if known[e.rel] is None]
+    data = cache.data
+    known: dict[str, str | None] = {}
+    missing: list[Entry] = []
+    for e in matched:  # HashCache.get, inlined: this loop runs once per context file
+        hit = data.get(e.rel)
+        if hit is not None and hit[0] == e.size and hit[1] == e.mtime_ns and \
+                hit[2] == e.ctime_ns and hit[3] == e.inode:
+            known[e.rel] = hit[4]
+        else:
+            known[e.rel] = None
+            missing.append(e)
     now = time.time_ns()
     if len(missing) > 16:  # reading and hashing release the GIL: use both cores
         with ThreadPoolExecutor(max_workers=4) as pool:

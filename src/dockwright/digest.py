@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 MANIFEST_VERSION = "1"
 
@@ -24,18 +26,24 @@ class Manifest:
         values are escaped, so that no two manifests have the same text."""
         return "".join(f"{_escape(key)}\t{_escape(value)}\n" for key, value in self.entries)
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        return hashlib.sha3_224(self.text().encode()).hexdigest()
+        h = hashlib.sha3_224()
+        chunk: list[str] = []
+        for key, value in self.entries:  # in pieces: no second copy of a large manifest
+            chunk.append(f"{_escape(key)}\t{_escape(value)}\n")
+            if len(chunk) == 4096:
+                h.update("".join(chunk).encode())
+                chunk.clear()
+        h.update("".join(chunk).encode())
+        return h.hexdigest()
 
-    def lines(self) -> list[str]:
+    def lines(self) -> Iterator[str]:
         """Printable: each input with the SHA-256 of its value (short) and the value."""
-        out = []
         for key, value in self.entries:
             h = hashlib.sha256(value.encode()).hexdigest()[:12]
             shown = value if len(value) <= 120 else value[:117] + "..."
-            out.append(f"{h}  {key}: {shown}")
-        return out
+            yield f"{h}  {key}: {shown}"
 
     def to_json(self) -> str:
         return json.dumps({"digest": self.digest, "entries": [list(e) for e in self.entries]})
@@ -64,6 +72,8 @@ def diff(old: Manifest, new: Manifest) -> list[str]:
 
 
 def _escape(text: str) -> str:
+    if "\\" not in text and "\t" not in text and "\n" not in text:
+        return text
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 

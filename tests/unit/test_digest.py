@@ -296,7 +296,7 @@ def test_manifest_text_and_digest() -> None:
 
 def test_manifest_lines() -> None:
     long = "x" * 200
-    lines = manifest(a="1", b=long).lines()
+    lines = list(manifest(a="1", b=long).lines())
     import hashlib
     assert lines[1] == f"{hashlib.sha256(b'1').hexdigest()[:12]}  a: 1"
     assert lines[2] == f"{hashlib.sha256(long.encode()).hexdigest()[:12]}  b: {'x' * 117}..."
