@@ -14,7 +14,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockwright import context, dockerfile, plan, run
@@ -79,6 +80,9 @@ class Session:
     walks: plan.Walks = field(default_factory=dict)
     hash_caches: dict[Path, context.HashCache] = field(default_factory=dict)
     hash_root: Path | None = None
+    # the store's containers before the build (see schedule.py): no build may start before
+    # this list is taken, or an interruption could not tell its containers from others'
+    containers_before: Future[set[str]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hashes(self, context_dir: Path) -> context.HashCache:
@@ -103,6 +107,19 @@ class Session:
 
     def refresh(self) -> None:
         self.images = buildah.list_images(self.setup.store, self.env)
+
+    def add_local(self, image_id: str, reference: str) -> None:
+        """Record an image this build just made (its size is filled in by ``sizes``)."""
+        with self._lock:
+            self.images = [*self.images, buildah.LocalImage(image_id, (reference,), 0, "")]
+
+    def sizes(self, results: list[Result]) -> list[Result]:
+        """``results`` with the sizes of what was built, from one listing of the store."""
+        if all(r.size for r in results):
+            return results
+        self.refresh()
+        by_id = {i.id: i.size for i in self.images}
+        return [r if r.size else replace(r, size=by_id.get(r.image_id, "")) for r in results]
 
     def local_stage(self, digest: str) -> local.Stage | None:
         found = [s for repo in self.stage_repos() if (s := local.stages(self.images, repo)
@@ -353,6 +370,8 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
     with tempfile.TemporaryDirectory(prefix="dockwright-") as tmp, \
             secret_files(image.secrets, session.env, image.context_dir) as secrets:
         iidfile = Path(tmp) / "iid"
+        if session.containers_before is not None:
+            session.containers_before.result()
         spec = buildah.BuildSpec(
             context_dir=image.context_dir,
             dockerfile=image.dockerfile_path,
@@ -377,7 +396,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
         image_id = iidfile.read_text().strip().removeprefix("sha256:")
-    session.refresh()
+    session.add_local(image_id, reference)  # no need to list the whole store again
     return image_id
 
 

@@ -164,13 +164,16 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
     if limit < 1:
         raise UsageError("--parallel-tasks-limit must be at least 1", "the default is 5")
     outcome = build_all(session, tuple(args.images), parallel, limit)
+    save_report = args.save_build_report or args.build_report_path or _truthy(
+        env.get("WERF_SAVE_BUILD_REPORT"))
+    if save_report or not args.quiet:
+        outcome.results = session.sizes(outcome.results)
     results = outcome.results
     session.reporter.close()
     if not args.quiet:
         for line in summary_table(outcome):
             print(line, file=sys.stderr)
-    if args.save_build_report or args.build_report_path or _truthy(
-            env.get("WERF_SAVE_BUILD_REPORT")):
+    if save_report:
         path = args.build_report_path or Path(env.get("WERF_BUILD_REPORT_PATH") or
                                               ".werf-build-report.json")
         report.write(path if path.is_absolute() else project.dir / path,

@@ -56,13 +56,15 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
             registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
         session.reporter.state(image.name, "waiting")
-    before = containers(session)
     workers = max(1, limit if parallel else 1)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build")
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+    before = helper.submit(containers, session)  # while the first digests are computed
+    session.containers_before = before
     try:
         return _schedule(session, images, workers, pool)
     except KeyboardInterrupt as exc:
-        _stop(session, before, pool)
+        _stop(session, before.result(), pool)
         signame = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
         raise Interrupted(f"interrupted by {signame}: the build was stopped, and nothing "
                           "unfinished was tagged", "run the build again to finish it",
@@ -70,6 +72,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
                           else Exit.INTERRUPTED) from None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        helper.shutdown(wait=False)
         session.save_caches()
 
 
