@@ -238,11 +238,16 @@ def previous_manifest(session: Session, image: Image) -> Manifest | None:
 
 def remember(session: Session, image: Image, manifest: Manifest) -> None:
     path = _manifest_path(session, image)
+    marker = path.with_suffix(".digest")
+    with contextlib.suppress(OSError):
+        if marker.read_text() == manifest.digest and path.exists():
+            return  # unchanged since last time: a large manifest is not written again
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(manifest.to_json())
         tmp.replace(path)
+        marker.write_text(manifest.digest)
 
 
 @contextlib.contextmanager

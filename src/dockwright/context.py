@@ -227,33 +227,36 @@ class HashCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.data: dict[str, tuple[int, int, int, int, str]] = {}
+        # rel -> "size:mtime:ctime:inode:sha256": one string per file keeps a large
+        # context's cache small in memory
+        self.data: dict[str, str] = {}
         self.dirty = False
         self._lock = threading.Lock()
         if path is not None:
             try:
                 loaded = marshal.loads(path.read_bytes())
-                if isinstance(loaded, dict):
+                if isinstance(loaded, dict) and all(
+                        isinstance(v, str) for v in list(loaded.values())[:1]):
                     self.data = loaded
             except (OSError, ValueError, EOFError, TypeError):
                 self.data = {}
 
     @staticmethod
-    def _key(entry: Entry) -> tuple[int, int, int, int]:
-        return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
+    def stamp(entry: Entry) -> str:
+        return f"{entry.size}:{entry.mtime_ns}:{entry.ctime_ns}:{entry.inode}:"
 
     def get(self, entry: Entry) -> str | None:
         hit = self.data.get(entry.rel)
-        if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns and \
-                hit[2] == entry.ctime_ns and hit[3] == entry.inode:
-            return hit[4]
+        stamp = self.stamp(entry)
+        if hit is not None and hit.startswith(stamp):
+            return hit[len(stamp):]
         return None
 
     def put(self, entry: Entry, digest: str, now_ns: int) -> None:
         if now_ns - max(entry.mtime_ns, entry.ctime_ns) < self.RACY_NS:
             return
         with self._lock:
-            self.data[entry.rel] = (*self._key(entry), digest)
+            self.data[entry.rel] = self.stamp(entry) + digest
             self.dirty = True
 
     def save(self) -> None:
@@ -277,28 +280,36 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
     matched = match_sources(entries, patterns, ignore)
     if cache is None:
         return [ContextFile(e.rel, e.mode, checksum(context_dir, e)) for e in matched]
-    data = cache.data
-    known: dict[str, str | None] = {}
+    get = cache.get
+    sums_by_position: list[str] = []
     missing: list[Entry] = []
-    for e in matched:  # HashCache.get, inlined: this loop runs once per context file
-        hit = data.get(e.rel)
-        if hit is not None and hit[0] == e.size and hit[1] == e.mtime_ns and \
-                hit[2] == e.ctime_ns and hit[3] == e.inode:
-            known[e.rel] = hit[4]
+    where: list[int] = []
+    for e in matched:  # once per context file
+        known = get(e)
+        if known is not None:
+            sums_by_position.append(known)
         else:
-            known[e.rel] = None
+            where.append(len(sums_by_position))
+            sums_by_position.append("")
             missing.append(e)
     now = time.time_ns()
-    if len(missing) > 16:  # reading and hashing release the GIL: use both cores
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            sums = list(pool.map(lambda e: checksum(context_dir, e), missing))
+    if len(missing) > 64:
+        # Reading and hashing release the GIL: one worker per core, each over a contiguous
+        # run of files (sequential reads; a few futures, not one per file).
+        workers = min(4, os.cpu_count() or 1)
+        step = -(-len(missing) // workers)
+        runs = [missing[i:i + step] for i in range(0, len(missing), step)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda run: [checksum(context_dir, e) for e in run], runs))
+        sums = [digest for part in parts for digest in part]
     else:
         sums = [checksum(context_dir, e) for e in missing]
-    for entry, digest in zip(missing, sums, strict=True):
-        known[entry.rel] = digest
+    for entry, position, digest in zip(missing, where, sums, strict=True):
+        sums_by_position[position] = digest
         if entry.kind == "file":
             cache.put(entry, digest, now)
-    return [ContextFile(e.rel, e.mode, known[e.rel] or "") for e in matched]
+    return [ContextFile(e.rel, e.mode, digest)
+            for e, digest in zip(matched, sums_by_position, strict=True)]
 
 
 def match_sources(entries: list[Entry], patterns: list[tuple[str, str]],
