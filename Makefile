@@ -10,7 +10,7 @@ APT_PACKAGES := buildah runc crun fuse-overlayfs uidmap slirp4netns skopeo docke
 	busybox-static libcap2-bin util-linux apache2-utils openssl python3-venv
 EXAMPLE := examples/hello
 
-.PHONY: run test unit integration lint deps venv example-rootfs clean
+.PHONY: run test unit integration lint deps venv example-rootfs bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -52,6 +52,10 @@ integration: deps venv
 
 test: deps venv lint
 	$(BIN)/pytest -q tests
+
+# dockwright against raw Buildah, side by side (about 15 minutes; writes bench/results/latest.json)
+bench: deps venv
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) $(EXAMPLE)/base/rootfs
