@@ -73,7 +73,7 @@ class Session:
     reporter: Reporter
     state_dir: Path
     publish: Publish = field(default_factory=Publish)
-    images: list[buildah.LocalImage] = field(default_factory=list)
+    listing: Future[list[buildah.LocalImage]] | None = None  # the store's images, as listed
     parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -105,13 +105,39 @@ class Session:
     def local_repo(self) -> str:
         return local.local_repo(self.project.name)
 
-    def refresh(self) -> None:
-        self.images = buildah.list_images(self.setup.store, self.env)
+    @property
+    def images(self) -> list[buildah.LocalImage]:
+        if self.listing is None:
+            self.refresh()
+        assert self.listing is not None
+        return self.listing.result()
+
+    def refresh(self, background: bool = False) -> None:
+        """List the store's images (``background``: in a thread, while other work goes on;
+        the first use of ``images`` waits for it)."""
+        future: Future[list[buildah.LocalImage]] = Future()
+        self.listing = future
+
+        def list_now() -> None:
+            try:
+                future.set_result(buildah.list_images(self.setup.store, self.env))
+            except BaseException as exc:  # handed to whoever uses the listing
+                future.set_exception(exc)
+
+        if background:
+            threading.Thread(target=list_now, name="list-images", daemon=True).start()
+        else:
+            list_now()
+
+    def _set_images(self, images: list[buildah.LocalImage]) -> None:
+        future: Future[list[buildah.LocalImage]] = Future()
+        future.set_result(images)
+        self.listing = future
 
     def add_local(self, image_id: str, reference: str) -> None:
         """Record an image this build just made (its size is filled in by ``sizes``)."""
         with self._lock:
-            self.images = [*self.images, buildah.LocalImage(image_id, (reference,), 0, "")]
+            self._set_images([*self.images, buildah.LocalImage(image_id, (reference,), 0, "")])
 
     def sizes(self, results: list[Result]) -> list[Result]:
         """``results`` with the sizes of what was built, from one listing of the store."""
@@ -146,7 +172,7 @@ def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter
     state = cache_dir(env, home) / "manifests" / store_key / project.name
     session = Session(project, setup, env, reporter, state, publish or Publish(),
                       hash_root=cache_dir(env, home) / "hashes")
-    session.refresh()
+    session.refresh(background=True)  # while werf.yaml's images are validated
     return session
 
 
