@@ -1,0 +1,92 @@
+"""Pure pieces of publishing: TLS choice, redaction, custom tags, report, skopeo argv."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dockwright import report
+from dockwright.build import custom_tag
+from dockwright.engine import skopeo
+from dockwright.storage.registry import TRANSIENT, is_loopback, redact, tls_verify_for
+
+
+@pytest.mark.parametrize(("repo", "insecure", "verify"), [
+    ("registry.example.com/team/app", (), True),
+    ("registry.example.com:5000/app", (), True),
+    ("127.0.0.1:5000/app", (), False),
+    ("localhost:5000/app", (), False),
+    ("127.8.9.1:443/app", (), False),
+    ("[::1]:5000/app", (), False),
+    ("10.0.0.5:5000/app", (), True),  # private is not loopback
+    ("10.0.0.5:5000/app", ("10.0.0.5:5000",), False),
+    ("registry.example.com/app", ("other.example.com",), True),
+])
+def test_tls_is_verified_except_for_loopback_and_insecure(repo: str, insecure: tuple[str, ...],
+                                                         verify: bool) -> None:
+    assert tls_verify_for(repo, insecure) is verify
+
+
+def test_is_loopback() -> None:
+    assert is_loopback("localhost") and is_loopback("127.0.0.1:1") and is_loopback("[::1]:5")
+    assert not is_loopback("example.com") and not is_loopback("192.168.1.1:80")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("user:pw@127.0.0.1:5000/x", "user:***@127.0.0.1:5000/x"),
+    ("pushing docker://bob:s3cr3t@reg.io/a failed", "pushing docker://bob:***@reg.io/a failed"),
+    ("no credentials in reg.io/a:tag", "no credentials in reg.io/a:tag"),
+])
+def test_redact(text: str, shown: str) -> None:
+    assert redact(text) == shown
+
+
+@pytest.mark.parametrize("stderr", [
+    "dial tcp 127.0.0.1:5000: connect: connection refused",
+    "read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer",
+    "invalid status code from registry 503 (Service Unavailable)",
+    "writing blob: use of closed network connection",
+    "received unexpected HTTP status: 502 Bad Gateway",
+])
+def test_transient_failures_are_recognised(stderr: str) -> None:
+    assert TRANSIENT.search(stderr)
+
+
+@pytest.mark.parametrize("stderr", [
+    "unauthorized: authentication required",
+    "manifest unknown",
+    "x509: certificate signed by unknown authority",
+])
+def test_permanent_failures_are_not_retried(stderr: str) -> None:
+    assert not TRANSIENT.search(stderr)
+
+
+def test_custom_tag_placeholders() -> None:
+    tag = "a" * 56 + "-1795706000000"
+    assert custom_tag("%image%-latest", "app", tag) == "app-latest"
+    assert custom_tag("v1-%image_slug%", "Team/App_1", tag) == "v1-team-app-1"
+    assert custom_tag("%image_content_based_tag%", "app", tag) == tag
+
+
+def test_skopeo_argv() -> None:
+    assert skopeo.list_tags_argv("reg.io/a", True) == [
+        "skopeo", "list-tags", "--retry-times", "0", "docker://reg.io/a"]
+    assert skopeo.inspect_raw_argv("127.0.0.1:5000/a:t", False) == [
+        "skopeo", "inspect", "--raw", "--retry-times", "0", "--tls-verify=false",
+        "docker://127.0.0.1:5000/a:t"]
+    assert skopeo.copy_argv("a/b:1", "c/d:1", False, True) == [
+        "skopeo", "copy", "--quiet", "--retry-times", "0", "--src-tls-verify=false",
+        "docker://a/b:1", "docker://c/d:1"]
+    manifest = json.dumps({"config": {"digest": "sha256:abc"}, "layers": []})
+    assert skopeo.config_digest(manifest) == "abc"
+
+
+def test_report_json_and_env() -> None:
+    record = report.ImageRecord("dev/app-front", "reg.io/p", "d-1", "sha256:i", "sha256:m",
+                                True, True, 123, 1.234, 5, "built")
+    data = json.loads(report.to_json([record]))
+    image = data["Images"]["dev/app-front"]
+    assert image["DockerImageName"] == "reg.io/p:d-1" and image["BuildTime"] == "1.23"
+    assert image["Stages"][0]["SourceType"] == "" and data["ImagesByPlatform"] == {}
+    assert report.to_env([record]) == "WERF_DEV_APP_FRONT_DOCKER_IMAGE_NAME=reg.io/p:d-1\n"
