@@ -41,7 +41,7 @@ run: deps venv example-rootfs
 	cd $(EXAMPLE) && ../../$(BIN)/dockwright build
 
 lint: venv
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 unit: venv

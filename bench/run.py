@@ -97,6 +97,18 @@ def dockwright(*args: str) -> list[str]:
     return [PY, "-m", "dockwright", *args]
 
 
+def vfs_store(store: Path) -> tuple[list[str], Callable[[], None]]:
+    """Buildah's flags for the vfs store dockwright uses at ``store`` (same run root as
+    ``--storage-root``), and a function that empties it between runs."""
+    flags = ["--root", str(store), "--runroot", "/tmp/dockwright-run-0/" +
+             str(store).strip("/").replace("/", "_"), "--storage-driver", "vfs"]
+
+    def clean() -> None:
+        sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+
+    return flags, clean
+
+
 def rootfs(directory: Path) -> None:
     (directory / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy2("/bin/busybox", directory / "bin" / "busybox")
@@ -193,11 +205,7 @@ def bench_cold(runs: int) -> dict[str, object]:
     (root / "werf.yaml").write_text("configVersion: 1\nproject: cold\n---\nimage: app\n"
                                     "context: ctx\ndockerfile: Dockerfile\n")
     store = WORK / "cold-store"
-    flags = ["--root", str(store), "--runroot", "/tmp/dockwright-run-0/" +
-             str(store).strip("/").replace("/", "_"), "--storage-driver", "vfs"]
-
-    def clean() -> None:
-        sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+    flags, clean = vfs_store(store)
 
     dw = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
     raw = ["buildah", *flags, "build", "--isolation", "chroot", "--format", "docker",
@@ -205,7 +213,8 @@ def bench_cold(runs: int) -> dict[str, object]:
     xs, ys, peak = side_by_side(lambda: timed(dw, cwd=root, before=clean),
                                 lambda: timed(raw, before=clean), runs)
     return {"dockwright_s": stats(xs), "buildah_s": stats(ys),
-            "ratio": round(statistics.median(xs) / statistics.median(ys), 3), "goal_ratio": 1.05}
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3), "goal_ratio": 1.05,
+            "peak_rss_mb": round(peak / 1024, 1)}
 
 
 def big_context(root: Path, files: int, total: int) -> Path:
@@ -280,11 +289,7 @@ def bench_parallel(runs: int) -> dict[str, object]:
         docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
     (root / "werf.yaml").write_text("---\n".join(docs))
     store = WORK / "par-store"
-    flags = ["--root", str(store), "--runroot", "/tmp/dockwright-run-0/" +
-             str(store).strip("/").replace("/", "_"), "--storage-driver", "vfs"]
-
-    def clean() -> None:
-        sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+    _, clean = vfs_store(store)
 
     base = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
     xs, ys, peak = side_by_side(lambda: timed([*base, "--parallel"], cwd=root, before=clean),
