@@ -525,7 +525,7 @@ def _publish_final(session: Session, image: Image, result: Result) -> Result:
     return result
 
 
-def check_custom_tags(project: Project, images: list[Image], templates: tuple[str, ...]) -> None:
+def check_custom_tags(images: list[Image], templates: tuple[str, ...]) -> None:
     finals = [i for i in images if i.final]
     for t in templates:
         if len(finals) > 1 and "%image" not in t.replace("%image_content_based_tag%", ""):
