@@ -229,17 +229,12 @@ def _pull(session: Session, ref: str) -> None:
         result = run.run(buildah.buildah_argv(session.setup.store, *argv, ref),
                          env=session.env, check=False)
         if not result.ok:
+            why = run.last_line(result.stderr, "no output")
             raise RegistryError(
-                f"base image '{ref}' is not in local storage and could not be pulled: "
-                f"{_last(result.stderr)}",
+                f"base image '{ref}' is not in local storage and could not be pulled: {why}",
                 "build or pull the base image first, or fix the FROM reference",
             )
     session.refresh()
-
-
-def _last(text: str) -> str:
-    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
-    return lines[-1] if lines else "no output"
 
 
 def image_inputs(session: Session, image: Image, pull: bool) -> plan.Inputs:
@@ -423,7 +418,8 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
         if session.cancelled.is_set():
             raise Interrupted(f"image '{image.name}': its build was stopped")
         if not result.ok:
-            raise BuildFailed(f"image '{image.name}' failed to build: {_last(result.stderr)}",
+            why = run.last_line(result.stderr, "no output")
+            raise BuildFailed(f"image '{image.name}' failed to build: {why}",
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
         image_id = iidfile.read_text().strip().removeprefix("sha256:")

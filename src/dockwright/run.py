@@ -42,6 +42,14 @@ def which(program: str, path: str | None = None) -> str | None:
     return shutil.which(program, path=path)
 
 
+def last_line(text: str, default: str = "") -> str:
+    """The last non-blank line of a command's output, stripped: what an error message quotes."""
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            return line.strip()
+    return default
+
+
 def describe(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
@@ -58,8 +66,8 @@ def _failure(argv: Sequence[str], returncode: int, stderr: str) -> CommandFailed
             sig = f"signal {-returncode}"
         return CommandFailed(f"{name} was killed by {sig}", "", returncode=returncode,
                              stderr=stderr)
-    last = [line for line in stderr.strip().splitlines() if line.strip()]
-    detail = f": {last[-1].strip()}" if last else ""
+    last = last_line(stderr)
+    detail = f": {last}" if last else ""
     return CommandFailed(f"{name} failed with exit code {returncode}{detail}",
                          f"the command was: {describe(argv)}", returncode=returncode,
                          stderr=stderr)

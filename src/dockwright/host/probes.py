@@ -126,7 +126,7 @@ class Prober:
         if cached:
             return cached
         res = run.run(["buildah", "--version"], env=self.env, check=False)
-        detail = res.stdout.strip() if res.ok else _last_line(res.stderr)
+        detail = res.stdout.strip() if res.ok else run.last_line(res.stderr)
         return self._store(key, ProbeResult(res.ok, detail.split(" (")[0]))
 
     def runtime(self, runtime: str) -> ProbeResult:
@@ -140,7 +140,7 @@ class Prober:
             made = run.run(buildah_argv(store, "from", "--pull=never", "scratch"), env=self.env,
                            check=False)
             if not made.ok:
-                return self._store(key, ProbeResult(False, _last_line(made.stderr)))
+                return self._store(key, ProbeResult(False, run.last_line(made.stderr)))
             container = made.stdout.strip()
             mounts: list[str] = []
             for directory in ("/usr", "/lib", "/lib64", "/bin"):
@@ -167,7 +167,7 @@ class Prober:
         if res.ok and len(lines) > 1:
             return self._store(key, ProbeResult(True, " | ".join(" ".join(x.split())
                                                                  for x in lines)))
-        detail = _last_line(res.stderr) if not res.ok else \
+        detail = run.last_line(res.stderr) if not res.ok else \
             "single mapping only: " + (_warning(res.stderr) or " ".join(lines[0].split())
                                        if lines else "no uid_map")
         return self._store(key, ProbeResult(False, detail))
@@ -211,11 +211,6 @@ def _fs_type(path: str | Path) -> str:
     return f"{st.f_fsid}:{st.f_flag}"
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
 def _warning(text: str) -> str:
     for line in text.splitlines():
         if "newuidmap" in line or "newgidmap" in line or "single mapping" in line.lower():
@@ -230,4 +225,4 @@ def _runtime_error(text: str) -> str:
                 return line.split("]: ", 1)[-1] if "]: " in line \
                     else line.split(": ", 1)[-1].strip()
             return line.strip()
-    return _last_line(text)
+    return run.last_line(text)

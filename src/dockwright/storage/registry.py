@@ -93,11 +93,9 @@ def call(argv: list[str], env: Mapping[str, str], what: str, retry: Retry,
 
 
 def _last(text: str) -> str:
-    lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
-    if not lines:
-        return "no output"
-    m = re.search(r'msg="((?:[^"\\]|\\.)*)"', lines[-1])  # logrus: time=... msg="..."
-    return redact(m[1].replace('\\"', '"') if m else lines[-1])
+    line = run.last_line(text, "no output")
+    m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)  # logrus: time=... msg="..."
+    return redact(m[1].replace('\\"', '"') if m else line)
 
 
 def failure(what: str, result: run.Result, repo: str) -> RegistryError:
