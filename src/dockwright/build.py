@@ -243,7 +243,7 @@ def image_inputs(session: Session, image: Image, pull: bool) -> plan.Inputs:
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
     ids = base_ids(session, analysis.bases, pull)
     return plan.inputs(session.project, image, imports, ids, parsed, session.walks,
-                       session.hashes(image.context_dir))
+                       session.hashes(image.context_dir), analysis)
 
 
 def _manifest_path(session: Session, image: Image) -> Path:
@@ -357,7 +357,7 @@ def build_one(session: Session, image: Image) -> Result:
     tag = f"{digest}-{int(time.time() * 1000)}"
     reference = f"{session.local_repo}:{tag}"
     image_id = _build(session, image, inputs, reference)
-    size = next((i.size for i in session.images if i.id == image_id), "")
+    size = ""  # filled in at the end (Session.sizes): one listing of the store, not one each
     remember(session, image, inputs.manifest)
     log(image.name, f"built {reference} in {time.monotonic() - started:.1f} s")
     if registry is not None:
@@ -389,7 +389,6 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
     for ref in inputs.analysis.bases:  # stages of ours that only the registry has
         if ref in own and buildah.find_local(session.images, ref) is None:
             _pull(session, ref)
-    platform = (image.platform or session.project.platform or (None,))[0]
     network = image.network
     if network is None and session.setup.isolation.kind == "oci":
         network = "host"  # see README: rootless private networks fail on many hosts
@@ -408,7 +407,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
                     ("werf-stage-content-digest", inputs.digest)),
             add_hosts=image.add_host,
             network=network,
-            platform=platform,
+            platform=plan.image_platform(session.project, image),
             secrets=secrets,
             ssh=image.ssh,
             iidfile=iidfile,

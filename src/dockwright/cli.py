@@ -19,6 +19,7 @@ from dockwright import __version__, plan, report
 from dockwright.build import Publish, Session, explain, new_session, records
 from dockwright.config import load_project
 from dockwright.config.model import Project
+from dockwright.digest import diff
 from dockwright.errors import BuildFailed, DockwrightError, Exit, UsageError
 from dockwright.host.probes import Prober
 from dockwright.host.resolve import Setup, resolve
@@ -148,7 +149,6 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
         out.write(f"image {args.explain}: digest {inputs.digest}\n")
         out.writelines(f"  {line}\n" for line in inputs.manifest.lines())
         if previous and previous.digest != inputs.digest:
-            from dockwright.digest import diff
             print(f"changed since the last build ({previous.digest[:12]}):")
             for line in diff(previous, inputs.manifest):
                 print("  " + line)

@@ -50,11 +50,22 @@ def unsupported(project: Project, image: Image) -> None:
         raise ConfigError(f"image '{image.name}': 'imageSpec' is not applied by dockwright yet",
                           "set the image config in the Dockerfile (LABEL, ENV, CMD, ...) for now",
                           where=where)
-    platforms = image.platform or project.platform
+    platforms = image_platforms(project, image)
     if len(platforms) > 1:
         raise ConfigError(f"image '{image.name}': several platforms ({', '.join(platforms)}) "
                           "are not supported by dockwright yet", "build one platform at a time",
                           where=where)
+
+
+def image_platforms(project: Project, image: Image) -> tuple[str, ...]:
+    """The image's own ``platform``, else ``build.platform`` (empty: the host's)."""
+    return image.platform or project.platform
+
+
+def image_platform(project: Project, image: Image) -> str | None:
+    """The one platform to build for (several are refused by ``unsupported``)."""
+    platforms = image_platforms(project, image)
+    return platforms[0] if platforms else None
 
 
 @dataclass(frozen=True)
@@ -112,15 +123,20 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
 
 def inputs(project: Project, image: Image, imports: Mapping[str, str],
            base_ids: Mapping[str, str | None], parsed: dockerfile.Dockerfile,
-           walks: Walks | None = None, hashes: context.HashCache | None = None) -> Inputs:
-    """The manifest of ``image``: see README "What the digest is made of"."""
+           walks: Walks | None = None, hashes: context.HashCache | None = None,
+           analysis: dockerfile.Analysis | None = None) -> Inputs:
+    """The manifest of ``image``: see README "What the digest is made of".
+
+    ``analysis`` is ``parsed`` analysed with these args, when the caller has it already.
+    """
     build_args = {**image.args_dict, **imports}
-    analysis = dockerfile.analyze(parsed, image.target, build_args)
+    if analysis is None:
+        analysis = dockerfile.analyze(parsed, image.target, build_args)
     ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
     m = ManifestBuilder()
     cache_version = image.cache_version or project.cache_version
     m.add("cacheVersion", cache_version or "")
-    platform = (image.platform or project.platform or ("",))[0]
+    platform = image_platform(project, image)
     if platform:
         m.add("platform", platform)
     m.add("target", image.target or "")
