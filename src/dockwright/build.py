@@ -83,6 +83,7 @@ class Session:
     # the store's containers before the build (see schedule.py): no build may start before
     # this list is taken, or an interruption could not tell its containers from others'
     containers_before: Future[set[str]] | None = None
+    _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hashes(self, context_dir: Path) -> context.HashCache:
@@ -148,9 +149,17 @@ class Session:
         return [r if r.size else replace(r, size=by_id.get(r.image_id, "")) for r in results]
 
     def local_stage(self, digest: str) -> local.Stage | None:
-        found = [s for repo in self.stage_repos() if (s := local.stages(self.images, repo)
-                                                      .get(digest))]
-        return min(found, key=lambda s: s.millis) if found else None
+        """The oldest stage for ``digest`` in local storage (indexed once per listing)."""
+        images = self.images
+        with self._lock:
+            if self._local_index is None or self._local_index[0] is not images:
+                index: dict[str, local.Stage] = {}
+                for repo in self.stage_repos():
+                    for key, stage in local.stages(images, repo).items():
+                        if key not in index or stage.millis < index[key].millis:
+                            index[key] = stage
+                self._local_index = (images, index)
+            return self._local_index[1].get(digest)
 
     def stage_repos(self) -> list[str]:
         repos = [self.local_repo]

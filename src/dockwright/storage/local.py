@@ -6,7 +6,7 @@ A miss is ``None``. With several tags for one digest the oldest wins, as in werf
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dockwright.engine.buildah import LocalImage
@@ -38,19 +38,23 @@ def local_repo(project: str) -> str:
     return f"localhost/{project}"
 
 
+def oldest_by_digest(tags: Iterable[str]) -> dict[str, str]:
+    """The oldest ``<digest>-<millis>`` tag of each digest; other tags are ignored."""
+    found: dict[str, tuple[int, str]] = {}
+    for tag in tags:
+        m = TAG_RE.match(tag)
+        if m:
+            millis = int(m["millis"])
+            old = found.get(m["digest"])
+            if old is None or millis < old[0]:
+                found[m["digest"]] = (millis, tag)
+    return {digest: tag for digest, (_, tag) in found.items()}
+
+
 def stages(images: Sequence[LocalImage], repo: str) -> dict[str, Stage]:
     """Every stage in ``repo`` by digest, the oldest tag for each digest."""
-    found: dict[str, Stage] = {}
     prefix = repo + ":"
-    for image in images:
-        for name in image.names:
-            if not name.startswith(prefix):
-                continue
-            m = TAG_RE.match(name[len(prefix):])
-            if not m:
-                continue
-            stage = Stage(repo, name[len(prefix):], image.id, image.size)
-            old = found.get(m["digest"])
-            if old is None or stage.millis < old.millis:
-                found[m["digest"]] = stage
-    return found
+    tagged = {name[len(prefix):]: image for image in images for name in image.names
+              if name.startswith(prefix)}
+    return {digest: Stage(repo, tag, tagged[tag].id, tagged[tag].size)
+            for digest, tag in oldest_by_digest(tagged).items()}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from dockwright import run
 from dockwright.engine import skopeo
 from dockwright.errors import DockwrightError, Exit
-from dockwright.storage.local import TAG_RE, Stage
+from dockwright.storage.local import Stage, oldest_by_digest
 
 TRANSIENT = re.compile(
     r"connection refused|connection reset|broken pipe|EOF|i/o timeout|timeout|"
@@ -123,6 +123,7 @@ class RegistryStages:
     retry: Retry = field(default_factory=Retry)
     log: Callable[[str], None] | None = None
     _tags: list[str] | None = None
+    _index: dict[str, str] | None = None  # digest -> oldest tag, from _tags
     _manifests: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -140,22 +141,17 @@ class RegistryStages:
             raise failure(f"listing the tags of {redact(self.repo)}", result, self.repo)
         with self._lock:
             self._tags = tags
+            self._index = None
         return list(tags)
 
-    def stages(self, refresh: bool = False) -> dict[str, list[str]]:
-        """Tags by digest, oldest first."""
-        by_digest: dict[str, list[str]] = {}
-        for tag in self.tags(refresh):
-            m = TAG_RE.match(tag)
-            if m:
-                by_digest.setdefault(m["digest"], []).append(tag)
-        for tags in by_digest.values():
-            tags.sort(key=lambda t: int(t.split("-", 1)[1]))
-        return by_digest
-
     def find(self, digest: str, refresh: bool = False) -> Stage | None:
-        tags = self.stages(refresh).get(digest)
-        return Stage(self.repo, tags[0], "") if tags else None
+        """The oldest stage for ``digest``; the tag index is built once per listing."""
+        tags = self.tags(refresh)
+        with self._lock:
+            if self._index is None:
+                self._index = oldest_by_digest(tags)
+            tag = self._index.get(digest)
+        return Stage(self.repo, tag, "") if tag else None
 
     def manifest(self, tag: str) -> str:
         """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
@@ -188,3 +184,4 @@ class RegistryStages:
         with self._lock:
             if self._tags is not None and tag not in self._tags:
                 self._tags.append(tag)
+                self._index = None
