@@ -30,8 +30,6 @@ from dockwright.report import ImageRecord
 from dockwright.storage import local
 from dockwright.storage.registry import RegistryError, RegistryStages, call, failure
 
-SETTLE_SECONDS = 0.5  # after a push: how long other builders' pushes get to show up
-
 
 @dataclass(frozen=True)
 class Publish:
@@ -330,7 +328,7 @@ def build_one(session: Session, image: Image) -> Result:
     found = session.local_stage(digest)
 
     if registry is not None:
-        remote = registry.find(digest)
+        remote = registry.settled(digest)
         if remote is not None:
             remember(session, image, inputs.manifest)
             local_copy = found if found and found.tag == remote.tag else None
@@ -346,8 +344,8 @@ def build_one(session: Session, image: Image) -> Result:
             remember(session, image, inputs.manifest)
             log(image.name, f"found {found.reference} locally; pushing it to {registry.repo}")
             session.reporter.state(image.name, "pushing")
-            result = _push_stage(session, image, found.reference, found.tag, found.image_id,
-                                 digest, False, started, found.size)
+            result = _push_stage(session, image, found.reference, found.image_id, digest,
+                                 False, started, found.size)
             return _publish_final(session, image, result)
     elif found is not None:
         remember(session, image, inputs.manifest)
@@ -371,8 +369,7 @@ def build_one(session: Session, image: Image) -> Result:
     log(image.name, f"built {reference} in {time.monotonic() - started:.1f} s")
     if registry is not None:
         session.reporter.state(image.name, "pushing")
-        result = _push_stage(session, image, reference, tag, image_id, digest, True, started,
-                             size)
+        result = _push_stage(session, image, reference, image_id, digest, True, started, size)
     else:
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
                         time.monotonic() - started, size, "built")
@@ -452,32 +449,43 @@ def _push(session: Session, registry: RegistryStages, source: str, dest: str,
         return digest_file.read_text().strip()
 
 
-def _push_stage(session: Session, image: Image, source: str, tag: str, image_id: str,
-                digest: str, rebuilt: bool, started: float, size: str) -> Result:
+def _push_stage(session: Session, image: Image, source: str, image_id: str, digest: str,
+                rebuilt: bool, started: float, size: str) -> Result:
+    """Store a local stage in the registry unless another builder stored the same digest
+    meanwhile: as in werf, the stage already there wins and this one is discarded."""
     registry = session.publish.repo
     assert registry is not None
-    if rebuilt:
-        # The timestamp is taken when the push starts: of two builders racing, the one that
-        # pushes first gets the older tag, and its tag is visible to the other after its own
-        # push (plus the settle time), so both pick the same winner.
-        tag = f"{digest}-{int(time.time() * 1000)}"
-    dest = f"{registry.repo}:{tag}"
-    manifest_digest = _push(session, registry, source, dest, f"pushing {image.name} to {dest}")
-    registry.added(tag)
-    # Another builder may have pushed the same digest meanwhile: the oldest tag wins.
-    time.sleep(SETTLE_SECONDS)
-    winner = registry.find(digest, refresh=True)
-    if winner is not None and winner.tag != tag:
-        session.log(image.name, f"{winner.reference} was pushed by another builder first: "
-                                f"discarding own {dest}")
-        return Result(image.name, winner.reference, winner.tag,
-                      registry.image_id(winner.tag), digest, rebuilt, image.final,
-                      time.monotonic() - started, size, "repo",
-                      registry.manifest_digest(winner.tag))
-    session.log(image.name, f"pushed {dest}")
-    return Result(image.name, dest, tag, image_id, digest, rebuilt, image.final,
-                  time.monotonic() - started, size, "built" if rebuilt else "local",
-                  manifest_digest)
+    own = ""
+    manifest_digest = ""
+    winner = registry.settled(digest, refresh=True)
+    if winner is None:
+        with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
+            layout = Path(tmp) / "image"
+            digest_file = Path(tmp) / "digest"
+            exported = run.run(buildah.buildah_argv(
+                session.setup.store, "push", "--quiet", "--digestfile", str(digest_file),
+                source, f"dir:{layout}"), env=session.env, check=False)
+            if not exported.ok:
+                raise BuildFailed(f"exporting {source} for the registry failed: "
+                                  f"{run.last_line(exported.stderr, 'no output')}",
+                                  f"check the space in {tempfile.gettempdir()} (TMPDIR)")
+            manifest_digest = digest_file.read_text().strip()
+            own = registry.store(image.name, str(layout), manifest_digest, digest)
+        winner = registry.settled(digest, refresh=True)  # waits out the settle window
+        if winner is None:
+            raise RegistryError(f"{registry.repo}:{own} disappeared right after it was pushed",
+                                "check the registry's storage and any cleanup job on it")
+    if winner.tag == own:
+        session.log(image.name, f"pushed {winner.reference}")
+        return Result(image.name, winner.reference, own, image_id, digest, rebuilt,
+                      image.final, time.monotonic() - started, size,
+                      "built" if rebuilt else "local", manifest_digest)
+    discarded = f"{registry.repo}:{own}" if own else source
+    session.log(image.name, f"{winner.reference} was stored by another builder first: "
+                            f"discarding own {discarded}")
+    return Result(image.name, winner.reference, winner.tag, registry.image_id(winner.tag),
+                  digest, rebuilt, image.final, time.monotonic() - started, size, "repo",
+                  registry.manifest_digest(winner.tag))
 
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -516,8 +524,8 @@ def _publish_final(session: Session, image: Image, result: Result) -> Result:
             _push(session, target, result.reference, dest, f"pushing {dest}")
         else:
             source = pub.repo if pub.repo is not None else target
-            argv = skopeo.copy_argv(result.reference, dest, source.tls_verify,
-                                    target.tls_verify)
+            argv = skopeo.copy_argv(f"docker://{result.reference}", f"docker://{dest}",
+                                    source.tls_verify, target.tls_verify)
             copied = call(argv, session.env, f"copying to {dest}", target.retry,
                           lambda m: session.log("", m))
             if not copied.ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.integration.conftest import Builder
@@ -59,11 +60,21 @@ def test_a_local_stage_is_pushed_not_rebuilt(root_builder: Builder, registry: Re
     project = copy_example(tmp_path / "hello")
     local_only = outcome(root_builder.build(project, *CHROOT).out)
     base_tag = local_only["base"][0].split(":", 1)[1]
+    local_id = root_builder.buildah("inspect", "--format", "{{.FromImageID}}",
+                                    local_only["base"][0], driver="vfs").out.strip()
     with_repo = root_builder.build(project, *CHROOT, "--repo", f"{registry.host}/hello")
     states = {n: s for n, (_, s) in outcome(with_repo.out).items()}
     assert states["base"] == "reused"  # the same digest: pushed as it is
     assert f"found localhost/hello:{base_tag} locally; pushing it" in with_repo.err
-    assert base_tag in registry.tags("hello")
+    digest = base_tag.split("-")[0]
+    # the registry tag is stamped when it is written (see storage/registry.py), the image
+    # is the local one: same config digest, so the same image ID
+    (pushed,) = [t for t in registry.tags("hello") if t.startswith(digest + "-")]
+    manifest = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false",
+         f"docker://{registry.host}/hello:{pushed}"],
+        capture_output=True, text=True, check=True).stdout)
+    assert manifest["config"]["digest"] == f"sha256:{local_id}"
 
 
 def test_final_repo_custom_tags_and_report(root_builder: Builder, registry: Registry,

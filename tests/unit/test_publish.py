@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from dockwright import report
+from dockwright import report, run
 from dockwright.build import custom_tag
 from dockwright.engine import skopeo
+from dockwright.storage import registry
 from dockwright.storage.registry import TRANSIENT, is_loopback, redact, tls_verify_for
 
 
@@ -75,9 +76,12 @@ def test_skopeo_argv() -> None:
     assert skopeo.inspect_raw_argv("127.0.0.1:5000/a:t", False) == [
         "skopeo", "inspect", "--raw", "--retry-times", "0", "--tls-verify=false",
         "docker://127.0.0.1:5000/a:t"]
-    assert skopeo.copy_argv("a/b:1", "c/d:1", False, True) == [
+    assert skopeo.copy_argv("docker://a/b:1", "docker://c/d:1", False, True) == [
         "skopeo", "copy", "--quiet", "--retry-times", "0", "--src-tls-verify=false",
         "docker://a/b:1", "docker://c/d:1"]
+    assert skopeo.copy_argv("dir:/t/i", "docker://c/d@sha256:1", True, False, True) == [
+        "skopeo", "copy", "--quiet", "--retry-times", "0", "--preserve-digests",
+        "--dest-tls-verify=false", "dir:/t/i", "docker://c/d@sha256:1"]
     manifest = json.dumps({"config": {"digest": "sha256:abc"}, "layers": []})
     assert skopeo.config_digest(manifest) == "abc"
 
@@ -90,3 +94,54 @@ def test_report_json_and_env() -> None:
     assert image["DockerImageName"] == "reg.io/p:d-1" and image["BuildTime"] == "1.23"
     assert image["Stages"][0]["SourceType"] == "" and data["ImagesByPlatform"] == {}
     assert report.to_env([record]) == "WERF_DEV_APP_FRONT_DOCKER_IMAGE_NAME=reg.io/p:d-1\n"
+
+
+class FakeRegistry:
+    """A tag listing that changes over a fake clock: tags appear at given times."""
+
+    def __init__(self, appears: dict[str, int], clock: int) -> None:
+        self.appears = appears
+        self.clock = clock
+        self.listings: list[int] = []
+
+    def call(self, argv: list[str], *_: object, **__: object) -> run.Result:
+        assert argv[:2] == ["skopeo", "list-tags"]
+        self.listings.append(self.clock)
+        tags = [t for t, at in self.appears.items() if at <= self.clock]
+        return run.Result(tuple(argv), 0, json.dumps({"Tags": tags}), "")
+
+    def sleep(self, seconds: float) -> None:
+        self.clock += round(seconds * 1000)
+
+
+D = "a" * 56
+T = 1_795_000_000_000  # tags carry 13-digit unix millis
+
+
+def tag(millis: int) -> str:
+    return f"{D}-{T + millis}"
+
+
+@pytest.mark.parametrize(("appears", "clock", "winner", "listings"), [
+    # long settled: one listing, no wait
+    ({tag(1000): 1100}, 90_000, tag(1000), [90_000]),
+    # a fresh tag: wait until it is SETTLE_MS old; an older one that shows up late wins
+    ({tag(5000): 5100, tag(4900): 6500}, 5200, tag(4900), [5200, 7000]),
+    # a younger one does not change the winner
+    ({tag(5000): 5100, tag(6000): 5150}, 5200, tag(5000), [5200, 7000]),
+    # nothing stored: no wait
+    ({}, 5200, None, [5200]),
+])
+def test_settled_waits_until_no_older_tag_can_appear(
+        monkeypatch: pytest.MonkeyPatch, appears: dict[str, int], clock: int,
+        winner: str | None, listings: list[int]) -> None:
+    appears = {t: T + at for t, at in appears.items()}
+    listings = [T + at for at in listings]
+    fake = FakeRegistry(appears, T + clock)
+    monkeypatch.setattr(registry, "call", fake.call)
+    monkeypatch.setattr(registry, "now_millis", lambda: fake.clock)
+    stages = registry.RegistryStages("reg.io/p", {}, sleep=fake.sleep)
+    found = stages.settled(D)
+    assert (found.tag if found else None) == winner
+    assert fake.listings == listings
+    assert registry.SETTLE_MS == 2000  # the figures above assume it

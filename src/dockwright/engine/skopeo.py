@@ -21,13 +21,18 @@ def inspect_raw_argv(ref: str, tls_verify: bool) -> list[str]:
             f"docker://{ref}"]
 
 
-def copy_argv(src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool) -> list[str]:
+def copy_argv(src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
+              preserve_digests: bool = False) -> list[str]:
+    """Copy between two image references given with their transports (``docker://...``,
+    ``dir:...``); ``preserve_digests`` refuses any change to the manifest."""
     argv = ["skopeo", "copy", "--quiet", "--retry-times", "0"]
+    if preserve_digests:
+        argv.append("--preserve-digests")
     if not src_tls_verify:
         argv.append("--src-tls-verify=false")
     if not dest_tls_verify:
         argv.append("--dest-tls-verify=false")
-    return [*argv, f"docker://{src}", f"docker://{dest}"]
+    return [*argv, src, dest]
 
 
 def parse_tags(output: str) -> list[str]:

@@ -4,6 +4,15 @@ All traffic goes through skopeo and Buildah (the user's auth.json, registries.co
 settings apply). Tags are listed once per build; a missing repository is empty; with several
 tags for one digest the oldest wins. Transient failures (refused or reset connections,
 5xx answers, timeouts) are retried a bounded number of times with backoff.
+
+Builders racing on one digest agree without a lock. A builder uploads the image without a
+tag first (by its manifest digest), then stamps ``<digest>-<now millis>`` and writes only
+the tag, which takes well under ``SETTLE_MS``. So a tag stamped at ``m`` is visible by
+``m + SETTLE_MS``, and a listing started at ``t`` holds every tag stamped before
+``t - SETTLE_MS``. The oldest tag ``o`` for a digest in a listing started at or after
+``o + SETTLE_MS`` is therefore the oldest there will ever be: every builder that waits for
+that (``settled``) picks the same one. Clocks of builders are assumed to agree to well
+within ``SETTLE_MS``.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ TRANSIENT = re.compile(
 )
 MISSING_REPO = re.compile(r"404|NAME_UNKNOWN|name unknown|repository name not known",
                           re.IGNORECASE)
+SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
 
 
@@ -98,6 +108,10 @@ def _last(text: str) -> str:
     return redact(m[1].replace('\\"', '"') if m else line)
 
 
+def now_millis() -> int:
+    return int(time.time() * 1000)
+
+
 def failure(what: str, result: run.Result, repo: str) -> RegistryError:
     detail = _last(result.stderr)
     if TRANSIENT.search(result.stderr):
@@ -122,7 +136,9 @@ class RegistryStages:
     tls_verify: bool = True
     retry: Retry = field(default_factory=Retry)
     log: Callable[[str], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
     _tags: list[str] | None = None
+    _listed_at: int = 0  # unix millis when the listing in _tags was requested
     _index: dict[str, str] | None = None  # digest -> oldest tag, from _tags
     _manifests: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -131,6 +147,7 @@ class RegistryStages:
         with self._lock:
             if self._tags is not None and not refresh:
                 return list(self._tags)
+        listed_at = now_millis()
         result = call(skopeo.list_tags_argv(self.repo, self.tls_verify), self.env,
                       f"listing tags of {self.repo}", self.retry, self.log)
         if result.ok:
@@ -141,6 +158,7 @@ class RegistryStages:
             raise failure(f"listing the tags of {redact(self.repo)}", result, self.repo)
         with self._lock:
             self._tags = tags
+            self._listed_at = listed_at
             self._index = None
         return list(tags)
 
@@ -152,6 +170,50 @@ class RegistryStages:
                 self._index = oldest_by_digest(tags)
             tag = self._index.get(digest)
         return Stage(self.repo, tag, "") if tag else None
+
+    def settled(self, digest: str, refresh: bool = False) -> Stage | None:
+        """The oldest stage for ``digest`` once no older tag can still appear (module doc).
+
+        Waits only for a tag stamped less than ``SETTLE_MS`` before the listing, that is
+        while another builder may be storing the same stage right now.
+        """
+        while True:
+            stage = self.find(digest, refresh)
+            if stage is None:
+                return None
+            with self._lock:
+                wait = stage.millis + SETTLE_MS - self._listed_at
+            if wait <= 0:
+                return stage
+            self.sleep(max(0.0, (stage.millis + SETTLE_MS - now_millis()) / 1000))
+            refresh = True
+
+    def store(self, name: str, layout: str, manifest_digest: str, digest: str) -> str:
+        """Store the image exported to ``layout`` (a ``dir:`` directory) as a stage of
+        ``digest`` and return its tag. Blobs and manifest go up untagged first (by manifest
+        digest); the tag is stamped just before it is written, which then costs one manifest
+        write (see the module doc). A failure leaves no tag."""
+        source = f"dir:{layout}"
+        upload = call(skopeo.copy_argv(source, f"docker://{self.repo}@{manifest_digest}",
+                                       True, self.tls_verify, preserve_digests=True),
+                      self.env, f"pushing {name} to {redact(self.repo)}", self.retry, self.log)
+        if not upload.ok:
+            raise failure(f"pushing {name} to {redact(self.repo)}", upload, self.repo)
+        stamp = now_millis()
+        tag = f"{digest}-{stamp}"
+        tagged = call(skopeo.copy_argv(source, f"docker://{self.repo}:{tag}", True,
+                                       self.tls_verify, preserve_digests=True),
+                      self.env, f"tagging {name} as {redact(self.repo)}:{tag}", self.retry,
+                      self.log)
+        if not tagged.ok:
+            raise failure(f"tagging {name} as {redact(self.repo)}:{tag}", tagged, self.repo)
+        took = now_millis() - stamp
+        if took > SETTLE_MS and self.log:
+            self.log(f"writing the tag {tag} took {took / 1000:.1f} s, longer than the "
+                     f"{SETTLE_MS / 1000:.0f} s other builders wait for it: a builder racing "
+                     "on the same stage may have picked another tag")
+        self.added(tag)
+        return tag
 
     def manifest(self, tag: str) -> str:
         """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
