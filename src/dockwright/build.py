@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dockwright import context, dockerfile, plan, run
 from dockwright.config.model import Image, Project, Secret
-from dockwright.digest import Manifest, diff
+from dockwright.digest import CONTEXT, Manifest, diff
 from dockwright.engine import buildah, skopeo
 from dockwright.errors import BuildFailed, ConfigError, Interrupted, UsageError
 from dockwright.host.probes import cache_dir
@@ -244,13 +244,14 @@ def _pull(session: Session, ref: str) -> None:
     session.refresh()
 
 
-def image_inputs(session: Session, image: Image, pull: bool) -> plan.Inputs:
+def image_inputs(session: Session, image: Image, pull: bool,
+                 details: bool = False) -> plan.Inputs:
     parsed = session.dockerfile(image)
     imports = import_values(session, image)
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
     ids = base_ids(session, analysis.bases, pull)
     return plan.inputs(session.project, image, imports, ids, parsed, session.walks,
-                       session.hashes(image.context_dir), analysis)
+                       session.hashes(image.context_dir), analysis, details)
 
 
 def _manifest_path(session: Session, image: Image) -> Path:
@@ -270,6 +271,13 @@ def remember(session: Session, image: Image, manifest: Manifest) -> None:
     with contextlib.suppress(OSError):
         if marker.read_text() == manifest.digest and path.exists():
             return  # unchanged since last time: a large manifest is not written again
+    if manifest.details is None:
+        # the context came from the cache: the previous paths still hold if its entry is
+        # the same, so that the next rebuild can still name the paths that changed
+        previous = previous_manifest(session, image)
+        if previous is not None and previous.details is not None and \
+                dict(previous.entries).get(CONTEXT) == dict(manifest.entries).get(CONTEXT):
+            manifest = replace(manifest, details=previous.details)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -587,6 +595,6 @@ def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
                                              found.image_id, inputs.digest, False, image.final,
                                              0.0)
     target = images[-1]
-    inputs = image_inputs(session, target, pull=False)
+    inputs = image_inputs(session, target, pull=False, details=True)
     session.save_caches()
     return inputs, previous_manifest(session, target)

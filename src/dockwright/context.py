@@ -9,9 +9,9 @@ directories, ``!`` re-includes, the last matching line wins.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import marshal
-import operator
 import os
 import re
 import stat
@@ -19,7 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -141,41 +141,63 @@ class Entry(NamedTuple):
     ctime_ns: int = 0
 
 
-def walk(context_dir: Path, ignore: Ignore) -> list[Entry]:
-    """Every path in the context that ``.dockerignore`` lets through, sorted."""
-    entries: list[Entry] = []
+Raw = tuple[str, int, int, int, int, int]  # rel, st_mode, size, mtime_ns, inode, ctime_ns
+_KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "link"}
 
+
+def walk_raw(context_dir: Path, ignore: Ignore) -> list[Raw]:
+    """Every path in the context that ``.dockerignore`` lets through, sorted, as plain
+    tuples: the cheapest form for 100,000 files (see ``Listing``). Names are read with
+    listdir and stat'ed relative to their directory's descriptor, the fastest way here
+    (sorting DirEntry objects alone cost a quarter of the walk)."""
+    out: list[Raw] = []
     filtering = bool(ignore.patterns)
     rescue = any(negate for negate, _ in ignore.patterns)  # '!' may re-include below
-    append = entries.append
-    by_name = operator.attrgetter("name")
-    make = Entry._make
-    is_lnk, is_dir, is_reg, imode = stat.S_ISLNK, stat.S_ISDIR, stat.S_ISREG, stat.S_IMODE
+    append = out.append
+    lstat, listdir, opendir = os.lstat, os.listdir, os.open
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC  # below the root
+    reg, dir_, lnk = stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
 
-    def scan(directory: str, prefix: str) -> None:
-        with os.scandir(directory) as it:
-            items = sorted(it, key=by_name)
-        for item in items:
-            rel = prefix + item.name
-            st = item.stat(follow_symlinks=False)
-            mode = st.st_mode
-            if is_reg(mode):
-                kind = "file"
-            elif is_dir(mode):
-                kind = "dir"
-            elif is_lnk(mode):
-                kind = "link"
-            else:
-                continue
-            excluded = filtering and ignore.excluded(rel)
-            if not excluded:
-                append(make((rel, kind, imode(mode), st.st_size, st.st_mtime_ns, st.st_ino,
-                             st.st_ctime_ns)))
-            if kind == "dir" and (not excluded or rescue):
-                scan(item.path, rel + "/")
+    def scan(fd: int, prefix: str) -> None:
+        try:
+            for name in sorted(listdir(fd)):
+                st = lstat(name, dir_fd=fd)
+                mode = st.st_mode
+                fmt = mode & 0o170000
+                if fmt != reg and fmt != dir_ and fmt != lnk:
+                    continue
+                rel = prefix + name
+                if filtering and ignore.excluded(rel):
+                    if fmt == dir_ and rescue:
+                        scan(opendir(name, flags, dir_fd=fd), rel + "/")
+                    continue
+                append((rel, mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                if fmt == dir_:
+                    scan(opendir(name, flags, dir_fd=fd), rel + "/")
+        finally:
+            os.close(fd)
 
-    scan(str(context_dir), "")
-    return entries
+    # 100,000 new tuples would start the cycle collector hundreds of times; none of them
+    # can be part of a cycle
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        scan(opendir(context_dir, flags & ~os.O_NOFOLLOW), "")
+    finally:
+        if collecting:
+            gc.enable()
+    return out
+
+
+def entries_of(raw: list[Raw]) -> list[Entry]:
+    kinds, imode = _KINDS, stat.S_IMODE
+    return [Entry(rel, kinds[mode & 0o170000], imode(mode), size, mtime, inode, ctime)
+            for rel, mode, size, mtime, inode, ctime in raw]
+
+
+def walk(context_dir: Path, ignore: Ignore) -> list[Entry]:
+    """Every path in the context that ``.dockerignore`` lets through, sorted."""
+    return entries_of(walk_raw(context_dir, ignore))
 
 
 def select(entries: list[Entry], pattern: str) -> list[Entry]:
@@ -221,6 +243,11 @@ class HashCache:
     A checksum is reused while the file's size, mtime, ctime and inode are unchanged (ctime
     cannot be set back by hand, so a rewrite always shows). Files changed in the last two
     seconds are not cached: another write in the same clock tick would go unseen.
+
+    Beside it, a small table (``<path>.sets``) of whole results: the root and file count of
+    a set of COPY/ADD sources over a listing with a given fingerprint (``Listing``). When
+    nothing in the context changed, that table answers alone and the per-file table, one
+    line per file, is not even read.
     """
 
     RACY_NS = 2_000_000_000
@@ -228,18 +255,30 @@ class HashCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         # rel -> "size:mtime:ctime:inode:sha256": one string per file keeps a large
-        # context's cache small in memory
-        self.data: dict[str, str] = {}
+        # context's cache small in memory; read on first use
+        self._data: dict[str, str] | None = None
         self.dirty = False
+        self.sets: dict[str, tuple[str, int]] = {}
+        self.sets_dirty = False
         self._lock = threading.Lock()
         if path is not None:
-            try:
-                loaded = marshal.loads(path.read_bytes())
-                if isinstance(loaded, dict) and all(
-                        isinstance(v, str) for v in list(loaded.values())[:1]):
-                    self.data = loaded
-            except (OSError, ValueError, EOFError, TypeError):
-                self.data = {}
+            loaded = _load(self.sets_path(path))
+            if isinstance(loaded, dict):
+                self.sets = {k: v for k, v in loaded.items()
+                             if isinstance(v, tuple) and len(v) == 2}
+
+    @staticmethod
+    def sets_path(path: Path) -> Path:
+        return path.with_suffix(".sets")
+
+    @property
+    def data(self) -> dict[str, str]:
+        with self._lock:
+            if self._data is None:
+                loaded = _load(self.path) if self.path is not None else None
+                self._data = loaded if isinstance(loaded, dict) and all(
+                    isinstance(v, str) for v in list(loaded.values())[:1]) else {}
+            return self._data
 
     @staticmethod
     def stamp(entry: Entry) -> str:
@@ -255,20 +294,119 @@ class HashCache:
     def put(self, entry: Entry, digest: str, now_ns: int) -> None:
         if now_ns - max(entry.mtime_ns, entry.ctime_ns) < self.RACY_NS:
             return
+        data = self.data
         with self._lock:
-            self.data[entry.rel] = self.stamp(entry) + digest
+            data[entry.rel] = self.stamp(entry) + digest
             self.dirty = True
 
+    def put_set(self, key: str, root: str, count: int) -> None:
+        with self._lock:
+            if self.sets.get(key) != (root, count):
+                self.sets[key] = (root, count)
+                self.sets_dirty = True
+
     def save(self) -> None:
-        if self.path is None or not self.dirty:
+        if self.path is None:
             return
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            with self._lock:
-                tmp.write_bytes(marshal.dumps(self.data))
-            tmp.replace(self.path)
-            self.dirty = False
+        with self._lock:
+            if self.dirty and self._data is not None:
+                _store(self.path, self._data)
+                self.dirty = False
+            if self.sets_dirty:
+                _store(self.sets_path(self.path), self.sets)
+                self.sets_dirty = False
+
+
+def _load(path: Path) -> object:
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+
+
+def _store(path: Path, data: dict[str, str] | dict[str, tuple[str, int]]) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(marshal.dumps(data))
+        tmp.replace(path)
+
+
+class Listing:
+    """One walk of a context (``walk_raw``) and its fingerprint: a hash over every path the
+    ignore file lets through with its type, mode, size, mtime, ctime and inode. Equal
+    fingerprints mean that no such file was added, removed, or written since."""
+
+    def __init__(self, raw: list[Raw]) -> None:
+        self.raw = raw
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        return entries_of(self.raw)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        # marshal version 2 writes no back-references: the same values, the same bytes;
+        # BLAKE2b hashes them in two thirds of SHA-256's time here
+        return hashlib.blake2b(marshal.dumps(self.raw, 2), digest_size=32).hexdigest()
+
+
+class ContextSet(NamedTuple):
+    """What the COPY/ADD sources of one image read from its context."""
+
+    root: str  # SHA-256 over "<path>\t<mode> <checksum>\n" for each path, in path order
+    paths: int
+    files: tuple[ContextFile, ...] | None  # None when the result came from the cache
+
+    @property
+    def value(self) -> str:
+        return f"{self.paths} paths, sha256:{self.root}"
+
+
+def root_of(files: list[ContextFile]) -> str:
+    h = hashlib.sha256()
+    chunk: list[str] = []
+    for f in files:  # in pieces: no second copy of a large listing
+        chunk.append(f"{f.rel}\t{f.mode:04o} {f.checksum}\n")
+        if len(chunk) == 4096:
+            h.update("".join(chunk).encode())
+            chunk.clear()
+    h.update("".join(chunk).encode())
+    return h.hexdigest()
+
+
+def set_key(listing: Listing, patterns: list[tuple[str, str]], ignore: Ignore) -> str:
+    what = marshal.dumps((listing.fingerprint, ignore.source, ignore.patterns,
+                          tuple(p for p, _ in patterns)), 2)
+    return hashlib.sha256(what).hexdigest()
+
+
+def known_set(listing: Listing, patterns: list[tuple[str, str]], ignore: Ignore,
+              cache: HashCache | None) -> tuple[str, int] | None:
+    """The cached result for these sources over this very listing, if there is one (it
+    also means that every pattern matched: only complete results are stored)."""
+    if cache is None or not cache.sets:
+        return None
+    return cache.sets.get(set_key(listing, patterns, ignore))
+
+
+def sources(context_dir: Path, listing: Listing, patterns: list[tuple[str, str]],
+            ignore: Ignore, cache: HashCache | None, details: bool) -> ContextSet:
+    """The files ``patterns`` (pattern, where) read and their root hash; with ``details``
+    false, a cached root for an unchanged listing is enough (no file is looked at)."""
+    if not details:
+        hit = known_set(listing, patterns, ignore, cache)
+        if hit is not None:
+            return ContextSet(hit[0], hit[1], None)
+    matched = match_sources(listing.entries, patterns, ignore)
+    files = _checksums(context_dir, matched, cache)
+    root = root_of(files)
+    if cache is not None:
+        now = time.time_ns()
+        if all(now - max(e.mtime_ns, e.ctime_ns) >= cache.RACY_NS
+               for e in matched if e.kind != "dir"):
+            cache.put_set(set_key(listing, patterns, ignore), root, len(files))
+    return ContextSet(root, len(files), tuple(files))
 
 
 def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str, str]],
@@ -277,17 +415,23 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
 
     A pattern that matches nothing is an error, as it is in Buildah, but said before the build.
     """
-    matched = match_sources(entries, patterns, ignore)
+    return _checksums(context_dir, match_sources(entries, patterns, ignore), cache)
+
+
+def _checksums(context_dir: Path, matched: list[Entry],
+               cache: HashCache | None) -> list[ContextFile]:
     if cache is None:
         return [ContextFile(e.rel, e.mode, checksum(context_dir, e)) for e in matched]
-    get = cache.get
+    data = cache.data  # read once here, not per file
+    stamp = cache.stamp
     sums_by_position: list[str] = []
     missing: list[Entry] = []
     where: list[int] = []
     for e in matched:  # once per context file
-        known = get(e)
-        if known is not None:
-            sums_by_position.append(known)
+        hit = data.get(e.rel)
+        prefix = stamp(e)
+        if hit is not None and hit.startswith(prefix):
+            sums_by_position.append(hit[len(prefix):])
         else:
             where.append(len(sums_by_position))
             sums_by_position.append("")

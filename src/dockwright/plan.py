@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
-from dockwright.digest import Manifest, ManifestBuilder
+from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
 from dockwright.errors import ConfigError
 
 
@@ -91,22 +91,21 @@ PLACEHOLDER_IMPORTS = {
 }
 
 
-Walks = dict[tuple[Path, context.Ignore], list[context.Entry]]
+Walks = dict[tuple[Path, context.Ignore], context.Listing]
 
 
-def context_entries(image: Image, ignore: context.Ignore,
-                    walks: Walks | None) -> list[context.Entry]:
+def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None) -> context.Listing:
     """The context listing, walked once per build when ``walks`` is given."""
     if walks is None:
-        return context.walk(image.context_dir, ignore)
+        return context.Listing(context.walk_raw(image.context_dir, ignore))
     key = (image.context_dir, ignore)
     if key not in walks:
-        walks[key] = context.walk(image.context_dir, ignore)
+        walks[key] = context.Listing(context.walk_raw(image.context_dir, ignore))
     return walks[key]
 
 
 def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
-             walks: Walks | None = None) -> None:
+             walks: Walks | None = None, hashes: context.HashCache | None = None) -> None:
     """Everything about ``image`` that can be wrong without building its dependencies first:
     checked for every image before any is built, so bad input builds nothing."""
     unsupported(project, image)
@@ -115,19 +114,22 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
     if analysis.sources:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
-        entries = context_entries(image, ignore, walks)
+        listing = context_listing(image, ignore, walks)
         display = os.path.relpath(image.dockerfile_path, project.dir)
-        context.match_sources(entries, [(s.pattern, f"{display}:{s.line}")
-                                         for s in analysis.sources], ignore)
+        patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
+        if context.known_set(listing, patterns, ignore, hashes) is None:
+            context.match_sources(listing.entries, patterns, ignore)
 
 
 def inputs(project: Project, image: Image, imports: Mapping[str, str],
            base_ids: Mapping[str, str | None], parsed: dockerfile.Dockerfile,
            walks: Walks | None = None, hashes: context.HashCache | None = None,
-           analysis: dockerfile.Analysis | None = None) -> Inputs:
+           analysis: dockerfile.Analysis | None = None, details: bool = True) -> Inputs:
     """The manifest of ``image``: see README "What the digest is made of".
 
     ``analysis`` is ``parsed`` analysed with these args, when the caller has it already.
+    Without ``details`` the context paths are not listed when a cached result stands for
+    them (the digest is the same either way).
     """
     build_args = {**image.args_dict, **imports}
     if analysis is None:
@@ -151,15 +153,19 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
         m.add(f"addHost {host}", host)
     for url in analysis.remote_sources:
         m.add(f"remote {url}", url)
+    found: Details | None = None
     if analysis.sources:
-        entries = context_entries(image, ignore, walks)
+        listing = context_listing(image, ignore, walks)
         display = os.path.relpath(image.dockerfile_path, project.dir)
         patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
-        for f in context.files_for(image.context_dir, entries, patterns, ignore, hashes):
-            m.add(f"context {f.rel}", f"{f.mode:04o} {f.checksum}")
+        sources = context.sources(image.context_dir, listing, patterns, ignore, hashes,
+                                  details)
+        m.add(CONTEXT, sources.value)
+        if sources.files is not None:
+            found = tuple((f.rel, f"{f.mode:04o} {f.checksum}") for f in sources.files)
     for key, value in sorted(_context_add_files(image).items()):
         m.add(f"contextAddFiles {key}", value)
-    return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build())
+    return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build(found))
 
 
 def _context_add_files(image: Image) -> dict[str, str]:

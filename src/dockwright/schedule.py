@@ -49,7 +49,8 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
               limit: int = 5) -> Outcome:
     images = plan.order(session.project, only)
     for image in images:  # bad input anywhere builds nothing
-        plan.validate(session.project, image, session.dockerfile(image), session.walks)
+        plan.validate(session.project, image, session.dockerfile(image), session.walks,
+                      session.hashes(image.context_dir))
     check_custom_tags(images, session.publish.custom_tags)
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:

@@ -344,3 +344,69 @@ def test_hash_cache_reuses_checksums_and_sees_every_change(tmp_path: Path,
     digest()
     digest()
     assert reads.count("d/f8") == 2
+
+
+def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from dockwright import context as ctx
+
+    root = tmp_path / "ctx"
+    (root / "d").mkdir(parents=True)
+    for n in range(10):
+        (root / "d" / f"f{n}").write_text(f"file {n}\n")
+    (root / "other").write_text("not copied\n")
+    old = time.time() - 60
+    for p in [*(root / "d").iterdir(), root / "other"]:
+        os.utime(p, (old, old))
+    monkeypatch.setattr(ctx.HashCache, "RACY_NS", 0)  # utime() set every ctime to now
+    ignore = ctx.Ignore("", ())
+    cache_file = tmp_path / "cache.marshal"
+    patterns = [("d", "Dockerfile:1")]
+
+    def sources(details: bool = False) -> ctx.ContextSet:
+        cache = ctx.HashCache(cache_file)
+        result = ctx.sources(root, ctx.Listing(ctx.walk_raw(root, ignore)), patterns, ignore,
+                             cache, details)
+        cache.save()
+        return result
+
+    first = sources()
+    assert first.files is not None and first.paths == 11  # d and its 10 files
+    assert first.root == ctx.root_of(list(first.files))
+    reads: list[str] = []
+    real = ctx.checksum
+    monkeypatch.setattr(ctx, "checksum", lambda d, e: reads.append(e.rel) or real(d, e))
+    loaded: list[Path] = []
+    real_load = ctx._load
+    monkeypatch.setattr(ctx, "_load", lambda p: loaded.append(p) or real_load(p))
+    again = sources()
+    assert again == ctx.ContextSet(first.root, 11, None)  # from the cache alone
+    assert reads == [] and loaded == [ctx.HashCache.sets_path(cache_file)]  # no per-file table
+    assert sources(details=True) == first  # --explain: the paths, from the per-file table
+    # any change to the context misses; a change to a copied file changes the root
+    (root / "other").write_text("still not copied\n")
+    assert sources().files is not None
+    (root / "d" / "f3").write_text("changed\n")
+    changed = sources()
+    assert changed.files is not None and changed.root != first.root
+    # a file written just now: the result is not stored, the next run looks again
+    monkeypatch.setattr(ctx.HashCache, "RACY_NS", 2_000_000_000)
+    (root / "d" / "f4").write_text("fresh\n")
+    assert sources().files is not None
+    assert sources().files is not None
+
+
+def test_listing_fingerprint(tmp_path: Path) -> None:
+    from dockwright import context as ctx
+
+    root = tmp_path / "ctx"
+    root.mkdir()
+    (root / "a").write_text("a\n")
+    ignore = ctx.Ignore("", ())
+    first = ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint
+    assert ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint == first
+    (root / "a").chmod(0o600)  # ctime and mode
+    assert ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint != first

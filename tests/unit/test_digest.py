@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -111,10 +112,17 @@ def test_manifest_content(proj: Path) -> None:
         "instruction 005", "instruction 006",
         "base registry.example/base:1",
         "addHost db:10.0.0.2",
-        "context config.json", "context src", "context src/lib", "context src/lib/util.sh",
-        "context src/main.sh",
+        "context",
     ]
-    values = dict(m.entries)
+    # the context entry stands for one line per path, which --explain prints after it
+    assert [k for k, _ in m.expanded()] == [*keys, "context config.json", "context src",
+                                            "context src/lib", "context src/lib/util.sh",
+                                            "context src/main.sh"]
+    assert m.details is not None
+    lines = "".join(f"{path}\t{detail}\n" for path, detail in m.details)
+    assert dict(m.entries)["context"] == \
+        f"5 paths, sha256:{hashlib.sha256(lines.encode()).hexdigest()}"
+    values = dict(m.expanded())
     assert values["instruction 001"] == "stage 1 (final): FROM registry.example/base:1"
     assert values["instruction 002"] == "stage 1 (final): ARG GREETING=hello"
     assert values["base registry.example/base:1"] == f"sha256:{BASE_ID}"
@@ -288,8 +296,7 @@ def test_manifest_builder_refuses_a_key_twice() -> None:
 
 def test_manifest_text_and_digest() -> None:
     m = manifest(a="1", b="2")
-    assert m.text() == "manifest-version\t1\na\t1\nb\t2\n"
-    import hashlib
+    assert m.text() == "manifest-version\t2\na\t1\nb\t2\n"
     assert m.digest == hashlib.sha3_224(m.text().encode()).hexdigest()
     assert manifest(b="2", a="1").digest != m.digest  # order is part of the manifest
 
@@ -349,3 +356,22 @@ def test_manifest_text_is_unambiguous() -> None:
 def test_manifest_json_round_trip_keeps_odd_values() -> None:
     m = manifest(**{"tab\tkey": "line\nbreak", "unicode": "é ✓"})
     assert Manifest.from_json(m.to_json()) == m
+
+
+def test_diff_names_context_paths_when_both_sides_have_them() -> None:
+    def with_context(value: str, details: tuple[tuple[str, str], ...] | None) -> Manifest:
+        b = ManifestBuilder()
+        b.add("a", "1")
+        b.add("context", value)
+        return b.build(details)
+
+    old = with_context("2 paths, sha256:1", (("x", "0644 aa"), ("y", "0644 bb")))
+    new = with_context("2 paths, sha256:2", (("x", "0644 ab"), ("z", "0644 cc")))
+    assert diff(old, new) == ["changed  context x: 0644 aa -> 0644 ab",
+                              "added    context z: 0644 cc", "removed  context y: 0644 bb"]
+    # the details are not part of the digest; without them on one side, the entry shows
+    assert with_context("v", None).digest == with_context("v", (("x", "y"),)).digest
+    assert diff(old, with_context("2 paths, sha256:2", None)) == [
+        "changed  context: 2 paths, sha256:1 -> 2 paths, sha256:2"]
+    again = Manifest.from_json(new.to_json())
+    assert again == new and list(again.lines())[-2].endswith("context x: 0644 ab")
