@@ -18,6 +18,7 @@ from dockwright.build import Result, Session, StageMissing, build_one, check_cus
 from dockwright.config.model import Image
 from dockwright.engine import buildah
 from dockwright.errors import DockwrightError, Exit, Interrupted
+from dockwright.storage import local
 
 
 class Terminated(KeyboardInterrupt):
@@ -60,7 +61,14 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     workers = max(1, limit if parallel else 1)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build")
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
-    before = helper.submit(containers, session)  # while the first digests are computed
+    store = session.setup.store
+    known = local.container_ids(store.graph_root, store.driver)
+    before: Future[set[str]]
+    if known is not None:
+        before = Future()
+        before.set_result(known)
+    else:  # while the first digests are computed; builds wait for it
+        before = helper.submit(containers, session)
     session.containers_before = before
     try:
         return _schedule(session, images, workers, pool)

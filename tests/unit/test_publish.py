@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,19 @@ def test_settled_waits_until_no_older_tag_can_appear(
     assert (found.tag if found else None) == winner
     assert fake.listings == listings
     assert registry.SETTLE_MS == 2000  # the figures above assume it
+
+
+def test_container_ids_from_the_store_lists(tmp_path: Path) -> None:
+    from dockwright.storage.local import container_ids
+
+    assert container_ids(tmp_path / "none", "vfs") == set()  # no store: no container
+    (tmp_path / "vfs-containers").mkdir()
+    assert container_ids(tmp_path, "vfs") is None  # cannot tell: ask buildah
+    (tmp_path / "vfs-containers" / "containers.json").write_text(
+        json.dumps([{"id": "a1", "names": ["x-working-container"]}]))
+    (tmp_path / "vfs-containers" / "volatile-containers.json").write_text(
+        json.dumps([{"id": "b2"}]))
+    assert container_ids(tmp_path, "vfs") == {"a1", "b2"}
+    assert container_ids(tmp_path, "overlay") is None
+    (tmp_path / "vfs-containers" / "containers.json").write_text("[{")
+    assert container_ids(tmp_path, "vfs") is None

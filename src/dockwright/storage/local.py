@@ -5,9 +5,11 @@ A miss is ``None``. With several tags for one digest the oldest wins, as in werf
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from dockwright.engine.buildah import LocalImage
 
@@ -32,6 +34,25 @@ class Stage:
     @property
     def millis(self) -> int:
         return int(self.tag.split("-", 1)[1])
+
+
+def container_ids(graph_root: Path, driver: str) -> set[str] | None:
+    """The IDs of every container in the store, read from containers/storage's own lists
+    (``<root>/<driver>-containers/*containers.json``, which it replaces atomically): no
+    process to wait for. ``None`` when they cannot be read: ask ``buildah containers``."""
+    if not graph_root.exists():
+        return set()  # no store yet: no container either
+    directory = graph_root / f"{driver}-containers"
+    lists = sorted(directory.glob("*containers.json"))
+    if not lists:
+        return None
+    ids: set[str] = set()
+    try:
+        for path in lists:
+            ids.update(str(c["id"]) for c in json.loads(path.read_text()) or [])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return ids
 
 
 def local_repo(project: str) -> str:
