@@ -21,7 +21,7 @@ from dockwright.config import load_project
 from dockwright.config.model import Project
 from dockwright.digest import diff
 from dockwright.errors import BuildFailed, DockwrightError, Exit, UsageError
-from dockwright.host.probes import Prober
+from dockwright.host.probes import Prober, cache_dir
 from dockwright.host.resolve import Setup, resolve
 from dockwright.host.view import HostView, Identity
 from dockwright.progress import Live, Plain, Reporter
@@ -118,8 +118,9 @@ def _host(args: argparse.Namespace) -> tuple[HostView, Prober]:
 
 def cmd_build(args: argparse.Namespace) -> int:
     env = dict(os.environ)
-    project = load_project(args.dir, args.config, env)
     view, prober = _host(args)
+    project = load_project(args.dir, args.config, env,
+                           cache_dir(env, view.identity.home) / "yaml")
     setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
                     args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
                     args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"))
@@ -258,7 +259,8 @@ def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) 
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    project = load_project(args.dir, args.config)
+    project = load_project(args.dir, args.config, cache=cache_dir(
+        os.environ, Identity.current().home) / "yaml")
     if args.json:
         data = {
             "project": project.name,

@@ -6,17 +6,27 @@ key comes with the nearest valid one.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
 from dockwright.config.model import IMPORT_TYPES, Dependency, Image, Import, Project, Secret
+from dockwright.config.yamlnodes import (
+    BOOL,
+    FLOAT,
+    INT,
+    NULL,
+    STR,
+    TRUE,
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    YamlSyntaxError,
+    compose_all,
+)
 from dockwright.errors import ConfigError
 
 META_KEYS = ("configVersion", "project", "build", "deploy", "cleanup", "gitWorktree")
@@ -38,6 +48,12 @@ ARG_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 T = TypeVar("T")
 
 
+def _close(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6) -> list[str]:
+    import difflib  # only on a bad key: not paid by every build
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+
+
 def find_config(directory: Path) -> Path:
     for name in ("werf.yaml", "werf.yml"):
         candidate = directory / name
@@ -57,7 +73,7 @@ class _Doc:
         self.display = display
 
     def where(self, node: Node) -> str:
-        return f"{self.display}:{node.start_mark.line + 1}"
+        return f"{self.display}:{node.line + 1}"
 
     def fail(self, node: Node, message: str, hint: str = "") -> ConfigError:
         return ConfigError(message, hint, where=self.where(node))
@@ -75,25 +91,23 @@ class _Doc:
                 raise self.fail(key_node, f"{what}: key '{key}' is given twice",
                                 "keep one of them")
             if key not in allowed:
-                near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                near = _close(key, allowed)
                 hint = f"did you mean '{near[0]}'?" if near else f"valid keys: {', '.join(allowed)}"
                 raise self.fail(key_node, f"{what}: unknown key '{key}'", hint)
             out[key] = value_node
         return out
 
     def string(self, node: Node, key: str, *, allow_number: bool = False) -> str:
-        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:str":
-            return str(node.value)
-        if allow_number and isinstance(node, ScalarNode) and node.tag in (
-            "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-        ):
-            return str(node.value)
+        if isinstance(node, ScalarNode) and node.tag == STR:
+            return node.value
+        if allow_number and isinstance(node, ScalarNode) and node.tag in (INT, FLOAT):
+            return node.value
         raise self.fail(node, f"'{key}' must be a string, not {_kind(node)}",
                         "quote the value if it looks like a number or a boolean")
 
     def boolean(self, node: Node, key: str) -> bool:
-        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
-            return bool(yaml.safe_load(node.value))
+        if isinstance(node, ScalarNode) and node.tag == BOOL:
+            return node.value.lower() in TRUE
         raise self.fail(node, f"'{key}' must be true or false, not {_kind(node)}",
                         "write true or false, without quotes")
 
@@ -120,28 +134,29 @@ def _kind(node: Node) -> str:
             "null": "empty"}.get(tag, tag)
 
 
-def _documents(doc: _Doc, text: str) -> Iterator[Node]:
+def _documents(doc: _Doc, text: str, cache: Path | None) -> Iterator[Node]:
     try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-            # An empty document ("---" followed by nothing but comments) is skipped, as in werf.
-            if node is None or (isinstance(node, ScalarNode)
-                                and node.tag == "tag:yaml.org,2002:null" and node.value == ""):
-                continue
-            yield node
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"invalid YAML: {exc.problem or exc.context}",
-                          "fix the YAML syntax at that line",
+        nodes = compose_all(text, cache)
+    except YamlSyntaxError as exc:
+        line = f":{exc.line + 1}" if exc.line is not None else ""
+        raise ConfigError(f"invalid YAML: {exc.problem}", "fix the YAML syntax at that line",
                           where=f"{doc.display}{line}") from None
+    for node in nodes:
+        # An empty document ("---" followed by nothing but comments) is skipped, as in werf.
+        if node is None or (isinstance(node, ScalarNode) and node.tag == NULL
+                            and node.value == ""):
+            continue
+        yield node
 
 
 def load_project(
     directory: Path,
     config: Path | None = None,
     env: dict[str, str] | None = None,
+    cache: Path | None = None,
 ) -> Project:
-    """Load and validate the project in ``directory`` (or the file ``config``)."""
+    """Load and validate the project in ``directory`` (or the file ``config``); ``cache`` is
+    where composed YAML is kept between runs (see ``yamlnodes``)."""
     environ = os.environ if env is None else env
     directory = directory.resolve()
     path = (config if config and config.is_absolute() else directory / config) if config else \
@@ -164,7 +179,7 @@ def load_project(
     meta_node: Node | None = None
     image_docs: list[tuple[Node, dict[str, Node]]] = []
     stapel: list[tuple[Node, str]] = []
-    for node in _documents(doc, text):
+    for node in _documents(doc, text, cache):
         if not isinstance(node, MappingNode):
             raise doc.fail(node, f"each YAML document must be a mapping, not {_kind(node)}",
                            "each document is 'key: value' lines: the meta document or one "
@@ -272,8 +287,7 @@ def _misspelled_dockerfile(doc: _Doc, node: MappingNode) -> None:
         if not isinstance(key_node, ScalarNode):
             continue
         key = str(key_node.value)
-        if key != "dockerfile" and difflib.get_close_matches(key, ["dockerfile"], n=1,
-                                                             cutoff=0.8):
+        if key != "dockerfile" and _close(key, ["dockerfile"], cutoff=0.8):
             raise doc.fail(key_node, f"image document: unknown key '{key}'",
                            "did you mean 'dockerfile'?")
 
@@ -321,7 +335,10 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_s
             raise doc.fail(f["args"], f"'args' must be a mapping, not {_kind(f['args'])}",
                            "write one 'NAME: value' line per build arg")
         for key_node, value_node in f["args"].value:
-            key = str(key_node.value)
+            if not isinstance(key_node, ScalarNode):
+                raise doc.fail(key_node, f"image '{name}': 'args' keys must be strings",
+                               "write each build arg as NAME: value")
+            key = key_node.value
             if not ARG_NAME_RE.match(key):
                 raise doc.fail(key_node, f"image '{name}': '{key}' is not a valid build arg name",
                                "use letters, digits and '_', not starting with a digit")
@@ -425,7 +442,7 @@ def _check_dependencies(project: Project, docs: list[tuple[Node, dict[str, Node]
     for image in project.images:
         for dep in image.dependencies:
             if dep.image not in names:
-                near = difflib.get_close_matches(dep.image, sorted(names), n=1)
+                near = _close(dep.image, sorted(names))
                 hint = f"did you mean '{near[0]}'?" if near else \
                     f"images in werf.yaml: {', '.join(sorted(names))}"
                 raise doc.fail(nodes[image.name], f"image '{image.name}' depends on unknown "

@@ -18,7 +18,6 @@ within ``SETTLE_MS``.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 import threading
@@ -62,6 +61,8 @@ def is_loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
     if name == "localhost":
         return True
+    import ipaddress  # rarely needed: kept out of every build's start-up
+
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
