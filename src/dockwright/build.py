@@ -578,7 +578,8 @@ def _bytes(size: str) -> int:
 
 
 def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
-    """The digest inputs of ``name`` (dependencies must be built already)."""
+    """The digest inputs of ``name`` (dependencies must be built already), and its previous
+    manifest when that had another digest."""
     images = plan.order(session.project, (name,))
     for image in images[:-1]:
         inputs = image_inputs(session, image, pull=False)
@@ -597,4 +598,8 @@ def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
     target = images[-1]
     inputs = image_inputs(session, target, pull=False, details=True)
     session.save_caches()
+    with contextlib.suppress(OSError):  # the same digest as last time: nothing to compare
+        if _manifest_path(session, target).with_suffix(".digest").read_text() == \
+                inputs.digest:
+            return inputs, None
     return inputs, previous_manifest(session, target)

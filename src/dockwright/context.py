@@ -15,11 +15,14 @@ import marshal
 import os
 import re
 import stat
+import struct
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -237,6 +240,9 @@ class ContextFile(NamedTuple):
     checksum: str
 
 
+STAMP = struct.Struct("<QqqQ")  # size, mtime ns, ctime ns, inode
+
+
 class HashCache:
     """Checksums of one context's files, kept between builds.
 
@@ -254,9 +260,9 @@ class HashCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        # rel -> "size:mtime:ctime:inode:sha256": one string per file keeps a large
-        # context's cache small in memory; read on first use
-        self._data: dict[str, str] | None = None
+        # rel -> size, mtime, ctime, inode (STAMP) and the SHA-256, 64 bytes in all: one
+        # small object per file keeps a large context's cache small; read on first use
+        self._data: dict[str, bytes] | None = None
         self.dirty = False
         self.sets: dict[str, tuple[str, int]] = {}
         self.sets_dirty = False
@@ -272,23 +278,26 @@ class HashCache:
         return path.with_suffix(".sets")
 
     @property
-    def data(self) -> dict[str, str]:
+    def data(self) -> dict[str, bytes]:
         with self._lock:
             if self._data is None:
                 loaded = _load(self.path) if self.path is not None else None
-                self._data = loaded if isinstance(loaded, dict) and all(
-                    isinstance(v, str) for v in list(loaded.values())[:1]) else {}
+                data: dict[str, bytes] = {}
+                if isinstance(loaded, dict) and all(  # an older format is dropped
+                        isinstance(v, bytes) and len(v) == 64
+                        for v in islice(loaded.values(), 1)):
+                    data = loaded
+                self._data = data
             return self._data
 
     @staticmethod
-    def stamp(entry: Entry) -> str:
-        return f"{entry.size}:{entry.mtime_ns}:{entry.ctime_ns}:{entry.inode}:"
+    def stamp(entry: Entry) -> bytes:
+        return STAMP.pack(entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
 
     def get(self, entry: Entry) -> str | None:
         hit = self.data.get(entry.rel)
-        stamp = self.stamp(entry)
-        if hit is not None and hit.startswith(stamp):
-            return hit[len(stamp):]
+        if hit is not None and hit[:32] == self.stamp(entry):
+            return hit[32:].hex()
         return None
 
     def put(self, entry: Entry, digest: str, now_ns: int) -> None:
@@ -296,7 +305,7 @@ class HashCache:
             return
         data = self.data
         with self._lock:
-            data[entry.rel] = self.stamp(entry) + digest
+            data[entry.rel] = self.stamp(entry) + bytes.fromhex(digest)
             self.dirty = True
 
     def put_set(self, key: str, root: str, count: int) -> None:
@@ -324,7 +333,7 @@ def _load(path: Path) -> object:
         return None
 
 
-def _store(path: Path, data: dict[str, str] | dict[str, tuple[str, int]]) -> None:
+def _store(path: Path, data: dict[str, bytes] | dict[str, tuple[str, int]]) -> None:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
@@ -342,7 +351,10 @@ class Listing:
 
     @cached_property
     def entries(self) -> list[Entry]:
-        return entries_of(self.raw)
+        self.fingerprint  # noqa: B018 - taken first: the raw tuples can go after this
+        entries = entries_of(self.raw)
+        self.raw = []
+        return entries
 
     @cached_property
     def fingerprint(self) -> str:
@@ -356,18 +368,19 @@ class ContextSet(NamedTuple):
 
     root: str  # SHA-256 over "<path>\t<mode> <checksum>\n" for each path, in path order
     paths: int
-    files: tuple[ContextFile, ...] | None  # None when the result came from the cache
+    # (path, "<mode> <checksum>") for each path; None when the result came from the cache
+    details: tuple[tuple[str, str], ...] | None
 
     @property
     def value(self) -> str:
         return f"{self.paths} paths, sha256:{self.root}"
 
 
-def root_of(files: list[ContextFile]) -> str:
+def root_of(details: Iterable[tuple[str, str]]) -> str:
     h = hashlib.sha256()
     chunk: list[str] = []
-    for f in files:  # in pieces: no second copy of a large listing
-        chunk.append(f"{f.rel}\t{f.mode:04o} {f.checksum}\n")
+    for path, detail in details:  # in pieces: no second copy of a large listing
+        chunk.append(f"{path}\t{detail}\n")
         if len(chunk) == 4096:
             h.update("".join(chunk).encode())
             chunk.clear()
@@ -399,14 +412,17 @@ def sources(context_dir: Path, listing: Listing, patterns: list[tuple[str, str]]
         if hit is not None:
             return ContextSet(hit[0], hit[1], None)
     matched = match_sources(listing.entries, patterns, ignore)
-    files = _checksums(context_dir, matched, cache)
-    root = root_of(files)
+    sums = _sums(context_dir, matched, cache)
+    found = tuple((e.rel, f"{e.mode:04o} {digest}")
+                  for e, digest in zip(matched, sums, strict=True))
+    del sums  # 100,000 of them: not kept beside the details
+    root = root_of(found)
     if cache is not None:
         now = time.time_ns()
         if all(now - max(e.mtime_ns, e.ctime_ns) >= cache.RACY_NS
                for e in matched if e.kind != "dir"):
-            cache.put_set(set_key(listing, patterns, ignore), root, len(files))
-    return ContextSet(root, len(files), tuple(files))
+            cache.put_set(set_key(listing, patterns, ignore), root, len(found))
+    return ContextSet(root, len(found), found)
 
 
 def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str, str]],
@@ -420,8 +436,14 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
 
 def _checksums(context_dir: Path, matched: list[Entry],
                cache: HashCache | None) -> list[ContextFile]:
+    return [ContextFile(e.rel, e.mode, digest)
+            for e, digest in zip(matched, _sums(context_dir, matched, cache), strict=True)]
+
+
+def _sums(context_dir: Path, matched: list[Entry], cache: HashCache | None) -> list[str]:
+    """The checksum of each entry, in order: from the cache where it holds, else read."""
     if cache is None:
-        return [ContextFile(e.rel, e.mode, checksum(context_dir, e)) for e in matched]
+        return [checksum(context_dir, e) for e in matched]
     data = cache.data  # read once here, not per file
     stamp = cache.stamp
     sums_by_position: list[str] = []
@@ -429,9 +451,8 @@ def _checksums(context_dir: Path, matched: list[Entry],
     where: list[int] = []
     for e in matched:  # once per context file
         hit = data.get(e.rel)
-        prefix = stamp(e)
-        if hit is not None and hit.startswith(prefix):
-            sums_by_position.append(hit[len(prefix):])
+        if hit is not None and hit[:32] == stamp(e):
+            sums_by_position.append(hit[32:].hex())
         else:
             where.append(len(sums_by_position))
             sums_by_position.append("")
@@ -452,8 +473,7 @@ def _checksums(context_dir: Path, matched: list[Entry],
         sums_by_position[position] = digest
         if entry.kind == "file":
             cache.put(entry, digest, now)
-    return [ContextFile(e.rel, e.mode, digest)
-            for e, digest in zip(matched, sums_by_position, strict=True)]
+    return sums_by_position
 
 
 def match_sources(entries: list[Entry], patterns: list[tuple[str, str]],

@@ -161,8 +161,7 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
         sources = context.sources(image.context_dir, listing, patterns, ignore, hashes,
                                   details)
         m.add(CONTEXT, sources.value)
-        if sources.files is not None:
-            found = tuple((f.rel, f"{f.mode:04o} {f.checksum}") for f in sources.files)
+        found = sources.details
     for key, value in sorted(_context_add_files(image).items()):
         m.add(f"contextAddFiles {key}", value)
     return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build(found))

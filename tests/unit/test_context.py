@@ -374,8 +374,8 @@ def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
         return result
 
     first = sources()
-    assert first.files is not None and first.paths == 11  # d and its 10 files
-    assert first.root == ctx.root_of(list(first.files))
+    assert first.details is not None and first.paths == 11  # d and its 10 files
+    assert first.root == ctx.root_of(first.details)
     reads: list[str] = []
     real = ctx.checksum
     monkeypatch.setattr(ctx, "checksum", lambda d, e: reads.append(e.rel) or real(d, e))
@@ -388,15 +388,15 @@ def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
     assert sources(details=True) == first  # --explain: the paths, from the per-file table
     # any change to the context misses; a change to a copied file changes the root
     (root / "other").write_text("still not copied\n")
-    assert sources().files is not None
+    assert sources().details is not None
     (root / "d" / "f3").write_text("changed\n")
     changed = sources()
-    assert changed.files is not None and changed.root != first.root
+    assert changed.details is not None and changed.root != first.root
     # a file written just now: the result is not stored, the next run looks again
     monkeypatch.setattr(ctx.HashCache, "RACY_NS", 2_000_000_000)
     (root / "d" / "f4").write_text("fresh\n")
-    assert sources().files is not None
-    assert sources().files is not None
+    assert sources().details is not None
+    assert sources().details is not None
 
 
 def test_listing_fingerprint(tmp_path: Path) -> None:
@@ -410,3 +410,19 @@ def test_listing_fingerprint(tmp_path: Path) -> None:
     assert ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint == first
     (root / "a").chmod(0o600)  # ctime and mode
     assert ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint != first
+
+
+def test_per_file_table_of_an_older_format_is_dropped(tmp_path: Path) -> None:
+    import marshal
+
+    from dockwright import context as ctx
+
+    path = tmp_path / "c.marshal"
+    path.write_bytes(marshal.dumps({"a": "1:2:3:4:" + "0" * 64}))  # the text form of 0.1
+    assert ctx.HashCache(path).data == {}
+    entry = ctx.Entry("a", "file", 0o644, 1, 2, 4, 3)
+    cache = ctx.HashCache(path)
+    cache.put(entry, "ab" * 32, now_ns=10**19)
+    cache.save()
+    assert ctx.HashCache(path).get(entry) == "ab" * 32
+    assert ctx.HashCache(path).get(entry._replace(ctime_ns=5)) is None
