@@ -4,12 +4,23 @@ Independent images build at the same time (at most ``limit``); an image starts w
 image it depends on is done. A failure stops what depends on it and lets the rest finish.
 On SIGINT/SIGTERM: no new image starts, Buildah children are stopped, containers they left
 are removed, and no tag is written for an unfinished image.
+
+Buildah and skopeo keep their temporary files (run bundles, blob copies) in a directory of
+this build's own (``TMPDIR``), removed when the build ends however it ends: a Buildah that
+is stopped leaves its ``/var/tmp/buildah*`` directories behind otherwise. Not for a user
+without ``XDG_RUNTIME_DIR``: Buildah then keeps that user's runtime directory, logins
+(auth.json) included, under ``TMPDIR`` (checked on Buildah 1.28), so it must not move.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -58,6 +69,44 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
             registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
         session.reporter.state(image.name, "waiting")
+    with scratch_dir(session):
+        return _build_all(session, images, parallel, limit)
+
+
+@contextlib.contextmanager
+def scratch_dir(session: Session) -> Iterator[None]:
+    """Point the children's ``TMPDIR`` at a fresh directory where Buildah would put its
+    files anyway (``$TMPDIR``, else /var/tmp), and remove it afterwards."""
+    if os.geteuid() != 0 and not session.env.get("XDG_RUNTIME_DIR"):
+        yield  # see the module doc
+        return
+    base = session.env.get("TMPDIR") or "/var/tmp"
+    try:
+        scratch = tempfile.mkdtemp(prefix="dockwright-", dir=base)
+    except OSError:
+        yield  # Buildah's own default then
+        return
+    outer = session.env
+    session.env = {**outer, "TMPDIR": scratch}
+    try:
+        yield
+    finally:
+        session.env = outer
+        remove_tree(scratch)
+
+
+def remove_tree(path: str) -> None:
+    """``rm -rf``, also through the unreadable directories a stopped Buildah leaves (its run
+    bundle's ``mnt`` is mode 0100), which a user who is not root cannot list."""
+    def retry(func: object, target: str, exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(target, 0o700)
+            shutil.rmtree(target, ignore_errors=True)
+
+    shutil.rmtree(path, onerror=retry)
+
+
+def _build_all(session: Session, images: list[Image], parallel: bool, limit: int) -> Outcome:
     workers = max(1, limit if parallel else 1)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build")
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Builder, busybox_rootfs
+from tests.integration.conftest import Builder, busybox_rootfs, give_to
 from tests.integration.test_build import outcome
 
 CHROOT = ("--buildah-mode", "native-chroot", "--storage-driver", "vfs", "--log-format", "plain")
@@ -153,9 +154,10 @@ def test_live_view_on_a_terminal(root_builder: Builder, tmp_path: Path) -> None:
     assert not re.search(r"\x1b\[[0-9;]*3\dm", plain.stdout)
 
 
-def start(builder: Builder, project: Path, *args: str) -> subprocess.Popen[str]:
+def start(builder: Builder, project: Path, *args: str,
+          env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     argv = builder.argv("build", "--storage-root", str(builder.storage_root), *CHROOT, *args)
-    return subprocess.Popen(argv, cwd=project, env={**os.environ, **builder.env},
+    return subprocess.Popen(argv, cwd=project, env={**os.environ, **builder.env, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -188,8 +190,11 @@ def test_interrupt_leaves_nothing_behind(root_builder: Builder, tmp_path: Path, 
     root_builder.buildah("from", "--name", "bystander", "scratch", driver="vfs")
     bystander = root_builder.containers("vfs")
     assert bystander
-    proc = start(root_builder, project)
+    tmp = tmp_path / "tmp"  # where Buildah's temporary files go (TMPDIR)
+    tmp.mkdir()
+    proc = start(root_builder, project, env={"TMPDIR": str(tmp)})
     wait_for(proc, marker)
+    assert {p.name[:11] for p in tmp.iterdir()} == {"dockwright-"}  # the build's own only
     started = time.monotonic()
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
@@ -197,6 +202,7 @@ def test_interrupt_leaves_nothing_behind(root_builder: Builder, tmp_path: Path, 
     assert time.monotonic() - started < 20  # the 30 s RUN steps were stopped
     assert "error: interrupted by " in err and "Traceback" not in err
     assert root_builder.containers("vfs") == bystander
+    assert list(tmp.iterdir()) == []  # no run bundle or blob copy of a stopped Buildah left
     root_builder.buildah("rm", "bystander", driver="vfs")
     tags = root_builder.stage_tags("diamond", "vfs")
     unfinished = {"left", "right", "join", "tail", "solo"}
@@ -209,7 +215,9 @@ def test_interrupt_leaves_nothing_behind(root_builder: Builder, tmp_path: Path, 
 
 def test_second_ctrl_c_ends_at_once(root_builder: Builder, tmp_path: Path) -> None:
     project = diamond(tmp_path / "p", sleep=LONG)
-    proc = start(root_builder, project)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = start(root_builder, project, env={"TMPDIR": str(tmp)})
     wait_for(proc, "[left] STEP 2/")
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
@@ -218,7 +226,51 @@ def test_second_ctrl_c_ends_at_once(root_builder: Builder, tmp_path: Path) -> No
     proc.communicate(timeout=30)
     assert proc.returncode in (130, 2, -2)
     assert time.monotonic() - started < 10
+    assert list(tmp.iterdir()) == []  # even then
     # whatever the first signal did not finish, the next build cleans up and completes
     diamond(project, sleep=SLEEP)
     time.sleep(1)
     assert len(outcome(root_builder.build(project, *CHROOT).out)) == 6
+
+
+def test_rootless_interrupt_leaves_nothing_behind(user_builder: Builder) -> None:
+    """As a user with a login session's XDG_RUNTIME_DIR: the run bundle a stopped Buildah
+    leaves has a directory its owner cannot list (mode 0100); the build's temporary
+    directory still goes."""
+    work = user_builder.storage_root.parent
+    project = give_to(user_builder.user, diamond(work / "p", sleep=LONG))
+    tmp, runtime = work / "tmp", work / "run"
+    for d in (tmp, runtime):
+        d.mkdir(mode=0o700)
+        give_to(user_builder.user, d)
+    user_builder.env.update(TMPDIR=str(tmp), XDG_RUNTIME_DIR=str(runtime))
+    proc = start(user_builder, project, "--buildah-mode", "native-rootless")
+    wait_for(proc, "[left] STEP 2/")
+    time.sleep(1)  # the RUN step's container is up
+    assert any(tmp.iterdir())
+    # to dockwright itself, under runuser (which would turn a signal into its own SIGTERM)
+    (child,) = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True,
+                              check=True).stdout.split()
+    os.kill(int(child), signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert user_builder.containers("vfs") == ""
+    assert list(tmp.iterdir()) == []
+
+
+def test_remove_tree_as_a_user(rootless_user: str, shared_site: Path) -> None:
+    """What a killed Buildah leaves can hold a directory of mode 0100, which its owner cannot
+    list: remove_tree still removes it (plain rmtree would not, unless root)."""
+    work = shared_site.parent / f"rm-{os.getpid()}"
+    work.mkdir(mode=0o755)
+    give_to(rootless_user, work)
+    script = ("import os, shutil, sys; from dockwright.schedule import remove_tree;"
+              "d = sys.argv[1] + '/bundle'; os.makedirs(d + '/mnt/rootfs');"
+              "open(d + '/mnt/rootfs/f', 'w').close(); os.chmod(d + '/mnt', 0o100);"
+              "shutil.rmtree(d, ignore_errors=True); print(os.path.exists(d));"
+              "remove_tree(d); print(os.path.exists(d))")
+    out = subprocess.run(["runuser", "-u", rootless_user, "--", "env", "-i",
+                          f"PYTHONPATH={shared_site}", "/usr/bin/python3", "-c", script,
+                          str(work)], capture_output=True, text=True, check=True).stdout
+    shutil.rmtree(work)
+    assert out.split() == ["True", "False"]  # rmtree left it; remove_tree did not
