@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,15 +38,8 @@ class Manifest:
 
     @cached_property
     def digest(self) -> str:
-        h = hashlib.sha3_224()
-        chunk: list[str] = []
-        for key, value in self.entries:  # in pieces: no second copy of a large manifest
-            chunk.append(f"{_escape(key)}\t{_escape(value)}\n")
-            if len(chunk) == 4096:
-                h.update("".join(chunk).encode())
-                chunk.clear()
-        h.update("".join(chunk).encode())
-        return h.hexdigest()
+        return hash_lines(hashlib.sha3_224(), (f"{_escape(key)}\t{_escape(value)}\n"
+                                               for key, value in self.entries))
 
     def expanded(self) -> Iterator[tuple[str, str]]:
         """The entries, each context path after the context entry as ``context <path>``."""
@@ -76,6 +69,19 @@ class Manifest:
         details = data.get("details")
         return cls(tuple((str(k), str(v)) for k, v in data["entries"]),
                    None if details is None else tuple((str(k), str(v)) for k, v in details))
+
+
+def hash_lines(h: hashlib._Hash, lines: Iterable[str]) -> str:
+    """The hex digest of ``lines`` joined, fed in pieces: a listing of 100,000 lines is
+    never copied whole."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 4096:
+            h.update("".join(chunk).encode())
+            chunk.clear()
+    h.update("".join(chunk).encode())
+    return h.hexdigest()
 
 
 def diff(old: Manifest, new: Manifest) -> list[str]:

@@ -94,14 +94,18 @@ PLACEHOLDER_IMPORTS = {
 Walks = dict[tuple[Path, context.Ignore], context.Listing]
 
 
-def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None) -> context.Listing:
-    """The context listing, walked once per build when ``walks`` is given."""
-    if walks is None:
-        return context.Listing(context.walk_raw(image.context_dir, ignore))
+def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None,
+                    hashes: context.HashCache | None = None) -> context.Listing:
+    """The context listing, walked once per build when ``walks`` is given (with a second
+    process when the cache says the context is large)."""
     key = (image.context_dir, ignore)
-    if key not in walks:
-        walks[key] = context.Listing(context.walk_raw(image.context_dir, ignore))
-    return walks[key]
+    if walks is not None and key in walks:
+        return walks[key]
+    expected = max((paths for _, paths in hashes.sets.values()), default=0) if hashes else 0
+    listing = context.Listing(context.walk_parts(image.context_dir, ignore, expected))
+    if walks is not None:
+        walks[key] = listing
+    return listing
 
 
 def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
@@ -114,7 +118,7 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
     if analysis.sources:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
-        listing = context_listing(image, ignore, walks)
+        listing = context_listing(image, ignore, walks, hashes)
         display = os.path.relpath(image.dockerfile_path, project.dir)
         patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
         if context.known_set(listing, patterns, ignore, hashes) is None:
@@ -155,7 +159,7 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
         m.add(f"remote {url}", url)
     found: Details | None = None
     if analysis.sources:
-        listing = context_listing(image, ignore, walks)
+        listing = context_listing(image, ignore, walks, hashes)
         display = os.path.relpath(image.dockerfile_path, project.dir)
         patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
         sources = context.sources(image.context_dir, listing, patterns, ignore, hashes,

@@ -296,20 +296,31 @@ def test_dockerignored_file_does_not_count(ctx: Path) -> None:
     assert not [k for k in before if k.startswith("build")]
 
 
+def aged_tree(root: Path, files: int, *others: str) -> float:
+    """``d/f0``... and ``others`` (not copied), a minute old: outside the racy window.
+    Returns that time."""
+    import os
+    import time
+
+    (root / "d").mkdir(parents=True)
+    for n in range(files):
+        (root / "d" / f"f{n}").write_text(f"file {n}\n")
+    for other in others:
+        (root / other).write_text("not copied\n")
+    old = time.time() - 60
+    for p in [*(root / "d").iterdir(), *(root / o for o in others)]:
+        os.utime(p, (old, old))
+    return old
+
+
 def test_hash_cache_reuses_checksums_and_sees_every_change(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import os
-    import time
 
     from dockwright import context as ctx
 
     root = tmp_path / "ctx"
-    (root / "d").mkdir(parents=True)
-    for n in range(40):
-        (root / "d" / f"f{n}").write_text(f"file {n}\n")
-    old = time.time() - 60  # older than the racy window
-    for p in (root / "d").iterdir():
-        os.utime(p, (old, old))
+    old = aged_tree(root, 40)
     ignore = ctx.Ignore("", ())
     cache_file = tmp_path / "cache.marshal"
     # utime() just now set every ctime to now: treat nothing as racy until the last step
@@ -348,19 +359,11 @@ def test_hash_cache_reuses_checksums_and_sees_every_change(tmp_path: Path,
 
 def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-    import time
 
     from dockwright import context as ctx
 
     root = tmp_path / "ctx"
-    (root / "d").mkdir(parents=True)
-    for n in range(10):
-        (root / "d" / f"f{n}").write_text(f"file {n}\n")
-    (root / "other").write_text("not copied\n")
-    old = time.time() - 60
-    for p in [*(root / "d").iterdir(), root / "other"]:
-        os.utime(p, (old, old))
+    aged_tree(root, 10, "other")
     monkeypatch.setattr(ctx.HashCache, "RACY_NS", 0)  # utime() set every ctime to now
     ignore = ctx.Ignore("", ())
     cache_file = tmp_path / "cache.marshal"
@@ -368,7 +371,7 @@ def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
 
     def sources(details: bool = False) -> ctx.ContextSet:
         cache = ctx.HashCache(cache_file)
-        result = ctx.sources(root, ctx.Listing(ctx.walk_raw(root, ignore)), patterns, ignore,
+        result = ctx.sources(root, ctx.Listing(ctx.walk_parts(root, ignore)), patterns, ignore,
                              cache, details)
         cache.save()
         return result
@@ -406,10 +409,10 @@ def test_listing_fingerprint(tmp_path: Path) -> None:
     root.mkdir()
     (root / "a").write_text("a\n")
     ignore = ctx.Ignore("", ())
-    first = ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint
-    assert ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint == first
+    first = ctx.Listing(ctx.walk_parts(root, ignore)).fingerprint
+    assert ctx.Listing(ctx.walk_parts(root, ignore)).fingerprint == first
     (root / "a").chmod(0o600)  # ctime and mode
-    assert ctx.Listing(ctx.walk_raw(root, ignore)).fingerprint != first
+    assert ctx.Listing(ctx.walk_parts(root, ignore)).fingerprint != first
 
 
 def test_per_file_table_of_an_older_format_is_dropped(tmp_path: Path) -> None:
@@ -426,3 +429,42 @@ def test_per_file_table_of_an_older_format_is_dropped(tmp_path: Path) -> None:
     cache.save()
     assert ctx.HashCache(path).get(entry) == "ab" * 32
     assert ctx.HashCache(path).get(entry._replace(ctime_ns=5)) is None
+
+
+@pytest.mark.parametrize(("ignore_text", "helper"), [
+    ("", ["top/b1", "top/c3"]),  # every second subdirectory of top
+    ("top/b1\n", ["top/b2", "top/d4"]),  # of those it walks
+    ("top/*\n!top/b2/keep\n", ["top/b1", "top/c3"]),  # '!': excluded ones are walked too
+    ("**/x1\n", ["top/b1", "top/c3"]),
+])
+def test_walk_with_a_second_process_is_the_same_walk(tmp_path: Path, ignore_text: str,
+                                                     helper: list[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockwright import context as ctx
+
+    root = tmp_path / "ctx"
+    for d in ("top/a0", "top/b1/deep/er", "top/b2", "top/c3", "top/d4/x1"):
+        (root / d).mkdir(parents=True)
+    for n, d in enumerate(("top", "top/a0", "top/b1/deep/er", "top/b2", "top/c3", "top/d4",
+                           "top/d4/x1", "")):
+        for k in range(3):
+            (root / d / f"f{n}{k}").write_text(f"{n}{k}")
+    (root / "top/b2/keep").write_text("kept")
+    (root / "top/c3/link").symlink_to("../a0")
+    ignore = ignore_of(root, ignore_text)
+    alone = ctx.walk_raw(root, ignore)
+    forks: list[list[str]] = []
+    real = ctx._fork_walk
+    monkeypatch.setattr(ctx, "_fork_walk", lambda sub, walk: forks.append(sub)
+                        or real(sub, walk))
+    assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK) == alone
+    assert forks == [helper]
+    # the same parts either way, so the same fingerprint
+    assert ctx.walk_parts(root, ignore, expected=ctx.PARALLEL_WALK) == \
+        ctx.walk_parts(root, ignore)
+    assert len(ctx.walk_parts(root, ignore)) == 5  # around and in the two subtrees
+    # the helper process fails: its part is walked here instead
+    monkeypatch.setattr(ctx._Helper, "result", lambda self: {})
+    assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK) == alone
+    assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK - 1) == alone
+    assert len(forks) == 3  # a small context is walked by one process
