@@ -179,8 +179,22 @@ def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter
     state = cache_dir(env, home) / "manifests" / store_key / project.name
     session = Session(project, setup, env, reporter, state, publish or Publish(),
                       hash_root=cache_dir(env, home) / "hashes")
-    session.refresh(background=True)  # while werf.yaml's images are validated
+    known = local.read_images(setup.store.graph_root, setup.store.driver,
+                              storage_confs(env, home))
+    if known is not None:
+        session._set_images(known)  # sizes, when shown, come from one listing at the end
+    else:
+        session.refresh(background=True)  # while werf.yaml's images are validated
     return session
+
+
+def storage_confs(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Where containers/storage reads its configuration, for this user."""
+    if env.get("CONTAINERS_STORAGE_CONF"):
+        return [Path(env["CONTAINERS_STORAGE_CONF"])]
+    config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return [config / "containers" / "storage.conf", Path("/etc/containers/storage.conf"),
+            Path("/usr/share/containers/storage.conf")]
 
 
 def import_values(session: Session, image: Image) -> dict[str, str]:

@@ -162,3 +162,24 @@ def test_container_ids_from_the_store_lists(tmp_path: Path) -> None:
     assert container_ids(tmp_path, "overlay") is None
     (tmp_path / "vfs-containers" / "containers.json").write_text("[{")
     assert container_ids(tmp_path, "vfs") is None
+
+
+def test_read_images_from_the_store_list(tmp_path: Path) -> None:
+    from dockwright.storage.local import read_images
+
+    assert read_images(tmp_path / "none", "vfs") == []  # no store: no image
+    assert read_images(tmp_path, "vfs") is None  # cannot tell: ask buildah
+    (tmp_path / "vfs-images").mkdir()
+    (tmp_path / "vfs-images" / "images.json").write_text(json.dumps([
+        {"id": "ab" * 32, "digest": "sha256:" + "cd" * 32, "names": ["localhost/p:x-1"],
+         "created": "2026-11-26T18:00:00Z"},
+        {"id": "ef" * 32}]))
+    (first, second) = read_images(tmp_path, "vfs") or []
+    assert (first.id, first.names, first.digest) == ("ab" * 32, ("localhost/p:x-1",),
+                                                     "sha256:" + "cd" * 32)
+    assert (second.names, second.size) == ((), "")
+    conf = tmp_path / "storage.conf"
+    conf.write_text('[storage.options]\nadditionalimagestores = [\n  "/ro/store",\n]\n')
+    assert read_images(tmp_path, "vfs", [conf]) is None  # only buildah sees those
+    conf.write_text("[storage.options]\nadditionalimagestores = []\n")
+    assert read_images(tmp_path, "vfs", [conf, tmp_path / "absent.conf"]) is not None

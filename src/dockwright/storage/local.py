@@ -55,6 +55,31 @@ def container_ids(graph_root: Path, driver: str) -> set[str] | None:
     return ids
 
 
+EXTRA_STORES = re.compile(r'additionalimagestores\s*=\s*\[\s*"', re.IGNORECASE)
+
+
+def read_images(graph_root: Path, driver: str,
+                storage_confs: Sequence[Path] = ()) -> list[LocalImage] | None:
+    """The store's images (ID, names, manifest digest; no size) from containers/storage's
+    own list (``<root>/<driver>-images/images.json``, replaced atomically): no process to
+    wait for. ``None`` when it cannot be read, or when ``storage_confs`` name additional
+    image stores, which only ``buildah images`` sees: ask Buildah then."""
+    for conf in storage_confs:
+        try:
+            if EXTRA_STORES.search(conf.read_text(errors="replace")):
+                return None
+        except OSError:
+            continue
+    if not graph_root.exists():
+        return []  # no store yet: no image either
+    try:
+        data = json.loads((graph_root / f"{driver}-images" / "images.json").read_text())
+        return [LocalImage(str(i["id"]), tuple(str(n) for n in i.get("names") or ()), 0, "",
+                           str(i.get("digest", ""))) for i in data or []]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def local_repo(project: str) -> str:
     return f"localhost/{project}"
 
