@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dockwright import context, dockerfile, plan, run
+from dockwright import cachefile, context, dockerfile, plan, run
 from dockwright.config.model import Image, Project, Secret
 from dockwright.digest import CONTEXT, Manifest, diff
 from dockwright.engine import buildah, skopeo
@@ -292,12 +292,8 @@ def remember(session: Session, image: Image, manifest: Manifest) -> None:
         if previous is not None and previous.details is not None and \
                 dict(previous.entries).get(CONTEXT) == dict(manifest.entries).get(CONTEXT):
             manifest = replace(manifest, details=previous.details)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(manifest.to_json())
-        tmp.replace(path)
-        marker.write_text(manifest.digest)
+    cachefile.write(path, manifest.to_json().encode())
+    cachefile.write(marker, manifest.digest.encode())
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
+from dockwright import cachefile
 from dockwright.digest import hash_lines
 from dockwright.errors import DockerfileError
 
@@ -373,7 +374,7 @@ class HashCache:
         self.sets_dirty = False
         self._lock = threading.Lock()
         if path is not None:
-            loaded = _load(self.sets_path(path))
+            loaded = cachefile.read_marshal(self.sets_path(path))
             if isinstance(loaded, dict):
                 self.sets = {k: v for k, v in loaded.items()
                              if isinstance(v, tuple) and len(v) == 2}
@@ -386,7 +387,7 @@ class HashCache:
     def data(self) -> dict[str, bytes]:
         with self._lock:
             if self._data is None:
-                loaded = _load(self.path) if self.path is not None else None
+                loaded = cachefile.read_marshal(self.path) if self.path is not None else None
                 data: dict[str, bytes] = {}
                 if isinstance(loaded, dict) and all(  # an older format is dropped
                         isinstance(v, bytes) and len(v) == 64
@@ -424,26 +425,11 @@ class HashCache:
             return
         with self._lock:
             if self.dirty and self._data is not None:
-                _store(self.path, self._data)
+                cachefile.write(self.path, marshal.dumps(self._data))
                 self.dirty = False
             if self.sets_dirty:
-                _store(self.sets_path(self.path), self.sets)
+                cachefile.write(self.sets_path(self.path), marshal.dumps(self.sets))
                 self.sets_dirty = False
-
-
-def _load(path: Path) -> object:
-    try:
-        return marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-
-
-def _store(path: Path, data: dict[str, bytes] | dict[str, tuple[str, int]]) -> None:
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(marshal.dumps(data))
-        tmp.replace(path)
 
 
 class Listing:

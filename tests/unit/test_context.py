@@ -383,8 +383,9 @@ def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
     real = ctx.checksum
     monkeypatch.setattr(ctx, "checksum", lambda d, e: reads.append(e.rel) or real(d, e))
     loaded: list[Path] = []
-    real_load = ctx._load
-    monkeypatch.setattr(ctx, "_load", lambda p: loaded.append(p) or real_load(p))
+    real_load = ctx.cachefile.read_marshal
+    monkeypatch.setattr(ctx.cachefile, "read_marshal", lambda p: loaded.append(p)
+                        or real_load(p))
     again = sources()
     assert again == ctx.ContextSet(first.root, 11, None)  # from the cache alone
     assert reads == [] and loaded == [ctx.HashCache.sets_path(cache_file)]  # no per-file table

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
-import os
 from pathlib import Path
 from typing import TypeAlias
+
+from dockwright import cachefile
 
 FORMAT = "1"  # bump when the cached form changes
 STR = "tag:yaml.org,2002:str"
@@ -73,16 +74,13 @@ def compose_all(text: str, cache: Path | None = None) -> list[Node | None]:
     if cache is not None:
         key = hashlib.blake2b(f"{FORMAT}\0{text}".encode(), digest_size=20).hexdigest()
         path = cache / f"{key}.marshal"
-        with contextlib.suppress(OSError, ValueError, EOFError, TypeError, IndexError):
-            return [None if doc is None else _thaw(doc)
-                    for doc in marshal.loads(path.read_bytes())]
+        cached = cachefile.read_marshal(path)
+        with contextlib.suppress(ValueError, TypeError, IndexError):  # damaged: compose
+            if isinstance(cached, list):
+                return [None if doc is None else _thaw(doc) for doc in cached]
     frozen = _compose(text)
     if path is not None:
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps(frozen))
-            tmp.replace(path)
+        cachefile.write(path, marshal.dumps(frozen))
     return [None if doc is None else _thaw(doc) for doc in frozen]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockwright import run
+from dockwright import cachefile, run
 from dockwright.engine.buildah import StoreOptions, buildah_argv
 from dockwright.host.view import HostView
 
@@ -98,11 +98,7 @@ class Prober:
         self._memo[key] = result
         cache = self._load()
         cache[key] = {"ok": result.ok, "detail": result.detail}
-        with contextlib.suppress(OSError):
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
-            tmp.replace(self._path)
+        cachefile.write(self._path, json.dumps(cache, indent=1, sort_keys=True).encode())
         return result
 
     # -- probes -------------------------------------------------------------------------------
