@@ -456,12 +456,9 @@ def _push(session: Session, registry: RegistryStages, source: str, dest: str,
     image is uploaded (the registry writes the manifest last), so a failed push leaves none."""
     with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
         digest_file = Path(tmp) / "digest"
-        argv = ["push", "--quiet", "--retry", "0", "--digestfile", str(digest_file)]
-        if not registry.tls_verify:
-            argv.append("--tls-verify=false")
-        result = call(buildah.buildah_argv(session.setup.store, *argv, source,
-                                           f"docker://{dest}"),
-                      session.env, what, registry.retry, lambda m: session.log("", m))
+        argv = buildah.push_argv(session.setup.store, source, f"docker://{dest}", digest_file,
+                                 registry.tls_verify)
+        result = call(argv, session.env, what, registry.retry, lambda m: session.log("", m))
         if not result.ok:
             raise failure(what, result, registry.repo)
         return digest_file.read_text().strip()
@@ -480,9 +477,8 @@ def _push_stage(session: Session, image: Image, source: str, image_id: str, dige
         with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
             layout = Path(tmp) / "image"
             digest_file = Path(tmp) / "digest"
-            exported = run.run(buildah.buildah_argv(
-                session.setup.store, "push", "--quiet", "--digestfile", str(digest_file),
-                source, f"dir:{layout}"), env=session.env, check=False)
+            exported = run.run(buildah.push_argv(session.setup.store, source, f"dir:{layout}",
+                                                 digest_file), env=session.env, check=False)
             if not exported.ok:
                 raise BuildFailed(f"exporting {source} for the registry failed: "
                                   f"{run.last_line(exported.stderr, 'no output')}",

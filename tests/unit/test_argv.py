@@ -16,6 +16,7 @@ from dockwright.engine.buildah import (
     images_argv,
     inspect_argv,
     parse_images,
+    push_argv,
     rmi_argv,
     tag_argv,
 )
@@ -89,6 +90,9 @@ def test_build_argv_with_every_option() -> None:
 def test_small_argv_builders() -> None:
     assert buildah_argv(STORE, "info") == ["buildah", *GLOBAL, "info"]
     assert images_argv(STORE) == ["buildah", *GLOBAL, "images", "--json", "--no-trunc"]
+    assert push_argv(STORE, "localhost/p:t", "dir:/tmp/x", Path("/tmp/d"), False) == [
+        "buildah", *GLOBAL, "push", "--quiet", "--retry", "0", "--digestfile", "/tmp/d",
+        "--tls-verify=false", "localhost/p:t", "dir:/tmp/x"]
     assert rmi_argv(STORE, "a", "b") == ["buildah", *GLOBAL, "rmi", "a", "b"]
     assert tag_argv(STORE, "img", "t1", "t2") == ["buildah", *GLOBAL, "tag", "img", "t1", "t2"]
     assert inspect_argv(STORE, "ref") == ["buildah", *GLOBAL, "inspect", "--type", "image",

@@ -96,6 +96,16 @@ def rmi_argv(store: StoreOptions, *refs: str) -> list[str]:
     return buildah_argv(store, "rmi", *refs)
 
 
+def push_argv(store: StoreOptions, image: str, dest: str, digestfile: Path,
+              tls_verify: bool = True) -> list[str]:
+    """Push ``image`` to ``dest`` (with its transport: ``docker://...``, ``dir:...``), the
+    manifest digest into ``digestfile``; no retries of Buildah's own (dockwright retries)."""
+    argv = ["push", "--quiet", "--retry", "0", "--digestfile", str(digestfile)]
+    if not tls_verify:
+        argv.append("--tls-verify=false")
+    return buildah_argv(store, *argv, image, dest)
+
+
 def tag_argv(store: StoreOptions, image: str, *tags: str) -> list[str]:
     return buildah_argv(store, "tag", image, *tags)
 
