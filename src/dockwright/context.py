@@ -96,6 +96,11 @@ class Ignore:
     source: str  # the file the patterns came from, "" when none
     patterns: tuple[tuple[bool, str], ...]  # (exclusion, cleaned pattern)
 
+    @property
+    def rescues(self) -> bool:
+        """A '!' line may re-include something below an excluded directory."""
+        return any(negate for negate, _ in self.patterns)
+
     def excluded(self, rel: str) -> bool:
         if not self.patterns:
             return False
@@ -163,7 +168,7 @@ def walk_parts(context_dir: Path, ignore: Ignore, expected: int = 0) -> list[byt
     subtrees meanwhile, which halves the walk on two cores. Either way the parts are the
     same, and so is ``Listing.fingerprint``."""
     filtering = bool(ignore.patterns)
-    rescue = any(negate for negate, _ in ignore.patterns)  # '!' may re-include below
+    rescue = ignore.rescues
     lstat, listdir, opendir = os.lstat, os.listdir, os.open
     reg, dir_, lnk = stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
     marks: dict[str, int] = {}  # subtrees walked as parts of their own: rel -> position
@@ -245,7 +250,7 @@ def _split(context_dir: Path, ignore: Ignore) -> list[str] | None:
     that has two or more subdirectories to walk (every second one in name order); None
     when there is none. Reads directory types only (d_type), no stat."""
     prefix = ""
-    rescue = any(negate for negate, _ in ignore.patterns)
+    rescue = ignore.rescues
     for _ in range(64):
         with os.scandir(context_dir / prefix if prefix else context_dir) as it:
             subdirs = sorted(e.name for e in it if e.is_dir(follow_symlinks=False)
@@ -400,14 +405,25 @@ class HashCache:
     def stamp(entry: Entry) -> bytes:
         return STAMP.pack(entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode)
 
+    @classmethod
+    def trusted(cls, entry: Entry, now_ns: int) -> bool:
+        """Written long enough ago that a later write in the same tick cannot hide."""
+        return now_ns - max(entry.mtime_ns, entry.ctime_ns) >= cls.RACY_NS
+
+    def lookup(self, entries: list[Entry]) -> list[str | None]:
+        """The cached checksum of each entry, None where it no longer holds."""
+        data, stamp = self.data, self.stamp  # once here, not per file
+        out: list[str | None] = []
+        for e in entries:
+            hit = data.get(e.rel)
+            out.append(hit[32:].hex() if hit is not None and hit[:32] == stamp(e) else None)
+        return out
+
     def get(self, entry: Entry) -> str | None:
-        hit = self.data.get(entry.rel)
-        if hit is not None and hit[:32] == self.stamp(entry):
-            return hit[32:].hex()
-        return None
+        return self.lookup([entry])[0]
 
     def put(self, entry: Entry, digest: str, now_ns: int) -> None:
-        if now_ns - max(entry.mtime_ns, entry.ctime_ns) < self.RACY_NS:
+        if not self.trusted(entry, now_ns):
             return
         data = self.data
         with self._lock:
@@ -506,8 +522,7 @@ def sources(context_dir: Path, listing: Listing, patterns: list[tuple[str, str]]
     root = root_of(found)
     if cache is not None:
         now = time.time_ns()
-        if all(now - max(e.mtime_ns, e.ctime_ns) >= cache.RACY_NS
-               for e in matched if e.kind != "dir"):
+        if all(cache.trusted(e, now) for e in matched if e.kind != "dir"):
             cache.put_set(set_key(listing, patterns, ignore), root, len(found))
     return ContextSet(root, len(found), found)
 
@@ -531,19 +546,9 @@ def _sums(context_dir: Path, matched: list[Entry], cache: HashCache | None) -> l
     """The checksum of each entry, in order: from the cache where it holds, else read."""
     if cache is None:
         return [checksum(context_dir, e) for e in matched]
-    data = cache.data  # read once here, not per file
-    stamp = cache.stamp
-    sums_by_position: list[str] = []
-    missing: list[Entry] = []
-    where: list[int] = []
-    for e in matched:  # once per context file
-        hit = data.get(e.rel)
-        if hit is not None and hit[:32] == stamp(e):
-            sums_by_position.append(hit[32:].hex())
-        else:
-            where.append(len(sums_by_position))
-            sums_by_position.append("")
-            missing.append(e)
+    known = cache.lookup(matched)
+    where = [n for n, digest in enumerate(known) if digest is None]
+    missing = [matched[n] for n in where]
     now = time.time_ns()
     if len(missing) > 64:
         # Reading and hashing release the GIL: one worker per core, each over a contiguous
@@ -557,10 +562,10 @@ def _sums(context_dir: Path, matched: list[Entry], cache: HashCache | None) -> l
     else:
         sums = [checksum(context_dir, e) for e in missing]
     for entry, position, digest in zip(missing, where, sums, strict=True):
-        sums_by_position[position] = digest
+        known[position] = digest
         if entry.kind == "file":
             cache.put(entry, digest, now)
-    return sums_by_position
+    return [digest or "" for digest in known]
 
 
 def match_sources(entries: list[Entry], patterns: list[tuple[str, str]],
