@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dockwright.engine.buildah import LocalImage
 
@@ -36,23 +37,33 @@ class Stage:
         return int(self.tag.split("-", 1)[1])
 
 
-def container_ids(graph_root: Path, driver: str) -> set[str] | None:
-    """The IDs of every container in the store, read from containers/storage's own lists
-    (``<root>/<driver>-containers/*containers.json``, which it replaces atomically): no
-    process to wait for. ``None`` when they cannot be read: ask ``buildah containers``."""
+def _store_lists(graph_root: Path, directory: str,
+                 pattern: str) -> list[Any] | None:
+    """The records of containers/storage's own JSON lists (``<root>/<directory>/<pattern>``,
+    which it replaces atomically, so they can be read without its lock): no process to wait
+    for. Empty when there is no store yet; None when they cannot be read."""
     if not graph_root.exists():
-        return set()  # no store yet: no container either
-    directory = graph_root / f"{driver}-containers"
-    lists = sorted(directory.glob("*containers.json"))
+        return []
+    lists = sorted((graph_root / directory).glob(pattern))
     if not lists:
         return None
-    ids: set[str] = set()
+    records: list[Any] = []  # JSON records, checked where they are used
     try:
         for path in lists:
-            ids.update(str(c["id"]) for c in json.loads(path.read_text()) or [])
-    except (OSError, ValueError, TypeError, KeyError):
+            records += json.loads(path.read_text()) or []
+    except (OSError, ValueError, TypeError):
         return None
-    return ids
+    return records
+
+
+def container_ids(graph_root: Path, driver: str) -> set[str] | None:
+    """The IDs of every container in the store (``<driver>-containers/*containers.json``);
+    ``None`` when they cannot be read: ask ``buildah containers``."""
+    records = _store_lists(graph_root, f"{driver}-containers", "*containers.json")
+    try:
+        return None if records is None else {str(c["id"]) for c in records}
+    except (KeyError, TypeError):
+        return None
 
 
 EXTRA_STORES = re.compile(r'additionalimagestores\s*=\s*\[\s*"', re.IGNORECASE)
@@ -60,23 +71,21 @@ EXTRA_STORES = re.compile(r'additionalimagestores\s*=\s*\[\s*"', re.IGNORECASE)
 
 def read_images(graph_root: Path, driver: str,
                 storage_confs: Sequence[Path] = ()) -> list[LocalImage] | None:
-    """The store's images (ID, names, manifest digest; no size) from containers/storage's
-    own list (``<root>/<driver>-images/images.json``, replaced atomically): no process to
-    wait for. ``None`` when it cannot be read, or when ``storage_confs`` name additional
-    image stores, which only ``buildah images`` sees: ask Buildah then."""
+    """The store's images (ID, names, manifest digest; no size) from ``images.json``.
+    ``None`` when it cannot be read, or when ``storage_confs`` name additional image stores,
+    which only ``buildah images`` sees: ask Buildah then."""
     for conf in storage_confs:
         try:
             if EXTRA_STORES.search(conf.read_text(errors="replace")):
                 return None
         except OSError:
             continue
-    if not graph_root.exists():
-        return []  # no store yet: no image either
+    records = _store_lists(graph_root, f"{driver}-images", "images.json")
     try:
-        data = json.loads((graph_root / f"{driver}-images" / "images.json").read_text())
-        return [LocalImage(str(i["id"]), tuple(str(n) for n in i.get("names") or ()), 0, "",
-                           str(i.get("digest", ""))) for i in data or []]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None if records is None else [
+            LocalImage(str(i["id"]), tuple(str(n) for n in i.get("names") or ()), 0, "",
+                       str(i.get("digest", ""))) for i in records]
+    except (KeyError, TypeError, AttributeError):
         return None
 
 
