@@ -31,15 +31,17 @@ class Manifest:
     entries: tuple[tuple[str, str], ...]
     details: Details | None = None  # not part of the digest: the context entry stands for it
 
-    def text(self) -> str:
+    def _text_lines(self) -> Iterator[str]:
         """One ``key<TAB>value`` line per input; tabs, newlines and backslashes in keys and
         values are escaped, so that no two manifests have the same text."""
-        return "".join(f"{_escape(key)}\t{_escape(value)}\n" for key, value in self.entries)
+        return (f"{_escape(key)}\t{_escape(value)}\n" for key, value in self.entries)
+
+    def text(self) -> str:
+        return "".join(self._text_lines())
 
     @cached_property
     def digest(self) -> str:
-        return hash_lines(hashlib.sha3_224(), (f"{_escape(key)}\t{_escape(value)}\n"
-                                               for key, value in self.entries))
+        return hash_lines(hashlib.sha3_224(), self._text_lines())
 
     def expanded(self) -> Iterator[tuple[str, str]]:
         """The entries, each context path after the context entry as ``context <path>``."""

@@ -108,6 +108,13 @@ def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None,
     return listing
 
 
+def source_patterns(project: Project, image: Image,
+                    analysis: dockerfile.Analysis) -> list[tuple[str, str]]:
+    """Each COPY/ADD source with the Dockerfile line that names it, for error messages."""
+    display = os.path.relpath(image.dockerfile_path, project.dir)
+    return [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
+
+
 def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
              walks: Walks | None = None, hashes: context.HashCache | None = None) -> None:
     """Everything about ``image`` that can be wrong without building its dependencies first:
@@ -119,8 +126,7 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
     if analysis.sources:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
         listing = context_listing(image, ignore, walks, hashes)
-        display = os.path.relpath(image.dockerfile_path, project.dir)
-        patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
+        patterns = source_patterns(project, image, analysis)
         if context.known_set(listing, patterns, ignore, hashes) is None:
             context.match_sources(listing.entries, patterns, ignore)
 
@@ -160,9 +166,8 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
     found: Details | None = None
     if analysis.sources:
         listing = context_listing(image, ignore, walks, hashes)
-        display = os.path.relpath(image.dockerfile_path, project.dir)
-        patterns = [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
-        sources = context.sources(image.context_dir, listing, patterns, ignore, hashes,
+        sources = context.sources(image.context_dir, listing,
+                                  source_patterns(project, image, analysis), ignore, hashes,
                                   details)
         m.add(CONTEXT, sources.value)
         found = sources.details

@@ -182,11 +182,11 @@ class RegistryStages:
             stage = self.find(digest, refresh)
             if stage is None:
                 return None
+            settles_at = stage.millis + SETTLE_MS
             with self._lock:
-                wait = stage.millis + SETTLE_MS - self._listed_at
-            if wait <= 0:
-                return stage
-            self.sleep(max(0.0, (stage.millis + SETTLE_MS - now_millis()) / 1000))
+                if self._listed_at >= settles_at:
+                    return stage
+            self.sleep(max(0.0, (settles_at - now_millis()) / 1000))
             refresh = True
 
     def store(self, name: str, layout: str, manifest_digest: str, digest: str) -> str:
