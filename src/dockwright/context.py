@@ -533,11 +533,7 @@ def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str,
 
     A pattern that matches nothing is an error, as it is in Buildah, but said before the build.
     """
-    return _checksums(context_dir, match_sources(entries, patterns, ignore), cache)
-
-
-def _checksums(context_dir: Path, matched: list[Entry],
-               cache: HashCache | None) -> list[ContextFile]:
+    matched = match_sources(entries, patterns, ignore)
     return [ContextFile(e.rel, e.mode, digest)
             for e, digest in zip(matched, _sums(context_dir, matched, cache), strict=True)]
 
