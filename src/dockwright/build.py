@@ -202,7 +202,7 @@ def import_values(session: Session, image: Image) -> dict[str, str]:
     for dep in image.dependencies:
         built = session.results.get(dep.image)
         if built is None:
-            raise BuildFailed(f"image '{image.name}' needs '{dep.image}', which is not built",
+            raise BuildFailed(f"image '{image.label}' needs '{dep.image}', which is not built",
                               "run 'dockwright build' (without --explain) first")
         for imp in dep.imports:
             values[imp.target_build_arg] = {
@@ -339,7 +339,7 @@ class StageMissing(Exception):
 def build_one(session: Session, image: Image) -> Result:
     log = session.log
     started = time.monotonic()
-    session.reporter.state(image.name, "resolving")
+    session.reporter.state(image.label, "resolving")
     inputs = image_inputs(session, image, pull=not session.publish.require_built)
     digest = inputs.digest
     registry = session.publish.repo
@@ -351,8 +351,8 @@ def build_one(session: Session, image: Image) -> Result:
             remember(session, image, inputs.manifest)
             local_copy = found if found and found.tag == remote.tag else None
             image_id = local_copy.image_id if local_copy else registry.image_id(remote.tag)
-            log(image.name, f"reused {remote.reference} (in the registry)")
-            session.reporter.state(image.name, "reused", "from the registry")
+            log(image.label, f"reused {remote.reference} (in the registry)")
+            session.reporter.state(image.label, "reused", "from the registry")
             result = Result(image.name, remote.reference, remote.tag, image_id, digest, False,
                             image.final, time.monotonic() - started,
                             local_copy.size if local_copy else registry.size(remote.tag),
@@ -360,15 +360,15 @@ def build_one(session: Session, image: Image) -> Result:
             return _publish_final(session, image, result)
         if found is not None:
             remember(session, image, inputs.manifest)
-            log(image.name, f"found {found.reference} locally; pushing it to {registry.repo}")
-            session.reporter.state(image.name, "pushing")
+            log(image.label, f"found {found.reference} locally; pushing it to {registry.repo}")
+            session.reporter.state(image.label, "pushing")
             result = _push_stage(session, image, found.reference, found.image_id, digest,
                                  False, started, found.size)
             return _publish_final(session, image, result)
     elif found is not None:
         remember(session, image, inputs.manifest)
-        log(image.name, f"reused {found.reference}")
-        session.reporter.state(image.name, "reused", "locally")
+        log(image.label, f"reused {found.reference}")
+        session.reporter.state(image.label, "reused", "locally")
         result = Result(image.name, found.reference, found.tag, found.image_id, digest, False,
                         image.final, time.monotonic() - started, found.size, "local")
         return _publish_final(session, image, result)
@@ -377,16 +377,16 @@ def build_one(session: Session, image: Image) -> Result:
         raise StageMissing(image.name)
     if session.cancelled.is_set():
         raise Interrupted("interrupted before it started")
-    session.reporter.state(image.name, "building")
+    session.reporter.state(image.label, "building")
     _say_why(session, image, inputs.manifest)
     tag = f"{digest}-{int(time.time() * 1000)}"
     reference = f"{session.local_repo}:{tag}"
     image_id = _build(session, image, inputs, reference)
     size = ""  # filled in at the end (Session.sizes): one listing of the store, not one each
     remember(session, image, inputs.manifest)
-    log(image.name, f"built {reference} in {time.monotonic() - started:.1f} s")
+    log(image.label, f"built {reference} in {time.monotonic() - started:.1f} s")
     if registry is not None:
-        session.reporter.state(image.name, "pushing")
+        session.reporter.state(image.label, "pushing")
         result = _push_stage(session, image, reference, image_id, digest, True, started, size)
     else:
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
@@ -398,14 +398,14 @@ def _say_why(session: Session, image: Image, manifest: Manifest) -> None:
     previous = previous_manifest(session, image)
     if previous and previous.digest != manifest.digest:
         changes = diff(previous, manifest)
-        session.log(image.name, f"rebuilding: {len(changes)} input(s) changed since "
+        session.log(image.label, f"rebuilding: {len(changes)} input(s) changed since "
                                 f"{previous.digest[:12]}:")
         for line in changes:
-            session.log(image.name, f"  {line}")
+            session.log(image.label, f"  {line}")
     elif previous is None:
-        session.log(image.name, "building: no earlier build of this image")
+        session.log(image.label, "building: no earlier build of this image")
     else:
-        session.log(image.name, "building: the stage for this digest is gone")
+        session.log(image.label, "building: the stage for this digest is gone")
 
 
 def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) -> str:
@@ -437,12 +437,12 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
             iidfile=iidfile,
         )
         result = buildah.build(session.setup.store, session.setup.isolation, spec, session.env,
-                               lambda line: session.reporter.output(image.name, line))
+                               lambda line: session.reporter.output(image.label, line))
         if session.cancelled.is_set():
-            raise Interrupted(f"image '{image.name}': its build was stopped")
+            raise Interrupted(f"image '{image.label}': its build was stopped")
         if not result.ok:
             why = run.last_line(result.stderr, "no output")
-            raise BuildFailed(f"image '{image.name}' failed to build: {why}",
+            raise BuildFailed(f"image '{image.label}' failed to build: {why}",
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
         image_id = iidfile.read_text().strip().removeprefix("sha256:")
@@ -490,12 +490,12 @@ def _push_stage(session: Session, image: Image, source: str, image_id: str, dige
             raise RegistryError(f"{registry.repo}:{own} disappeared right after it was pushed",
                                 "check the registry's storage and any cleanup job on it")
     if winner.tag == own:
-        session.log(image.name, f"pushed {winner.reference}")
+        session.log(image.label, f"pushed {winner.reference}")
         return Result(image.name, winner.reference, own, image_id, digest, rebuilt,
                       image.final, time.monotonic() - started, size,
                       "built" if rebuilt else "local", manifest_digest)
     discarded = f"{registry.repo}:{own}" if own else source
-    session.log(image.name, f"{winner.reference} was stored by another builder first: "
+    session.log(image.label, f"{winner.reference} was stored by another builder first: "
                             f"discarding own {discarded}")
     return Result(image.name, winner.reference, winner.tag, registry.image_id(winner.tag),
                   digest, rebuilt, image.final, time.monotonic() - started, size, "repo",
@@ -526,7 +526,7 @@ def _publish_final(session: Session, image: Image, result: Result) -> Result:
         for t in tags:
             run.run(buildah.tag_argv(session.setup.store, result.reference,
                                      f"{session.local_repo}:{t}"), env=session.env)
-            session.log(image.name, f"tagged {session.local_repo}:{t}")
+            session.log(image.label, f"tagged {session.local_repo}:{t}")
         return result
     have_local = buildah.find_local(session.images, result.reference) is not None
     existing = set(target.tags())
@@ -545,7 +545,7 @@ def _publish_final(session: Session, image: Image, result: Result) -> Result:
             if not copied.ok:
                 raise failure(f"copying {result.reference} to {dest}", copied, target.repo)
         target.added(t)
-        session.log(image.name, f"published {dest}")
+        session.log(image.label, f"published {dest}")
     if final_reference:
         return Result(**{**result.__dict__, "final_reference": final_reference})
     return result
@@ -596,7 +596,7 @@ def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
             if remote is not None:
                 found = local.Stage(registry.repo, remote.tag, registry.image_id(remote.tag))
         if found is None:
-            raise BuildFailed(f"'{name}' depends on '{image.name}', which is not built for its "
+            raise BuildFailed(f"'{name}' depends on '{image.label}', which is not built for its "
                               "current inputs", "run 'dockwright build' first")
         session.results[image.name] = Result(image.name, found.reference, found.tag,
                                              found.image_id, inputs.digest, False, image.final,

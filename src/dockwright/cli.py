@@ -12,13 +12,14 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dockwright import __version__, plan, report
 from dockwright.build import Publish, Session, explain, new_session, records
 from dockwright.config import load_project
 from dockwright.config.model import Project
+from dockwright.config.render import RenderOptions, render
 from dockwright.digest import diff
 from dockwright.errors import BuildFailed, DockwrightError, Exit, UsageError
 from dockwright.host.probes import Prober, cache_dir
@@ -38,7 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     project = argparse.ArgumentParser(add_help=False)
     project.add_argument("--dir", type=Path, default=Path("."),
                          help="project directory (default: the current one)")
-    project.add_argument("--config", type=Path, help="werf.yaml to use (default: DIR/werf.yaml)")
+    project.add_argument("--config", help="werf.yaml to use, relative to the project directory "
+                         "(default: werf.yaml or werf.yml; $WERF_CONFIG)")
+    project.add_argument("--config-templates-dir", metavar="DIR",
+                         help="directory of the config's **/*.tmpl templates (default: .werf; "
+                         "$WERF_CONFIG_TEMPLATES_DIR)")
+    project.add_argument("--env", help="the environment the config sees as .Env ($WERF_ENV)")
+    project.add_argument("--loose-giterminism", action="store_true", default=None,
+                         help="let the template function env read any variable "
+                         "($WERF_LOOSE_GITERMINISM)")
     host = argparse.ArgumentParser(add_help=False)
     host.add_argument("--buildah-mode", help="auto, native-rootless or native-chroot "
                       "(default: $WERF_BUILDAH_MODE or auto)")
@@ -108,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", parents=[common, project], help="show the parsed project",
                        description="Load and validate werf.yaml and print what was parsed.")
     c.add_argument("--json", action="store_true", help="print JSON")
+    config_sub = c.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    config_sub.add_parser("render", parents=[common, project],
+                          help="print the rendered werf.yaml (templates applied), exactly "
+                          "what a build reads",
+                          description="Render werf.yaml's Go templates as werf does and "
+                          "print the result.")
     return parser
 
 
@@ -116,15 +131,35 @@ def _host(args: argparse.Namespace) -> tuple[HostView, Prober]:
     return view, Prober(view, use_cache=not args.no_probe_cache)
 
 
+def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOptions:
+    """How to render werf.yaml: flags first, then werf's variables."""
+    loose = args.loose_giterminism
+    if loose is None:
+        loose = _flag(env, "WERF_LOOSE_GITERMINISM")
+    return RenderOptions(config=args.config or env.get("WERF_CONFIG") or None,
+                         templates_dir=args.config_templates_dir
+                         or env.get("WERF_CONFIG_TEMPLATES_DIR") or None,
+                         env=args.env if args.env is not None else env.get("WERF_ENV", ""),
+                         loose_giterminism=loose)
+
+
+def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> Project:
+    return load_project(args.dir, env=env, cache=cache_dir(env, home) / "yaml",
+                        options=render_options(args, env))
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     view, prober = _host(args)
-    project = load_project(args.dir, args.config, env,
-                           cache_dir(env, view.identity.home) / "yaml")
+    project = _load(args, env, view.identity.home)
+    if not project.images and not args.images:
+        print(f"nothing to build: {project.config_path.name} declares no images",
+              file=sys.stderr)
+        return Exit.OK
     setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
                     args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
                     args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"))
-    names = [i.name for i in plan.order(project, tuple(args.images))]
+    names = [i.label for i in plan.order(project, tuple(args.images))]
     reporter = _reporter(args, env, names)
     try:
         publish = _publish(args, env, reporter)
@@ -181,7 +216,7 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
                      records(session, results))
     for r in results:
         state = "built" if r.rebuilt else "reused"
-        print(f"{r.name}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
+        print(f"{r.name or '~'}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
               f"{r.size or '-'}")
     sys.stdout.flush()
     return _verdict(outcome, session)
@@ -210,7 +245,7 @@ def _verdict(outcome: Outcome, session: Session) -> int:
 def summary_table(outcome: Outcome) -> list[str]:
     rows = [("IMAGE", "REFERENCE", "RESULT", "TIME", "SIZE")]
     for r in outcome.results:
-        rows.append((r.name, r.final_reference or r.reference,
+        rows.append((r.name or "~", r.final_reference or r.reference,
                      "built" if r.rebuilt else ("reused (registry)" if r.source == "repo"
                                                 else "reused"),
                      f"{r.seconds:.1f}s", r.size or "-"))
@@ -223,6 +258,17 @@ def summary_table(outcome: Outcome) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             for row in rows]
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A boolean WERF_* variable: 1/true/yes, 0/false/no or unset; anything else is refused."""
+    value = env.get(name, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise UsageError(f"{name}={env[name]!r} is not a boolean", f"set {name} to 1 or 0 (or "
+                     "true/false), or unset it")
 
 
 def _truthy(value: str | None) -> bool:
@@ -259,8 +305,14 @@ def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) 
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    project = load_project(args.dir, args.config, cache=cache_dir(
-        os.environ, Identity.current().home) / "yaml")
+    env = dict(os.environ)
+    home = Identity.current().home
+    if args.config_command == "render":
+        rendered = render(args.dir.resolve(), render_options(args, env), env,
+                          cache_dir(env, home) / "render")
+        sys.stdout.write(rendered.text)
+        return Exit.OK
+    project = _load(args, env, home)
     if args.json:
         data = {
             "project": project.name,

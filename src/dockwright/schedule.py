@@ -68,7 +68,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
         if registry is not None:
             registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
-        session.reporter.state(image.name, "waiting")
+        session.reporter.state(image.label, "waiting")
     with scratch_dir(session):
         return _build_all(session, images, parallel, limit)
 
@@ -178,7 +178,7 @@ def _schedule(session: Session, images: list[Image], limit: int,
                     outcome.missing.append(image.name)
                 else:
                     outcome.skipped[image.name] = blocked[0]
-                    session.reporter.state(image.name, "skipped",
+                    session.reporter.state(image.label, "skipped",
                                            f"'{blocked[0]}' did not build")
                 continue
             if len(running) < limit and all(d in done for d in deps):
@@ -196,14 +196,14 @@ def _schedule(session: Session, images: list[Image], limit: int,
                 continue
             except DockwrightError as exc:
                 outcome.failed[image.name] = exc
-                session.reporter.state(image.name, "failed", exc.message)
+                session.reporter.state(image.label, "failed", exc.message)
                 continue
             done[image.name] = result
             session.results[image.name] = result
             if result.rebuilt:
-                session.reporter.state(image.name, "done", f"built in {result.seconds:.1f} s")
+                session.reporter.state(image.label, "done", f"built in {result.seconds:.1f} s")
             else:
-                session.reporter.state(image.name, "reused",
+                session.reporter.state(image.label, "reused",
                                        "from the registry" if result.source == "repo"
                                        else "locally")
     outcome.results = [done[i.name] for i in images if i.name in done]

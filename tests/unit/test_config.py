@@ -462,10 +462,22 @@ def test_invalid_yaml_points_at_line(project: Make) -> None:
     assert err.hint == "fix the YAML syntax at that line"
 
 
-def test_template_is_refused_with_its_line(project: Make) -> None:
+def test_template_env_needs_giterminism_with_its_line(project: Make) -> None:
     err = load_error(project(files(META + IMAGE + 'args:\n  A: {{ env "A" }}\n')))
-    assert err.message == ("project/werf.yaml:7: werf.yaml templates ({{ ... }}) are not "
-                           "supported by dockwright yet")
+    assert err.message == ('project/werf.yaml:7:9: template: error calling env: env name "A" '
+                           "not allowed by giterminism")
+    assert "allowEnvVariables" in err.hint and "--loose-giterminism" in err.hint
+
+
+def test_template_renders_images_and_errors_point_into_the_template(project: Make) -> None:
+    werf = META + '{{ range list "a" "b" }}---\nimage: {{ . }}\ndockerfile: Dockerfile\n{{ end }}'
+    assert [i.name for i in load_project(project(files(werf)), env={}).images] == ["a", "b"]
+    bad = META + ('{{ range list "a" "b" }}---\nimage: {{ . }}\n'
+                  '{{ if eq . "b" }}dockerfil{{ else }}dockerfile{{ end }}: Dockerfile\n{{ end }}')
+    err = load_error(project(files(bad)))
+    # the second image's typo is on rendered line 8; the template wrote it at line 5
+    assert err.message == ("project/werf.yaml:5 (rendered line 8): image document: unknown "
+                           "key 'dockerfil'")
 
 
 def test_stapel_image_is_refused_with_werf_message(project: Make) -> None:
@@ -497,9 +509,50 @@ def test_missing_image_name(project: Make) -> None:
                            "required")
 
 
-def test_no_images(project: Make) -> None:
-    err = load_error(project(files(META)))
-    assert err.message == "project/werf.yaml: werf.yaml declares no images"
+def test_no_images_is_a_deploy_only_project(project: Make) -> None:
+    assert load_project(project(files(META)), env={}).images == ()
+
+
+def test_nameless_image(project: Make) -> None:
+    p = load_project(project(files(META + "---\nimage: ~\ndockerfile: Dockerfile\n")), env={})
+    assert [i.name for i in p.images] == [""]
+    err = load_error(project(files(META + "---\nimage: ~\ndockerfile: Dockerfile\n" + IMAGE)))
+    assert "a nameless image ('image: ~') cannot be declared with other images" in err.message
+
+
+def test_one_document_several_images(project: Make) -> None:
+    werf = META + "---\nimage: [a, b]\ndockerfile: Dockerfile\nargs: {X: 1}\n"
+    images = load_project(project(files(werf)), env={}).images
+    assert [(i.name, i.args) for i in images] == [("a", (("X", "1"),)), ("b", (("X", "1"),))]
+    err = load_error(project(files(META + "---\nimage: [a, 3]\ndockerfile: Dockerfile\n")))
+    assert err.message == "project/werf.yaml:4: invalid image name `3`"
+
+
+@pytest.mark.parametrize("version", ["1", "1.0", "0x1", "+1", "01"])
+def test_config_version_as_werf_reads_it(project: Make, version: str) -> None:
+    werf = f"configVersion: {version}\nproject: demo\n" + IMAGE
+    assert load_project(project(files(werf)), env={}).name == "demo"
+
+
+@pytest.mark.parametrize("version", ['"1"', "2", "true", "1.5"])
+def test_config_version_other_values_refused(project: Make, version: str) -> None:
+    err = load_error(project(files(f"configVersion: {version}\nproject: demo\n" + IMAGE)))
+    assert err.message == "project/werf.yaml:1: 'configVersion: 1' field required!"
+
+
+def test_yaml_anchors_aliases_and_merge_keys(project: Make) -> None:
+    werf = META + (
+        "---\nimage: base\ndockerfile: Dockerfile\ncacheVersion: &v '7'\n"
+        "args: {A: &one '1', B: '2', C: *v, D: *one}\n"
+        "---\nimage: app\ncontext: .\n<<: {dockerfile: Dockerfile, target: t}\n"
+        "args:\n  <<: {A: x, C: '3'}\n  A: '9'\n")
+    p = load_project(project(files(werf)), env={})
+    base, app = p.images
+    assert base.args == (("A", "1"), ("B", "2"), ("C", "7"), ("D", "1"))
+    assert base.cache_version == "7"
+    # a dockerfile that arrives through a merge key makes a Dockerfile image, not Stapel
+    assert app.dockerfile == "Dockerfile" and app.target == "t"
+    assert app.args == (("A", "9"), ("C", "3"))
 
 
 def test_context_outside_project(project: Make) -> None:

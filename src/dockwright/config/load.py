@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from dockwright.config.model import IMPORT_TYPES, Dependency, Image, Import, Project, Secret
+from dockwright.config.render import Rendered, RenderOptions, render
 from dockwright.config.yamlnodes import (
     BOOL,
     FLOAT,
@@ -54,26 +56,17 @@ def _close(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6)
     return difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
 
 
-def find_config(directory: Path) -> Path:
-    for name in ("werf.yaml", "werf.yml"):
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"no werf.yaml or werf.yml in {directory}",
-        "run dockwright in the project directory, or give --dir DIR or --config FILE",
-    )
-
-
 class _Doc:
-    """Validation helpers bound to one file, so every error can say file:line."""
+    """Validation helpers bound to one rendered config, so every error can say file:line
+    (the template's line, and the rendered one when templates made the text)."""
 
-    def __init__(self, path: Path, display: str) -> None:
-        self.path = path
-        self.display = display
+    def __init__(self, rendered: Rendered) -> None:
+        self.path = rendered.path
+        self.display = rendered.display
+        self.locate = rendered.locate
 
     def where(self, node: Node) -> str:
-        return f"{self.display}:{node.line + 1}"
+        return self.locate(node.line)
 
     def fail(self, node: Node, message: str, hint: str = "") -> ConfigError:
         return ConfigError(message, hint, where=self.where(node))
@@ -138,9 +131,9 @@ def _documents(doc: _Doc, text: str, cache: Path | None) -> Iterator[Node]:
     try:
         nodes = compose_all(text, cache)
     except YamlSyntaxError as exc:
-        line = f":{exc.line + 1}" if exc.line is not None else ""
+        where = doc.locate(exc.line) if exc.line is not None else doc.display
         raise ConfigError(f"invalid YAML: {exc.problem}", "fix the YAML syntax at that line",
-                          where=f"{doc.display}{line}") from None
+                          where=where) from None
     for node in nodes:
         # An empty document ("---" followed by nothing but comments) is skipped, as in werf.
         if node is None or (isinstance(node, ScalarNode) and node.tag == NULL
@@ -152,28 +145,29 @@ def _documents(doc: _Doc, text: str, cache: Path | None) -> Iterator[Node]:
 def load_project(
     directory: Path,
     config: Path | None = None,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     cache: Path | None = None,
+    options: RenderOptions | None = None,
 ) -> Project:
-    """Load and validate the project in ``directory`` (or the file ``config``); ``cache`` is
-    where composed YAML is kept between runs (see ``yamlnodes``)."""
+    """Load and validate the project in ``directory`` (or the file ``config``): render the
+    config's templates (``options``), then read the rendered YAML. ``cache`` is where
+    composed YAML is kept between runs (see ``yamlnodes``); renders go beside it."""
     environ = os.environ if env is None else env
     directory = directory.resolve()
-    path = (config if config and config.is_absolute() else directory / config) if config else \
-        find_config(directory)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist",
-                          "give --config a werf.yaml that exists")
-    display = os.path.relpath(path, Path.cwd()) if path.is_relative_to(Path.cwd()) else str(path)
-    doc = _Doc(path, display)
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if "{{" in text:
-        line = text[: text.index("{{")].count("\n") + 1
-        raise ConfigError(
-            "werf.yaml templates ({{ ... }}) are not supported by dockwright yet",
-            "write the values out literally for now",
-            where=f"{display}:{line}",
-        )
+    options = options or RenderOptions()
+    if config is not None:
+        options = replace(options, config=str(config))
+    rendered = render(directory, options, environ, cache.parent / "render" if cache else None)
+    return read_project(directory, rendered, environ, cache)
+
+
+def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str],
+                 cache: Path | None = None) -> Project:
+    """The project that the rendered config ``rendered`` declares."""
+    doc = _Doc(rendered)
+    text = rendered.text
+    display = rendered.display
+    path = rendered.path
 
     meta: dict[str, Node] | None = None
     meta_node: Node | None = None
@@ -218,9 +212,9 @@ def load_project(
                           "add a first document with 'configVersion: 1' and 'project: NAME'",
                           where=display)
     version_node = meta["configVersion"]
-    if not (isinstance(version_node, ScalarNode) and version_node.value == "1"):
+    if _yaml_number(version_node) != 1:
         raise doc.fail(version_node, "'configVersion: 1' field required!",
-                       "dockwright reads werf.yaml config version 1")
+                       "dockwright reads werf.yaml config version 1 (an unquoted number)")
 
     project_name = environ.get("WERF_PROJECT_NAME", "")
     from_env = bool(project_name)
@@ -262,23 +256,62 @@ def load_project(
         build_image_spec = "imageSpec" in build
 
     images: list[Image] = []
+    image_fields: list[tuple[Node, dict[str, Node]]] = []
     seen: dict[str, str] = {}
     for node, fields in image_docs:
-        image = _image(doc, node, fields, directory, build_staged, build_image_spec)
-        if image.name in seen:
-            raise doc.fail(fields["image"], f"image '{image.name}' is declared twice",
-                           f"the first declaration is at {seen[image.name]}; rename one")
-        seen[image.name] = image.where
-        images.append(image)
-    if not images:
-        raise ConfigError("werf.yaml declares no images",
-                          "add a document with 'image: NAME' and 'dockerfile: Dockerfile'",
-                          where=display)
+        for name in _image_names(doc, node, fields):
+            image = _image(doc, node, fields, name, directory, build_staged, build_image_spec)
+            if image.name in seen:
+                raise doc.fail(fields.get("image", node),
+                               f"image '{image.name or '~'}' is declared twice",
+                               f"the first declaration is at {seen[image.name]}; rename one")
+            seen[image.name] = image.where
+            images.append(image)
+            image_fields.append((node, fields))
+    if "" in seen and len(images) > 1:
+        raise ConfigError("a nameless image ('image: ~') cannot be declared with other images",
+                          "give every image a name", where=seen[""])
 
     project = Project(name=project_name, dir=directory, config_path=path,
                       cache_version=cache_version, platform=platform, images=tuple(images))
-    _check_dependencies(project, image_docs, doc)
+    _check_dependencies(project, image_fields, doc)
     return project
+
+
+def _yaml_number(node: Node) -> float | None:
+    """The value of an unquoted YAML number as werf's YAML reader sees it (an int in any
+    base, or a float), else None."""
+    if not isinstance(node, ScalarNode) or node.tag not in (INT, FLOAT):
+        return None
+    from dockwright.gotemplate.golit import parse_float, parse_int
+
+    text = node.value.replace("_", "")
+    value = parse_int(text)
+    return float(value) if value is not None else parse_float(text)
+
+
+def _image_names(doc: _Doc, node: Node, fields: dict[str, Node]) -> list[str]:
+    """The names one image document declares: 'image: NAME', 'image: [A, B]' (the same
+    image under several names), or 'image: ~' (the project's one nameless image)."""
+    if "image" not in fields:
+        raise doc.fail(node, "image document: 'image' (the image name) is required",
+                       "add 'image: NAME' to the document")
+    name_node = fields["image"]
+    if isinstance(name_node, ScalarNode) and name_node.tag == NULL:
+        return [""]
+    items = name_node.value if isinstance(name_node, SequenceNode) else [name_node]
+    names = []
+    for item in items:
+        if not (isinstance(item, ScalarNode) and item.tag == STR):
+            value = item.value if isinstance(item, ScalarNode) else _kind(item)
+            raise doc.fail(item, f"invalid image name `{value}`",
+                           "an image name is a string, a list of strings, or ~")
+        if not IMAGE_NAME_RE.match(item.value):
+            raise doc.fail(item, f"image name '{item.value}' is not valid",
+                           "use lowercase letters, digits and the separators '.', '_', '-', "
+                           "'/'")
+        names.append(item.value)
+    return names
 
 
 def _misspelled_dockerfile(doc: _Doc, node: MappingNode) -> None:
@@ -300,15 +333,8 @@ def _stapel_names(node: MappingNode) -> str:
     return "?"
 
 
-def _image(doc: _Doc, node: Node, f: dict[str, Node], project_dir: Path, build_staged: bool,
-           build_image_spec: bool) -> Image:
-    if "image" not in f:
-        raise doc.fail(node, "image document: 'image' (the image name) is required",
-                       "add 'image: NAME' to the document")
-    name = doc.string(f["image"], "image")
-    if not IMAGE_NAME_RE.match(name):
-        raise doc.fail(f["image"], f"image name '{name}' is not valid",
-                       "use lowercase letters, digits and the separators '.', '_', '-', '/'")
+def _image(doc: _Doc, node: Node, f: dict[str, Node], name: str, project_dir: Path,
+           build_staged: bool, build_image_spec: bool) -> Image:
     where = doc.where(f["image"])
     context = doc.string(f["context"], "context") if "context" in f else "."
     context_dir = (project_dir / context).resolve()

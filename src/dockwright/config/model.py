@@ -54,6 +54,11 @@ class Image:
     def args_dict(self) -> dict[str, str]:
         return dict(self.args)
 
+    @property
+    def label(self) -> str:
+        """The name as logs show it: werf's "~" for the nameless image."""
+        return self.name or "~"
+
 
 @dataclass(frozen=True)
 class Project:

@@ -15,7 +15,7 @@ from typing import TypeAlias
 
 from dockwright import cachefile
 
-FORMAT = "1"  # bump when the cached form changes
+FORMAT = "2"  # bump when the cached form changes
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
 FLOAT = "tag:yaml.org,2002:float"
@@ -84,13 +84,40 @@ def compose_all(text: str, cache: Path | None = None) -> list[Node | None]:
     return [None if doc is None else _thaw(doc) for doc in frozen]
 
 
+MERGE = "tag:yaml.org,2002:merge"
+
+
 def _compose(text: str) -> list[Frozen | None]:
     import yaml  # only for a text not seen before (see the module doc)
+
+    def merged(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The pairs of a mapping with its merge keys (``<<: *base``) applied as YAML 1.1
+        (and werf's yaml.v2) apply them: own keys win, then the merged mappings in order."""
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        merges: list[tuple[yaml.Node, yaml.Node]] = []
+        for key, value in node.value:
+            if key.tag != MERGE:
+                own.append((key, value))
+                continue
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise YamlSyntaxError("a merge key (<<) takes a mapping or a list of "
+                                          "mappings", source.start_mark.line)
+                merges.extend(merged(source))
+        seen = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        result = list(own)
+        for key, value in merges:
+            if isinstance(key, yaml.ScalarNode) and key.value in seen:
+                continue
+            seen.add(key.value)
+            result.append((key, value))
+        return result
 
     def freeze(node: yaml.Node) -> Frozen:
         line = node.start_mark.line
         if isinstance(node, yaml.MappingNode):
-            return ("m", node.tag, line, tuple(x for k, v in node.value
+            return ("m", node.tag, line, tuple(x for k, v in merged(node)
                                                for x in (freeze(k), freeze(v))))
         if isinstance(node, yaml.SequenceNode):
             return ("s", node.tag, line, tuple(freeze(item) for item in node.value))

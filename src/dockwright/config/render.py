@@ -1,0 +1,388 @@
+"""Render werf.yaml as werf does: Go's text/template with sprig and werf's own functions.
+
+The config file becomes the template named "werfConfig"; every ``**/*.tmpl`` file of the
+templates directory (``.werf`` by default) is a template named by its path inside that
+directory, parsed first, so the config can ``include`` them. The data is werf's: ``.Files``
+(Get, Glob, Exists, IsDir, relative to the project directory), ``.Env`` (``--env``) and
+``.Commit`` (the HEAD commit in a git repository).
+
+A render is cached under ``~/.cache/dockwright/render`` with everything it read: the texts
+of the config and the templates, the templates directory's listing, every file ``.Files``
+touched, every environment variable ``env`` looked up, and HEAD when ``.Commit`` was used.
+An unchanged project renders from the cache without importing the template engine.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import marshal
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockwright import cachefile
+from dockwright.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dockwright.config.giterminism import Giterminism
+    from dockwright.gotemplate.values import Func
+
+CONFIG_NAMES = ("werf.yaml", "werf.yml")
+TEMPLATES_DIR = ".werf"
+ROOT = "werfConfig"  # the name werf gives the config's template
+FORMAT = "1"  # bump when the cached form changes
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    config: str | None = None  # --config: the config file, relative to the project directory
+    templates_dir: str | None = None  # --config-templates-dir
+    env: str = ""  # --env: the template's .Env
+    loose_giterminism: bool = False
+
+
+# A piece of output and where it came from: (rendered offset, file shown, line in that
+# file, whether the piece is literal text of the file (else an action's result)).
+Span = tuple[int, str, int, bool]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    path: Path  # the config file
+    display: str  # the config file as messages show it
+    text: str  # the rendered config
+    templated: bool  # False: the file has no template actions and is its own rendering
+    spans: tuple[Span, ...] = ()
+
+    def locate(self, line: int) -> str:
+        """``file:line`` for a 0-based line of the rendered text: the template line that
+        wrote it, and the rendered line when templating was involved."""
+        if not self.templated:
+            return f"{self.display}:{line + 1}"
+        offset = _line_offset(self.text, line)
+        # the first character that is not a space: YAML's node starts there
+        while offset < len(self.text) and self.text[offset] in " \t":
+            offset += 1
+        starts = [s[0] for s in self.spans]
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0:
+            return f"{self.display}:{line + 1} (rendered)"
+        start, display, src_line, literal = self.spans[i]
+        if literal:
+            src_line += self.text.count("\n", start, offset)
+        return f"{display}:{src_line} (rendered line {line + 1})"
+
+
+def _line_offset(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line):
+        nxt = text.find("\n", offset)
+        if nxt < 0:
+            return len(text)
+        offset = nxt + 1
+    return offset
+
+
+def config_path(project_dir: Path, options: RenderOptions) -> Path:
+    if options.config:
+        path = Path(options.config)
+        path = path if path.is_absolute() else project_dir / path
+        if not path.is_file():
+            raise ConfigError(f"config file {options.config} does not exist",
+                              "give --config (or WERF_CONFIG) a werf.yaml that exists, "
+                              "relative to the project directory")
+        return path
+    for name in CONFIG_NAMES:
+        if (project_dir / name).is_file():
+            return project_dir / name
+    raise ConfigError(f"no werf.yaml or werf.yml in {project_dir}",
+                      "run dockwright in the project directory, or give --dir DIR or "
+                      "--config FILE")
+
+
+def display_path(path: Path) -> str:
+    cwd = Path.cwd()
+    return os.path.relpath(path, cwd) if path.is_relative_to(cwd) else str(path)
+
+
+def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str],
+           cache: Path | None = None) -> Rendered:
+    """The rendered config of the project in ``project_dir``; raises ConfigError."""
+    project_dir = project_dir.resolve()
+    path = config_path(project_dir, options)
+    display = display_path(path)
+    templates = project_dir / (options.templates_dir or TEMPLATES_DIR)
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    if "{{" not in text and not templates.is_dir():
+        return Rendered(path, display, text, templated=False)
+    key = hashlib.blake2b(repr((FORMAT, str(project_dir), str(path), str(templates),
+                                options)).encode(), digest_size=16).hexdigest()
+    entry = cache / f"{key}.marshal" if cache is not None else None
+    if entry is not None:
+        hit = _cached(entry, project_dir, environ)
+        if hit is not None:
+            out, spans = hit
+            return Rendered(path, display, out, True, spans)
+    reads = Reads(project_dir)
+    out, spans = _Renderer(project_dir, path, display, templates, options, environ,
+                           reads, cache).run(text)
+    if entry is not None:
+        cachefile.write(entry, marshal.dumps((reads.frozen(), out, spans)))
+    return Rendered(path, display, out, True, spans)
+
+
+# --- what a render read, to know when its result still holds -------------------------------
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
+
+
+class Reads:
+    """Everything a render looked at, and what it found."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self.files: dict[str, str | None] = {}  # path -> digest of the content (None: absent)
+        self.kinds: dict[str, str] = {}  # path -> "file", "dir", "other" or "none"
+        self.globs: dict[str, str] = {}  # (dir, pattern) -> digest of the matches
+        self.env: dict[str, str | None] = {}
+        self.head: str | None = None  # the HEAD commit, when the template used it
+
+    def file(self, path: Path) -> bytes | None:
+        data = _read(path)
+        self.files[str(path)] = _digest(data)
+        return data
+
+    def kind(self, path: Path) -> str:
+        kind = path_kind(path)
+        self.kinds[str(path)] = kind
+        return kind
+
+    def glob(self, base: Path, pattern: str) -> list[str]:
+        matches = glob_files(base, pattern)
+        self.globs[f"{base}\0{pattern}"] = _digest("\0".join(matches).encode()) or ""
+        return matches
+
+    def getenv(self, environ: Mapping[str, str], name: str) -> str | None:
+        value = environ.get(name)
+        self.env[name] = value
+        return value
+
+    def frozen(self) -> tuple[Any, ...]:
+        return (sorted(self.files.items(), key=lambda i: i[0]), sorted(self.kinds.items()),
+                sorted(self.globs.items()), sorted(self.env.items(), key=lambda i: i[0]),
+                self.head)
+
+
+def _cached(entry: Path, project_dir: Path, environ: Mapping[str, str]
+            ) -> tuple[str, tuple[Span, ...]] | None:
+    data: Any = cachefile.read_marshal(entry)
+    try:
+        (files, kinds, globs, env, head), out, spans = data
+        for path, digest in files:
+            if _digest(_read(Path(path))) != digest:
+                return None
+        for path, kind in kinds:
+            if path_kind(Path(path)) != kind:
+                return None
+        for key, digest in globs:
+            base, pattern = key.split("\0")
+            if (_digest("\0".join(glob_files(Path(base), pattern)).encode()) or "") != digest:
+                return None
+        for name, value in env:
+            if environ.get(name) != value:
+                return None
+        if head is not None and _head(project_dir) != head:
+            return None
+        return out, tuple(tuple(s) for s in spans)
+    except (TypeError, ValueError):
+        return None
+
+
+def path_kind(path: Path) -> str:
+    try:
+        if path.is_dir():
+            return "dir"
+        if path.is_file():
+            return "file"
+        return "other" if path.exists() or path.is_symlink() else "none"
+    except OSError:
+        return "none"
+
+
+def glob_files(base: Path, pattern: str) -> list[str]:
+    """The regular files under ``base`` whose path relative to it matches ``pattern``
+    (``*`` within a name, ``**`` across directories), sorted."""
+    import fnmatch
+    import re
+
+    parts = pattern.strip("/").split("/")
+    regex = "/".join(r"(?:[^/]*/)*" if p == "**" else fnmatch.translate(p)[4:-3]
+                     for p in parts)
+    regex = regex.replace("(?:[^/]*/)*/", "(?:[^/]*/)*")
+    compiled = re.compile(regex + r"\Z", re.S)
+    found: list[str] = []
+    for root, dirs, files in os.walk(base):
+        dirs.sort()
+        rel_root = os.path.relpath(root, base)
+        for name in sorted(files):
+            rel = name if rel_root == "." else f"{rel_root}/{name}"
+            if compiled.match(rel) and os.path.isfile(os.path.join(root, name)):
+                found.append(rel)
+    return found
+
+
+def _head(project_dir: Path) -> str | None:
+    info = _commit(project_dir)
+    return info[0] if info else None
+
+
+def _commit(project_dir: Path) -> tuple[str, str, str] | None:
+    """(hash, unix seconds, author date as Go's time.String prints it) of HEAD, or None
+    outside a git repository."""
+    from dockwright import run
+
+    result = run.run(["git", "-C", str(project_dir), "log", "-1", "--format=%H%x00%at%x00%ai"],
+                     check=False)
+    if not result.ok or result.stdout.count("\0") != 2:
+        return None
+    commit, unix, iso = result.stdout.strip().split("\0")
+    return commit, unix, f"{iso} {iso.rsplit(' ', 1)[-1]}"
+
+
+# --- the render itself (imports the template engine) ----------------------------------------
+
+class _Renderer:
+    def __init__(self, project_dir: Path, path: Path, display: str, templates: Path,
+                 options: RenderOptions, environ: Mapping[str, str], reads: Reads,
+                 cache: Path | None) -> None:
+        self.project_dir = project_dir
+        self.path = path
+        self.display = display
+        self.templates_dir = templates
+        self.options = options
+        self.environ = environ
+        self.reads = reads
+        self.cache = cache
+        self.sources: dict[str, tuple[str, str]] = {}  # template parse name -> (shown, text)
+        self._giterminism: Giterminism | None = None
+
+    def run(self, text: str) -> tuple[str, tuple[Span, ...]]:
+        from dockwright.gotemplate.execute import ExecError
+        from dockwright.gotemplate.parse import ParseError
+        from dockwright.gotemplate.template import Templates
+
+        self.templates = Templates(ROOT, self.functions())
+        self.reads.files[str(self.path)] = _digest(text.encode("utf-8", "surrogateescape"))
+        try:
+            for name, partial in self.partials():
+                self.sources[name] = (f"{self.templates_rel()}/{name}", partial)
+                self.templates.parse(name, partial)
+            self.sources[ROOT] = (self.display, text)
+            self.templates.parse(ROOT, text)
+            raw: list[tuple[int, str, int, bool]] = []
+            out = self.templates.execute(ROOT, self.data(), raw)
+        except ParseError as exc:
+            raise self.parse_error(exc) from None
+        except ExecError as exc:
+            raise self.exec_error(exc) from None
+        return out, self.spans(raw, out)
+
+    def templates_rel(self) -> str:
+        return os.path.relpath(self.templates_dir, self.project_dir)
+
+    def partials(self) -> Iterator[tuple[str, str]]:
+        if self.reads.kind(self.templates_dir) != "dir":
+            return
+        for rel in self.reads.glob(self.templates_dir, "**/*.tmpl"):
+            data = self.reads.file(self.templates_dir / rel)
+            yield rel, (data or b"").decode("utf-8", "surrogateescape")
+
+    def spans(self, raw: list[tuple[int, str, int, bool]], out: str) -> tuple[Span, ...]:
+        result: list[Span] = []
+        for offset, parse_name, pos, literal in raw:
+            shown, text = self.sources.get(parse_name, (parse_name, ""))
+            result.append((offset, shown, text.count("\n", 0, pos) + 1, literal))
+        return tuple(result)
+
+    # -- data and functions
+    def data(self) -> dict[str, Any]:
+        from dockwright.config import werffuncs
+
+        return {"Files": werffuncs.Files(self.project_dir, self.reads), "Env": self.options.env,
+                "Commit": werffuncs.LazyCommit(lambda: self.commit())}
+
+    def commit(self) -> tuple[str, str, str] | None:
+        info = _commit(self.project_dir)
+        self.reads.head = info[0] if info else None
+        return info
+
+    def functions(self) -> dict[str, Func]:
+        from dockwright.config import werffuncs
+
+        return werffuncs.function_map(self.templates_lookup, self.env,
+                                      self.options.loose_giterminism)
+
+    def templates_lookup(self) -> Any:
+        return self.templates
+
+    def giterminism(self) -> Giterminism:
+        if self._giterminism is None:
+            from dockwright.config import giterminism
+
+            for name in giterminism.NAMES:
+                self.reads.file(self.project_dir / name)
+            self._giterminism = giterminism.load(self.project_dir, self.cache)
+        return self._giterminism
+
+    def env(self, name: str) -> tuple[bool, str | None]:
+        """(allowed, value) for the template function ``env``."""
+        if not self.options.loose_giterminism and not self.giterminism().env_allowed(name):
+            return False, None
+        return True, self.reads.getenv(self.environ, name)
+
+    # -- errors
+    def where(self, parse_name: str, line: int, col: int | None) -> str:
+        shown = self.sources.get(parse_name, (parse_name, ""))[0]
+        if parse_name.startswith("tpl-") and parse_name not in self.sources:
+            shown = f"the text given to tpl ({parse_name})"
+        return f"{shown}:{line}" + (f":{col}" if col else "")
+
+    def parse_error(self, exc: Any) -> ConfigError:
+        from dockwright.config import werffuncs
+
+        col = None
+        if exc.pos is not None:
+            text = self.sources.get(exc.parse_name, ("", ""))[1]
+            col = exc.pos - (text.rfind("\n", 0, exc.pos) + 1) + 1 if text else None
+        return ConfigError(f"template: {exc.message}",
+                           werffuncs.hint_for(exc.message, self.templates),
+                           where=self.where(exc.parse_name, exc.line, col))
+
+    def exec_error(self, exc: Any) -> ConfigError:
+        from dockwright.config import werffuncs
+
+        chain = [exc]
+        while chain[-1].inner is not None:
+            chain.append(chain[-1].inner)
+        deepest = next((e for e in reversed(chain) if e.location() is not None), exc)
+        location = deepest.location()
+        where = self.where(*location) if location else self.display
+        message = deepest.message
+        callers = [self.where(*e.location()) for e in chain if e is not deepest
+                   and e.location() is not None]
+        if callers:
+            message += f" (called from {', '.join(reversed(callers))})"
+        return ConfigError(f"template: {message}", werffuncs.hint_for(deepest.message,
+                                                                     self.templates),
+                           where=where)

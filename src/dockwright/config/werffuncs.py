@@ -1,0 +1,269 @@
+"""werf's template functions and data, given to the Go template engine by ``render``.
+
+Functions: sprig's (without ``expandenv``), ``include``, ``tpl``, ``env``, ``required``,
+``fromYaml``, ``toYaml`` and werf's debug helpers; data: ``.Files`` and ``.Commit``. Each
+behaves as werf's does, errors included (werf's texts where a user sees them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockwright.gotemplate.execute import ExecError
+from dockwright.gotemplate.gofmt import sprint
+from dockwright.gotemplate.parse import ParseError
+from dockwright.gotemplate.sprig import functions as sprig_functions
+from dockwright.gotemplate.values import (
+    ANY,
+    BOOL,
+    MAP_ANY,
+    STRING,
+    Func,
+    GoError,
+    GoMap,
+    GoObject,
+    from_go_bytes,
+    go_bytes,
+)
+
+if TYPE_CHECKING:
+    from dockwright.config.render import Reads
+    from dockwright.gotemplate.template import Templates
+
+
+def _failure(message: str, inner: ExecError | None = None) -> GoError:
+    error = GoError(message)
+    error.inner = inner  # type: ignore[attr-defined]  # where the template that failed is
+    return error
+
+
+def function_map(templates: Callable[[], Templates],
+                 env: Callable[[str], tuple[bool, str | None]],
+                 loose: bool) -> dict[str, Func]:
+    """werf's function map: sprig's and werf's own. ``templates`` gives the template set
+    (for include and tpl); ``env`` says whether a variable may be read, and its value."""
+
+    def include(name: str, data: Any) -> str:
+        try:
+            return templates().execute(name, data)
+        except ExecError as exc:
+            raise _failure(exc.go_text(), exc) from None
+
+    def tpl(text: str, data: Any) -> str:
+        name = f"tpl-{zlib.adler32(go_bytes(text))}"
+        try:
+            templates().parse(name, text)
+        except ParseError as exc:
+            raise _failure(str(exc)) from None
+        return include(name, data)
+
+    def getenv(value: Any, *default: str) -> str:
+        if len(default) > 1:
+            raise GoError("more than 1 optional argument prohibited")
+        name = sprint(value)
+        allowed, found = env(name)
+        if not allowed:
+            raise GoError(f"env name {_q(name)} not allowed by giterminism")
+        if found is None:
+            if default:
+                return default[0]
+            if loose:
+                return ""
+            raise GoError(f"the environment variable {_q(name)} must be set or default must "
+                          "be provided")
+        return default[0] if found == "" and default else found
+
+    def required(message: str, value: Any) -> Any:
+        if value is None or (value == "" and type(value) is str):
+            raise GoError(message)
+        return value
+
+    def from_yaml(text: str) -> Any:
+        from dockwright.gotemplate import goyaml
+
+        return goyaml.unmarshal_map(text)
+
+    def to_yaml(value: Any) -> str:
+        from dockwright.gotemplate import goyaml
+
+        try:
+            return str(goyaml.marshal(value)).removesuffix("\n")
+        except GoError:
+            return ""
+
+    def nothing(*_: Any) -> str:
+        return ""
+
+    funcs = sprig_functions()
+    del funcs["expandenv"]
+    funcs.update({
+        "include": Func(include, (STRING, ANY), result=STRING, errors=True),
+        "include_debug": Func(include, (STRING, ANY), result=STRING, errors=True),
+        "tpl": Func(tpl, (STRING, ANY), result=STRING, errors=True),
+        "tpl_debug": Func(tpl, (STRING, ANY), result=STRING, errors=True),
+        "env": Func(getenv, (ANY,), STRING, STRING, errors=True),
+        "required": Func(required, (STRING, ANY), result=ANY, errors=True),
+        "fromYaml": Func(from_yaml, (STRING,), result=MAP_ANY, errors=True),
+        "toYaml": Func(to_yaml, (ANY,), result=STRING),
+        "printf_debug": Func(nothing, (STRING,), ANY, STRING),
+        "dump_debug": Func(nothing, (ANY,), result=STRING),
+    })
+    return funcs
+
+
+def _q(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Files(GoObject):
+    """werf's ``.Files``: files of the project directory, by paths relative to it."""
+
+    gotype = "config.files"
+
+    def __init__(self, project_dir: Path, reads: Reads) -> None:
+        self.project_dir = project_dir
+        self.reads = reads
+        self._methods = {
+            "Get": Func(self.get, (STRING,), result=STRING),
+            "Glob": Func(self.glob, (STRING,), result=MAP_ANY),
+            "Exists": Func(self.exists, (STRING,), result=BOOL),
+            "IsDir": Func(self.is_dir, (STRING,), result=BOOL),
+        }
+
+    def go_methods(self) -> dict[str, Func]:
+        return self._methods
+
+    def _path(self, rel: str) -> Path | None:
+        path = (self.project_dir / rel).resolve() if rel else self.project_dir
+        return path if path.is_relative_to(self.project_dir) else None
+
+    def get(self, rel: str) -> str:
+        path = self._path(rel)
+        data = self.reads.file(path) if path is not None else None
+        if data is None:
+            raise GoError(f"{{{{ .Files.Get {_q(rel)} }}}}: the file {_q(rel)} not found in "
+                          "the project directory")
+        return from_go_bytes(data)
+
+    def glob(self, pattern: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for rel in self.reads.glob(self.project_dir, pattern):
+            data = self.reads.file(self.project_dir / rel)
+            if data is not None:
+                found[rel] = from_go_bytes(data)
+        return found
+
+    def exists(self, rel: str) -> bool:
+        path = self._path(rel)
+        return path is not None and self.reads.kind(path) in ("file", "dir", "other")
+
+    def is_dir(self, rel: str) -> bool:
+        path = self._path(rel)
+        return path is not None and self.reads.kind(path) == "dir"
+
+
+class LazyCommit(GoMap):
+    """werf's ``.Commit`` map ({Hash, Date: {Human, Unix}}), read from git on first use."""
+
+    __slots__ = ("_load", "_loaded")
+
+    def __init__(self, load: Callable[[], tuple[str, str, str] | None]) -> None:
+        super().__init__((), MAP_ANY)
+        self._load = load
+        self._loaded = False
+
+    def _fill(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        info = self._load()
+        if info is None:
+            raise GoError(".Commit needs a git repository, and the project directory is "
+                          "not in one")
+        commit, unix, human = info
+        super().update({"Hash": commit, "Date": GoMap({"Human": human, "Unix": unix},
+                                                      "map[string]string")})
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._fill()
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._fill()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def keys(self) -> Any:
+        self._fill()
+        return super().keys()
+
+    def items(self) -> Any:
+        self._fill()
+        return super().items()
+
+    def values(self) -> Any:
+        self._fill()
+        return super().values()
+
+
+# --- hints for template errors ---------------------------------------------------------------
+
+def hint_for(message: str, templates: Templates | None) -> str:
+    """What to do about a template error, by what it says."""
+    if m := re.search(r'function "([^"]+)" not defined', message):
+        names = sorted(templates.funcs) if templates else []
+        near = difflib.get_close_matches(m.group(1), names, n=1)
+        if near:
+            return f"did you mean '{near[0]}'?"
+        return ("dockwright has Go's built-in template functions, sprig's and werf's "
+                "(the README lists them)")
+    if m := re.search(r'env name "([^"]+)" not allowed by giterminism', message):
+        return (f"allow it in werf-giterminism.yaml: 'config: {{goTemplateRendering: "
+                f"{{allowEnvVariables: [{m.group(1)}]}}}}' (a name or /regex/), or run with "
+                "--loose-giterminism")
+    if m := re.search(r'environment variable "([^"]+)" must be set', message):
+        return (f"set {m.group(1)}, give env a default ({{{{ env \"{m.group(1)}\" \"value\" "
+                "}}), or run with --loose-giterminism")
+    if "not found in the project directory" in message:
+        return "paths given to .Files are relative to the project directory"
+    if m := re.search(r'(?:no template|template) "([^"]+)"(?: associated| not defined)',
+                      message):
+        names = sorted(n for n in (templates.trees if templates else {})
+                       if not n.startswith("tpl-"))
+        near = difflib.get_close_matches(m.group(1), names, n=1)
+        if near:
+            return f"did you mean '{near[0]}'?"
+        return ("define it with {{ define \"NAME\" }}...{{ end }} in werf.yaml or in a "
+                ".werf/*.tmpl file" + (f"; defined: {', '.join(names)}" if names else ""))
+    if "is not implemented by dockwright" in message:
+        return "the README lists the sprig functions dockwright implements"
+    if "wrong type for value" in message or "expected integer" in message:
+        return ("the function takes arguments of other Go types: convert with int, int64, "
+                "float64 or toString (sprig's add, sub, mul, div return int64)")
+    if "nil pointer evaluating" in message:
+        return "the value before the field is null: test it with if/with or use default"
+    if "undefined variable" in message:
+        return ("declare it first with {{ $name := ... }}; variables do not reach into "
+                "define, template or include")
+    if "wrong number of args" in message:
+        return "give the function the number of arguments it takes"
+    if "unexpected EOF" in message or "unclosed action" in message:
+        return ("every {{ if }}, {{ range }}, {{ with }}, {{ define }} needs its {{ end }}, "
+                "and every {{ needs its }}")
+    return "fix the template there; 'dockwright config render' prints the rendered werf.yaml"
