@@ -309,7 +309,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     home = Identity.current().home
     if args.config_command == "render":
         rendered = render(args.dir.resolve(), render_options(args, env), env,
-                          cache_dir(env, home) / "render")
+                          cache_dir(env, home))
         sys.stdout.write(rendered.text)
         return Exit.OK
     project = _load(args, env, home)

@@ -26,7 +26,7 @@ from dockwright.config.yamlnodes import (
 )
 from dockwright.errors import ConfigError
 
-NAMES = ("werf-giterminism.yaml", "werf-giterminism.yml")
+NAMES = ("werf-giterminism.yaml",)  # werf reads no other name
 
 # Every key werf's schema has: a mapping is a dict of its keys, a leaf the type it holds.
 SCHEMA: dict[str, object] = {
@@ -64,7 +64,8 @@ class Giterminism:
         """Whether templates may read environment variable ``name`` (names or /regex/)."""
         for pattern in self.get_list("config.goTemplateRendering.allowEnvVariables"):
             if len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/"):
-                if re.fullmatch(pattern[1:-1], name):
+                # werf wraps the text in ^...$ as it is: /A|B/ allows A... or ...B
+                if re.search(f"^{pattern[1:-1]}$", name):
                     return True
             elif pattern == name:
                 return True

@@ -13,7 +13,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from dockwright.config.model import IMPORT_TYPES, Dependency, Image, Import, Project, Secret
+from dockwright.config.model import (
+    IMPORT_TYPES,
+    Dependency,
+    Healthcheck,
+    Image,
+    ImageSpec,
+    Import,
+    Project,
+    Secret,
+)
 from dockwright.config.render import Rendered, RenderOptions, render
 from dockwright.config.yamlnodes import (
     BOOL,
@@ -41,6 +50,14 @@ IMAGE_KEYS = (
 DEPENDENCY_KEYS = ("image", "imports")
 IMPORT_KEYS = ("type", "targetBuildArg")
 SECRET_KEYS = ("id", "env", "src", "value")
+SPEC_KEYS = ("author", "clearHistory", "config")
+SPEC_CONFIG_KEYS = (
+    "keepEssentialWerfLabels", "clearWerfLabels", "clearCmd", "clearEntrypoint", "clearUser",
+    "clearWorkingDir", "removeLabels", "removeVolumes", "removeEnv", "volumes", "labels", "env",
+    "expose", "user", "cmd", "entrypoint", "workingDir", "stopSignal", "healthcheck",
+)
+META_SPEC_CONFIG_KEYS = ("keepEssentialWerfLabels", "clearWerfLabels", "removeLabels", "labels")
+HEALTHCHECK_KEYS = ("test", "interval", "timeout", "startPeriod", "retries")
 STAPEL_MARKERS = ("image", "artifact")
 
 PROJECT_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
@@ -157,7 +174,7 @@ def load_project(
     options = options or RenderOptions()
     if config is not None:
         options = replace(options, config=str(config))
-    rendered = render(directory, options, environ, cache.parent / "render" if cache else None)
+    rendered = render(directory, options, environ, cache.parent if cache else None)
     return read_project(directory, rendered, environ, cache)
 
 
@@ -244,7 +261,7 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
     cache_version: str | None = None
     platform: tuple[str, ...] = ()
     build_staged = False
-    build_image_spec = False
+    build_image_spec: ImageSpec | None = None
     if "build" in meta:
         build = doc.mapping(meta["build"], "build", META_BUILD_KEYS)
         if "cacheVersion" in build:
@@ -253,7 +270,8 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
             platform = doc.strings(build["platform"], "platform")
         if "staged" in build:
             build_staged = doc.boolean(build["staged"], "staged")
-        build_image_spec = "imageSpec" in build
+        if "imageSpec" in build:
+            build_image_spec = _image_spec(doc, build["imageSpec"], META_SPEC_CONFIG_KEYS)
 
     images: list[Image] = []
     image_fields: list[tuple[Node, dict[str, Node]]] = []
@@ -333,8 +351,97 @@ def _stapel_names(node: MappingNode) -> str:
     return "?"
 
 
+def _image_spec(doc: _Doc, node: Node, config_keys: tuple[str, ...]) -> ImageSpec:
+    """An imageSpec section (``config_keys``: what its config may hold there)."""
+    spec = doc.mapping(node, "imageSpec", SPEC_KEYS)
+    c = doc.mapping(spec["config"], "imageSpec.config", config_keys) if "config" in spec \
+        else {}
+
+    def text(n: Node, key: str) -> str:
+        # werf's YAML reader takes any scalar where it expects a string
+        if isinstance(n, ScalarNode) and n.tag != NULL:
+            return n.value
+        raise doc.fail(n, f"'{key}' must be a string, not {_kind(n)}",
+                       "write a value, quoted if it has special characters")
+
+    def texts(key: str) -> tuple[str, ...] | None:
+        if key not in c:
+            return None
+        return tuple(text(i, key) for i in doc.sequence(c[key], key))
+
+    def pairs(key: str) -> tuple[tuple[str, str], ...]:
+        node = c.get(key)
+        if node is None:
+            return ()
+        if not isinstance(node, MappingNode):
+            raise doc.fail(node, f"'{key}' must be a mapping, not {_kind(node)}",
+                           "write one 'NAME: value' line per entry")
+        return tuple(sorted((text(k, key), text(v, key)) for k, v in node.value))
+
+    def flag(mapping: dict[str, Node], key: str) -> bool:
+        return doc.boolean(mapping[key], key) if key in mapping else False
+
+    def word(key: str) -> str:
+        return text(c[key], key) if key in c else ""
+
+    health = None
+    if "healthcheck" in c:
+        h = doc.mapping(c["healthcheck"], "imageSpec.config.healthcheck", HEALTHCHECK_KEYS)
+
+        def seconds(key: str) -> int:
+            value = _yaml_number(h[key]) if key in h else 0
+            if value is None or value != int(value) or value < 0:
+                raise doc.fail(h[key], f"healthcheck '{key}' must be a whole number of seconds",
+                               "write a number without quotes, for example 30")
+            return int(value)
+
+        test = tuple(text(i, "test") for i in doc.sequence(h["test"], "test")) \
+            if "test" in h else ()
+        health = Healthcheck(test, seconds("interval"), seconds("timeout"),
+                             seconds("startPeriod"), seconds("retries"))
+    return ImageSpec(
+        author=text(spec["author"], "author") if "author" in spec else "",
+        clear_history=flag(spec, "clearHistory"),
+        keep_essential_werf_labels=flag(c, "keepEssentialWerfLabels"),
+        clear_werf_labels=flag(c, "clearWerfLabels"),
+        remove_labels=texts("removeLabels") or (),
+        remove_volumes=texts("removeVolumes") or (),
+        remove_env=texts("removeEnv") or (),
+        clear_cmd=flag(c, "clearCmd"),
+        clear_entrypoint=flag(c, "clearEntrypoint"),
+        clear_user=flag(c, "clearUser"),
+        clear_working_dir=flag(c, "clearWorkingDir"),
+        volumes=texts("volumes") or (),
+        labels=pairs("labels"),
+        env=pairs("env"),
+        user=word("user"),
+        cmd=texts("cmd"),
+        entrypoint=texts("entrypoint"),
+        working_dir=word("workingDir"),
+        stop_signal=word("stopSignal"),
+        expose=texts("expose"),
+        healthcheck=health,
+    )
+
+
+def merge_image_spec(meta: ImageSpec | None, image: ImageSpec | None) -> ImageSpec | None:
+    """werf's merge of the meta section's imageSpec into an image's: the meta's author and
+    labels win, its flags add, its removeLabels are appended."""
+    if meta is None:
+        return image
+    image = image or ImageSpec()
+    labels = dict(image.labels) | dict(meta.labels)
+    remove = image.remove_labels + tuple(r for r in meta.remove_labels
+                                         if r not in image.remove_labels)
+    return replace(image, author=meta.author or image.author,
+                   clear_history=image.clear_history or meta.clear_history,
+                   keep_essential_werf_labels=image.keep_essential_werf_labels
+                   or meta.keep_essential_werf_labels,
+                   labels=tuple(sorted(labels.items())), remove_labels=remove)
+
+
 def _image(doc: _Doc, node: Node, f: dict[str, Node], name: str, project_dir: Path,
-           build_staged: bool, build_image_spec: bool) -> Image:
+           build_staged: bool, build_image_spec: ImageSpec | None) -> Image:
     where = doc.where(f["image"])
     context = doc.string(f["context"], "context") if "context" in f else "."
     context_dir = (project_dir / context).resolve()
@@ -456,7 +563,9 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], name: str, project_dir: Pa
         cache_version=doc.string(f["cacheVersion"], "cacheVersion", allow_number=True)
         if "cacheVersion" in f else None,
         staged=doc.boolean(f["staged"], "staged") if "staged" in f else build_staged,
-        image_spec=("imageSpec" in f) or build_image_spec,
+        image_spec=merge_image_spec(build_image_spec, _image_spec(doc, f["imageSpec"],
+                                                                  SPEC_CONFIG_KEYS)
+                                    if "imageSpec" in f else None),
     )
 
 

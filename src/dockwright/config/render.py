@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockwright import cachefile
+from dockwright.config import globs
 from dockwright.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -110,17 +111,21 @@ def display_path(path: Path) -> str:
 
 def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str],
            cache: Path | None = None) -> Rendered:
-    """The rendered config of the project in ``project_dir``; raises ConfigError."""
+    """The rendered config of the project in ``project_dir``; raises ConfigError.
+    ``cache`` is dockwright's cache directory (renders and composed YAML go below it)."""
     project_dir = project_dir.resolve()
     path = config_path(project_dir, options)
     display = display_path(path)
     templates = project_dir / (options.templates_dir or TEMPLATES_DIR)
     text = path.read_bytes().decode("utf-8", "surrogateescape")
     if "{{" not in text and not templates.is_dir():
+        from dockwright.config import giterminism
+
+        giterminism.load(project_dir, cache / "yaml" if cache else None)  # werf checks it
         return Rendered(path, display, text, templated=False)
     key = hashlib.blake2b(repr((FORMAT, str(project_dir), str(path), str(templates),
                                 options)).encode(), digest_size=16).hexdigest()
-    entry = cache / f"{key}.marshal" if cache is not None else None
+    entry = cache / "render" / f"{key}.marshal" if cache is not None else None
     if entry is not None:
         hit = _cached(entry, project_dir, environ)
         if hit is not None:
@@ -168,9 +173,10 @@ class Reads:
         self.kinds[str(path)] = kind
         return kind
 
-    def glob(self, base: Path, pattern: str) -> list[str]:
-        matches = glob_files(base, pattern)
-        self.globs[f"{base}\0{pattern}"] = _digest("\0".join(matches).encode()) or ""
+    def glob(self, rel_dir: str, pattern: str) -> list[str]:
+        """werf's glob of ``pattern`` in ``rel_dir`` of the project (see ``globs``)."""
+        matches = globs.list_files(self.project_dir, rel_dir, pattern)
+        self.globs[f"{rel_dir}\0{pattern}"] = _digest("\0".join(matches).encode()) or ""
         return matches
 
     def getenv(self, environ: Mapping[str, str], name: str) -> str | None:
@@ -188,16 +194,17 @@ def _cached(entry: Path, project_dir: Path, environ: Mapping[str, str]
             ) -> tuple[str, tuple[Span, ...]] | None:
     data: Any = cachefile.read_marshal(entry)
     try:
-        (files, kinds, globs, env, head), out, spans = data
+        (files, kinds, seen_globs, env, head), out, spans = data
         for path, digest in files:
             if _digest(_read(Path(path))) != digest:
                 return None
         for path, kind in kinds:
             if path_kind(Path(path)) != kind:
                 return None
-        for key, digest in globs:
-            base, pattern = key.split("\0")
-            if (_digest("\0".join(glob_files(Path(base), pattern)).encode()) or "") != digest:
+        for key, digest in seen_globs:
+            rel_dir, pattern = key.split("\0")
+            found = globs.list_files(project_dir, rel_dir, pattern)
+            if (_digest("\0".join(found).encode()) or "") != digest:
                 return None
         for name, value in env:
             if environ.get(name) != value:
@@ -205,7 +212,7 @@ def _cached(entry: Path, project_dir: Path, environ: Mapping[str, str]
         if head is not None and _head(project_dir) != head:
             return None
         return out, tuple(tuple(s) for s in spans)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # damaged, or a glob that no longer parses
         return None
 
 
@@ -218,28 +225,6 @@ def path_kind(path: Path) -> str:
         return "other" if path.exists() or path.is_symlink() else "none"
     except OSError:
         return "none"
-
-
-def glob_files(base: Path, pattern: str) -> list[str]:
-    """The regular files under ``base`` whose path relative to it matches ``pattern``
-    (``*`` within a name, ``**`` across directories), sorted."""
-    import fnmatch
-    import re
-
-    parts = pattern.strip("/").split("/")
-    regex = "/".join(r"(?:[^/]*/)*" if p == "**" else fnmatch.translate(p)[4:-3]
-                     for p in parts)
-    regex = regex.replace("(?:[^/]*/)*/", "(?:[^/]*/)*")
-    compiled = re.compile(regex + r"\Z", re.S)
-    found: list[str] = []
-    for root, dirs, files in os.walk(base):
-        dirs.sort()
-        rel_root = os.path.relpath(root, base)
-        for name in sorted(files):
-            rel = name if rel_root == "." else f"{rel_root}/{name}"
-            if compiled.match(rel) and os.path.isfile(os.path.join(root, name)):
-                found.append(rel)
-    return found
 
 
 def _head(project_dir: Path) -> str | None:
@@ -284,6 +269,7 @@ class _Renderer:
 
         self.templates = Templates(ROOT, self.functions())
         self.reads.files[str(self.path)] = _digest(text.encode("utf-8", "surrogateescape"))
+        self.giterminism()  # werf checks the file before rendering, used or not
         try:
             for name, partial in self.partials():
                 self.sources[name] = (f"{self.templates_rel()}/{name}", partial)
@@ -304,7 +290,7 @@ class _Renderer:
     def partials(self) -> Iterator[tuple[str, str]]:
         if self.reads.kind(self.templates_dir) != "dir":
             return
-        for rel in self.reads.glob(self.templates_dir, "**/*.tmpl"):
+        for rel in self.reads.glob(self.templates_rel(), "**/*.tmpl"):
             data = self.reads.file(self.templates_dir / rel)
             yield rel, (data or b"").decode("utf-8", "surrogateescape")
 
@@ -342,7 +328,8 @@ class _Renderer:
 
             for name in giterminism.NAMES:
                 self.reads.file(self.project_dir / name)
-            self._giterminism = giterminism.load(self.project_dir, self.cache)
+            self._giterminism = giterminism.load(
+                self.project_dir, self.cache / "yaml" if self.cache else None)
         return self._giterminism
 
     def env(self, name: str) -> tuple[bool, str | None]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockwright.config.globs import BadPattern
 from dockwright.gotemplate.execute import ExecError
 from dockwright.gotemplate.gofmt import sprint
 from dockwright.gotemplate.parse import ParseError
@@ -151,11 +152,16 @@ class Files(GoObject):
         return from_go_bytes(data)
 
     def glob(self, pattern: str) -> dict[str, Any]:
+        try:
+            matches = self.reads.glob("", pattern)
+        except BadPattern as exc:
+            raise GoError(str(exc)) from None
         found: dict[str, Any] = {}
-        for rel in self.reads.glob(self.project_dir, pattern):
+        for rel in matches:
             data = self.reads.file(self.project_dir / rel)
-            if data is not None:
-                found[rel] = from_go_bytes(data)
+            if data is None:
+                raise GoError(f"the file {_q(rel)} not found in the project directory")
+            found[rel] = from_go_bytes(data)
         return found
 
     def exists(self, rel: str) -> bool:
