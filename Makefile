@@ -8,12 +8,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := buildah runc crun fuse-overlayfs uidmap slirp4netns skopeo docker-registry \
 	busybox-static libcap2-bin util-linux apache2-utils openssl python3-venv
+# The tests also need Go and sprig, to render werf.yaml templates with the real thing
+TEST_APT_PACKAGES := golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev
 EXAMPLE := examples/hello
 
-.PHONY: run test unit integration lint deps venv example-rootfs bench clean
+.PHONY: run test unit integration lint deps test-deps venv example-rootfs bench clean
 
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+deps: PACKAGES := $(APT_PACKAGES)
+test-deps: PACKAGES := $(APT_PACKAGES) $(TEST_APT_PACKAGES)
+deps test-deps:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -44,13 +48,13 @@ lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-unit: venv
-	$(BIN)/pytest -q tests/unit
+unit: test-deps venv
+	$(BIN)/pytest -q tests/unit tests/gotemplate
 
 integration: deps venv
 	$(BIN)/pytest -q -m integration tests/integration
 
-test: deps venv lint
+test: test-deps venv lint
 	$(BIN)/pytest -q tests
 
 # dockwright against raw Buildah, side by side (about 15 minutes; writes bench/results/latest.json)

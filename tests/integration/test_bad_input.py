@@ -88,9 +88,6 @@ CASES = [
     Case("stapel image", {"werf.yaml": werf("image: backend\nfrom: alpine\n", APP)},
          "werf.yaml:4: Unable to build stapel type images and artifacts with buildah container "
          "backend: image 'backend'", "Please select only dockerfile images"),
-    Case("template", {"werf.yaml": werf(APP + 'args:\n  V: {{ env "V" }}\n')},
-         "werf.yaml:7: werf.yaml templates ({{ ... }}) are not supported by dockwright yet",
-         "literally"),
     Case("invalid YAML", {"werf.yaml": werf(APP + "args: [unclosed\n")},
          "werf.yaml:7: invalid YAML: ...", "fix the YAML syntax"),
     Case("contextAddFiles missing", {"werf.yaml": werf(APP + "contextAddFiles: [nope]\n")},
@@ -130,9 +127,6 @@ CASES = [
     Case("staged: true", {"werf.yaml": werf(APP + "staged: true\n")},
          "werf.yaml:4: image 'app': 'staged: true' (a stage per instruction) is not supported "
          "by dockwright yet", "remove 'staged'"),
-    Case("imageSpec", {"werf.yaml": werf(APP + "imageSpec:\n  author: me\n")},
-         "werf.yaml:4: image 'app': 'imageSpec' is not applied by dockwright yet",
-         "in the Dockerfile"),
     Case("several platforms",
          {"werf.yaml": werf(APP, meta=f"configVersion: 1\nproject: {PROJECT}\nbuild:\n"
                                       "  platform: [linux/amd64, linux/arm64]\n")},
@@ -167,6 +161,257 @@ CASES = [
           "FROM scratch\nCOPY nothere /x\n"},
          "app/Dockerfile:2: COPY/ADD source 'nothere' matches no file in the build context",
          "fix the path"),
+    # werf.yaml's Go templates: the place in the template (or the rendered text) and a hint
+    Case('template: unclosed action',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ .Env\n',
+         },
+         'werf.yaml:3:1: template: unclosed action started at werf.yaml:2',
+         'every {{ if }}, {{ range }}, {{ with }},'),
+    Case('template: if without end',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: bad\n{{ if .Env }}\n---\nimage: app\ndocke'
+                         'rfile: Dockerfile\n',
+         },
+         'werf.yaml:7:1: template: unexpected EOF',
+         'every {{ if }}, {{ range }}, {{ with }},'),
+    Case('template: end without block',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: bad\n{{ end }}\n',
+         },
+         'werf.yaml:3:8: template: unexpected {{end}}',
+         "fix the template there; 'dockwright conf"),
+    Case('template: unknown function near',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ uper "bad" }}\n',
+         },
+         'werf.yaml:2:13: template: function "uper" not defined',
+         "did you mean 'upper'?"),
+    Case('template: unknown function far',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ frobnicate }}\n',
+         },
+         'werf.yaml:2:13: template: function "frobnicate" not defined',
+         "dockwright has Go's built-in template fu"),
+    Case('template: undefined variable',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ $name }}\n',
+         },
+         'werf.yaml:2:13: template: undefined variable "$name"',
+         'declare it first with {{ $name := ... }}'),
+    Case('template: missing include',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ include "projct" . }}\n',
+          '.werf/names.tmpl': '{{ define "project" }}bad{{ end }}',
+         },
+         'werf.yaml:2:13: template: error calling include: template: no template "projct" assoc'
+         'iated with template "werfConfig"',
+         "did you mean 'project'?"),
+    Case('template: missing template',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ template "nme" }}\n',
+         },
+         'werf.yaml:2:22: template: template "nme" not defined',
+         'define it with {{ define "NAME" }}...{{ '),
+    Case('template: required',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ required "set .Env: dev or prod" .Env }'
+                         '}\n',
+         },
+         'werf.yaml:2:13: template: error calling required: set .Env: dev or prod',
+         "give the value that 'required' asks for;"),
+    Case('template: Files.Get missing',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ .Files.Get "project.txt" }}\n',
+         },
+         'werf.yaml:2:19: template: error calling Get: {{ .Files.Get "project.txt" }}: the file'
+         ' "project.txt" not found in the project directory',
+         'paths given to .Files are relative to th'),
+    Case('template: env not allowed',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ env "PROJ" }}\n',
+         },
+         'werf.yaml:2:13: template: error calling env: env name "PROJ" not allowed by gitermini'
+         'sm',
+         "allow it in werf-giterminism.yaml: 'conf"),
+    Case('template: env unset no default',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ env "DW_UNSET_X" }}\n',
+          'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRenderi'
+                                     'ng:\n    allowEnvVariables: [/DW_.*/]\n',
+         },
+         'werf.yaml:2:13: template: error calling env: the environment variable "DW_UNSET_X" mu'
+         'st be set or default must be provided',
+         'set DW_UNSET_X, give env a default ({{ e'),
+    Case('template: env two defaults',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ env "X" "a" "b" }}\n',
+         },
+         'werf.yaml:2:13: template: error calling env: more than 1 optional argument prohibited',
+         'env takes a variable name and at most on'),
+    Case('template: wrong arg count',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ replace "a" "b" }}\n',
+         },
+         'werf.yaml:2:13: template: wrong number of args for replace: want 3 got 2',
+         'give the function the number of argument'),
+    Case('template: wrong arg type',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ substr 0 (add 1 2) "bad" }}\n',
+         },
+         'werf.yaml:2:29: template: wrong type for value; expected int; got int64',
+         'the function takes arguments of other Go'),
+    Case('template: literal of wrong type',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ repeat "2" "bad" }}\n',
+         },
+         'werf.yaml:2:20: template: expected integer; found "2"',
+         'the function takes arguments of other Go'),
+    Case('template: nil pointer',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ $s := fromYaml "a: null" }}{{ $s.a.name'
+                         ' }}\n',
+         },
+         'werf.yaml:2:45: template: nil pointer evaluating interface {}.name',
+         'the value before the field is null: test'),
+    Case('template: index out of range',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ index (list "a") 3 }}\n',
+         },
+         'werf.yaml:2:13: template: error calling index: index out of range: 3',
+         'the list is shorter than that: check it '),
+    Case('template: incompatible comparison',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ if eq 1 "1" }}x{{ end }}\n',
+         },
+         'werf.yaml:2:16: template: error calling eq: incompatible types for comparison',
+         'eq, ne, lt, le, gt and ge compare values'),
+    Case('template: fail',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ fail "this project needs --env" }}\n',
+         },
+         'werf.yaml:2:13: template: error calling fail: this project needs --env',
+         'the template stops here on purpose (fail'),
+    Case('template: range over a string',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ range "abc" }}{{ . }}{{ end }}\n',
+         },
+         "werf.yaml:2:19: template: range can't iterate over abc",
+         'range takes a list, a map or an integer'),
+    Case('template: break outside range',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ break }}\n',
+         },
+         'werf.yaml:2:19: template: {{break}} outside {{range}}',
+         "fix the template there; 'dockwright conf"),
+    Case('template: bad number',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ 1x }}\n',
+         },
+         'werf.yaml:2:13: template: bad number syntax: "1x"',
+         "fix the template there; 'dockwright conf"),
+    Case('template: unterminated string',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ "bad }}\n',
+         },
+         'werf.yaml:2:13: template: unterminated quoted string',
+         "fix the template there; 'dockwright conf"),
+    Case('template: syntax error in a partial',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: bad\n',
+          '.werf/helpers/names.tmpl': '{{ define "x" }}\n{{ if }}\n{{ end }}\n',
+         },
+         '.werf/helpers/names.tmpl:2:7: template: missing value for if',
+         "fix the template there; 'dockwright conf"),
+    Case('template: error inside an include',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ include "name" . }}\n',
+          '.werf/names.tmpl': '{{ define "name" }}\n{{- .Files.Get "nope" -}}\n{{ end }}',
+         },
+         '.werf/names.tmpl:2:11: template: error calling Get: {{ .Files.Get "nope" }}: the file'
+         ' "nope" not found in the project directory (called from werf.yaml:2:13)',
+         'paths given to .Files are relative to th'),
+    Case('template: tpl syntax error',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ tpl "{{ .x" . }}\n',
+         },
+         'werf.yaml:2:13: template: error calling tpl: template: tpl-93061565:1: unclosed actio'
+         'n',
+         'every {{ if }}, {{ range }}, {{ with }},'),
+    Case('template: Glob bad pattern',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ .Files.Glob "[a-" }}\n',
+         },
+         'werf.yaml:2:19: template: error calling Glob: syntax error in pattern',
+         "fix the template there; 'dockwright conf"),
+    Case('template: sprig not implemented',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ genCA "x" 3 }}\n',
+         },
+         'werf.yaml:2:13: template: error calling genCA: the sprig function genCA is not implem'
+         'ented by dockwright yet',
+         'the README lists the sprig functions doc'),
+    Case('template: division by zero',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ div 1 0 }}\n',
+         },
+         'werf.yaml:2:13: template: error calling div: runtime error: integer divide by zero',
+         "fix the template there; 'dockwright conf"),
+    Case('template: char literal',
+         {
+          'werf.yaml': "configVersion: 1\nproject: {{ 'ab' }}\n",
+         },
+         "werf.yaml:2:13: template: malformed character constant: 'ab'",
+         "fix the template there; 'dockwright conf"),
+    Case('template: argument to a non-function',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ .Env "x" }}\n',
+         },
+         'werf.yaml:2:13: template: Env is not a method but has arguments',
+         "fix the template there; 'dockwright conf"),
+    Case('template: giterminism unknown key',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ env "X" "bad" }}\n',
+          'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRendrin'
+                                     'g:\n    allowEnvVariables: [X]\n',
+         },
+         "werf-giterminism.yaml:3: unknown key 'config.goTemplateRendring'",
+         "did you mean 'goTemplateRendering'?"),
+    Case('template: giterminism bad regex',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ env "X" "bad" }}\n',
+          'werf-giterminism.yaml': 'giterminismConfigVersion: 1\nconfig:\n  goTemplateRenderi'
+                                     'ng:\n    allowEnvVariables: [/X(/]\n',
+         },
+         'werf-giterminism.yaml: config.goTemplateRendering.allowEnvVariables: /X(/ is not a va'
+         'lid regular expression: missing ), unterminated subpattern at position 1',
+         'fix the pattern'),
+    Case('template: template renders bad YAML',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: bad\n{{ range list 1 2 }}\n---\nimage: app'
+                         '{{ . }}\ndockerfile: [Dockerfile\n{{ end }}',
+         },
+         "werf.yaml:4 (rendered line 8): invalid YAML: expected ',' or ']', but got '<document "
+         "start>'",
+         'fix the YAML syntax at that line'),
+    Case('template: WERF_LOOSE_GITERMINISM bad',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ env "X" "bad" }}\n',
+         },
+         "WERF_LOOSE_GITERMINISM='maybe' is not a boolean",
+         'set WERF_LOOSE_GITERMINISM to 1 or 0 (or', env={'WERF_LOOSE_GITERMINISM': 'maybe'}),
+    Case('template: config missing',
+         {
+         },
+         'config file ci/werf.yaml does not exist',
+         'give --config (or WERF_CONFIG) a werf.ya', env={'WERF_CONFIG': 'ci/werf.yaml'}),
+    Case('template: dot command',
+         {
+          'werf.yaml': 'configVersion: 1\nproject: {{ .Values.name | upper }}\n',
+         },
+         'werf.yaml:2:28: template: invalid value; expected string',
+         'a value that does not exist (a missing k'),
+
 ]
 
 
@@ -197,6 +442,7 @@ def leftovers(builder: Builder, driver: str) -> tuple[set[str], str]:
 
 def test_cases_are_distinct() -> None:
     assert len(CASES) >= 28
+    assert len([c for c in CASES if c.id.startswith("template")]) >= 25
     assert len({c.id for c in CASES}) == len(CASES)
 
 

@@ -352,7 +352,10 @@ class _Renderer:
         if exc.pos is not None:
             text = self.sources.get(exc.parse_name, ("", ""))[1]
             col = exc.pos - (text.rfind("\n", 0, exc.pos) + 1) + 1 if text else None
-        return ConfigError(f"template: {exc.message}",
+        message = exc.message
+        for name, (shown, _) in self.sources.items():  # Go names a file by its template
+            message = message.replace(f" {name}:", f" {shown}:")
+        return ConfigError(f"template: {message}",
                            werffuncs.hint_for(exc.message, self.templates),
                            where=self.where(exc.parse_name, exc.line, col))
 

@@ -234,7 +234,7 @@ def hint_for(message: str, templates: Templates | None) -> str:
     """What to do about a template error, by what it says."""
     if m := re.search(r'function "([^"]+)" not defined', message):
         names = sorted(templates.funcs) if templates else []
-        near = difflib.get_close_matches(m.group(1), names, n=1)
+        near = difflib.get_close_matches(m.group(1), names, n=1, cutoff=0.75)
         if near:
             return f"did you mean '{near[0]}'?"
         return ("dockwright has Go's built-in template functions, sprig's and werf's "
@@ -251,12 +251,30 @@ def hint_for(message: str, templates: Templates | None) -> str:
     if m := re.search(r'(?:no template|template) "([^"]+)"(?: associated| not defined)',
                       message):
         names = sorted(n for n in (templates.trees if templates else {})
-                       if not n.startswith("tpl-"))
+                       if not n.startswith("tpl-") and n != (templates.name if templates
+                                                              else ""))
         near = difflib.get_close_matches(m.group(1), names, n=1)
         if near:
             return f"did you mean '{near[0]}'?"
         return ("define it with {{ define \"NAME\" }}...{{ end }} in werf.yaml or in a "
                 ".werf/*.tmpl file" + (f"; defined: {', '.join(names)}" if names else ""))
+    if "error calling required:" in message:
+        return "give the value that 'required' asks for; its message says which"
+    if "error calling fail:" in message:
+        return "the template stops here on purpose (fail): do what its message says"
+    if "more than 1 optional argument prohibited" in message:
+        return "env takes a variable name and at most one default: {{ env \"NAME\" \"default\" }}"
+    if "index out of range" in message:
+        return "the list is shorter than that: check it with len, or use first/last"
+    if "incompatible types for comparison" in message or "invalid type for comparison" in \
+            message:
+        return ("eq, ne, lt, le, gt and ge compare values of one kind: convert with int, "
+                "float64 or toString first")
+    if "range can't iterate over" in message:
+        return "range takes a list, a map or an integer"
+    if "invalid value; expected" in message:
+        return ("a value that does not exist (a missing key?) was given to a function that "
+                "needs one: check the name, or give a default with default")
     if "is not implemented by dockwright" in message:
         return "the README lists the sprig functions dockwright implements"
     if "wrong type for value" in message or "expected integer" in message:
