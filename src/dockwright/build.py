@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockwright import cachefile, context, dockerfile, plan, run
-from dockwright.config.model import Image, Project, Secret
+from dockwright.config.model import Image, ImageSpec, Project, Secret
 from dockwright.digest import CONTEXT, Manifest, diff
-from dockwright.engine import buildah, skopeo
-from dockwright.errors import BuildFailed, ConfigError, Interrupted, UsageError
+from dockwright.engine import buildah, imagespec, skopeo
+from dockwright.errors import BuildFailed, CommandFailed, ConfigError, Interrupted, UsageError
 from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
 from dockwright.progress import Reporter
@@ -424,7 +425,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
         spec = buildah.BuildSpec(
             context_dir=image.context_dir,
             dockerfile=image.dockerfile_path,
-            tag=reference,
+            tag=None if image.image_spec else reference,  # tagged once the spec is applied
             target=image.target,
             build_args=inputs.build_args,
             labels=(("werf", session.project.name),
@@ -446,8 +447,44 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
         image_id = iidfile.read_text().strip().removeprefix("sha256:")
+        if image.image_spec:
+            image_id = _apply_image_spec(session, image, image.image_spec, image_id, reference,
+                                         Path(tmp))
     session.add_local(image_id, reference)  # no need to list the whole store again
     return image_id
+
+
+def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: str,
+                      reference: str, tmp: Path) -> str:
+    """Apply werf's imageSpec to the image ``built`` (untagged) and commit the result as
+    ``reference``; returns its ID. The untagged image is removed; so is the working
+    container, however this ends."""
+    store = session.setup.store
+
+    def buildah_call(argv: list[str]) -> run.Result:
+        try:
+            return run.run(argv, env=session.env)
+        except CommandFailed as exc:
+            raise BuildFailed(f"image '{image.label}': applying imageSpec failed: "
+                              f"{exc.message}", exc.hint) from None
+
+    inspected = json.loads(buildah_call(buildah.inspect_argv(store, built)).stdout or "{}")
+    change = imagespec.change(spec, inspected.get("OCIv1", {}).get("config") or {},
+                              session.project.name, image.name)
+    for warning in change.warnings:
+        session.log(image.label, f"warning: {warning}")
+    container = f"dockwright-spec-{built[:12]}-{os.getpid()}-{threading.get_ident()}"
+    buildah_call(buildah.from_argv(store, built, container))
+    iidfile = tmp / "spec-iid"
+    try:
+        buildah_call(buildah.config_argv(store, container, change.config_args))
+        buildah_call(buildah.commit_argv(store, container, reference, iidfile,
+                                         change.omit_history))
+    except BaseException:
+        run.run(buildah.rm_argv(store, container), env=session.env, check=False)
+        raise
+    run.run(buildah.rmi_argv(store, built), env=session.env, check=False)
+    return iidfile.read_text().strip().removeprefix("sha256:")
 
 
 def _push(session: Session, registry: RegistryStages, source: str, dest: str,

@@ -46,10 +46,6 @@ def unsupported(project: Project, image: Image) -> None:
         raise ConfigError(f"image '{image.name}': 'staged: true' (a stage per instruction) is "
                           "not supported by dockwright yet", "remove 'staged' or set it to false",
                           where=where)
-    if image.image_spec:
-        raise ConfigError(f"image '{image.name}': 'imageSpec' is not applied by dockwright yet",
-                          "set the image config in the Dockerfile (LABEL, ENV, CMD, ...) for now",
-                          where=where)
     platforms = image_platforms(project, image)
     if len(platforms) > 1:
         raise ConfigError(f"image '{image.name}': several platforms ({', '.join(platforms)}) "
@@ -173,6 +169,9 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
         found = sources.details
     for key, value in sorted(_context_add_files(image).items()):
         m.add(f"contextAddFiles {key}", value)
+    for key, value in image.image_spec.entries(project.name, image.name) \
+            if image.image_spec else ():
+        m.add(f"imageSpec {key}", value)
     return Inputs(image, tuple(sorted(build_args.items())), analysis, m.build(found))
 
 

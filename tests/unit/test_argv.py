@@ -12,11 +12,15 @@ from dockwright.engine.buildah import (
     build_argv,
     buildah_argv,
     candidate_names,
+    commit_argv,
+    config_argv,
     find_local,
+    from_argv,
     images_argv,
     inspect_argv,
     parse_images,
     push_argv,
+    rm_argv,
     rmi_argv,
     tag_argv,
 )
@@ -97,6 +101,25 @@ def test_small_argv_builders() -> None:
     assert tag_argv(STORE, "img", "t1", "t2") == ["buildah", *GLOBAL, "tag", "img", "t1", "t2"]
     assert inspect_argv(STORE, "ref") == ["buildah", *GLOBAL, "inspect", "--type", "image",
                                           "ref"]
+
+
+def test_image_spec_argv_builders() -> None:
+    assert from_argv(STORE, "abc", "w") == ["buildah", *GLOBAL, "from", "--pull=never",
+                                            "--quiet", "--name", "w", "abc"]
+    assert config_argv(STORE, "w", ["--user", "app"]) == ["buildah", *GLOBAL, "config",
+                                                          "--user", "app", "w"]
+    assert commit_argv(STORE, "w", "localhost/p:t", Path("/tmp/i"), omit_history=True) == [
+        "buildah", *GLOBAL, "commit", "--quiet", "--rm", "--format", "docker", "--iidfile",
+        "/tmp/i", "--omit-history", "w", "localhost/p:t"]
+    assert commit_argv(STORE, "w", "t", Path("/i"))[-4:] == ["--iidfile", "/i", "w", "t"]
+    assert rm_argv(STORE, "w") == ["buildah", *GLOBAL, "rm", "w"]
+
+
+def test_build_argv_without_tag() -> None:
+    spec = BuildSpec(Path("/p/ctx"), Path("/p/ctx/Dockerfile"), None, iidfile=Path("/t/iid"))
+    argv = build_argv(STORE, Isolation("chroot"), spec)
+    assert "--tag" not in argv
+    assert argv[-3:] == ["--iidfile", "/t/iid", "/p/ctx"]
 
 
 def test_candidate_names() -> None:

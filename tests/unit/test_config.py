@@ -10,6 +10,7 @@ import pytest
 
 from dockwright.config import Dependency, Import, Secret, load_project
 from dockwright.config.load import find_cycle
+from dockwright.config.model import Healthcheck, ImageSpec
 from dockwright.errors import ConfigError, Exit
 
 Make = Callable[[dict[str, str]], Path]
@@ -59,7 +60,7 @@ def test_minimal_project(project: Make) -> None:
     assert (img.target, img.args, img.add_host, img.network, img.ssh) == (None, (), (), None,
                                                                             None)
     assert (img.secrets, img.context_add_files, img.dependencies) == ((), (), ())
-    assert img.final is True and img.staged is False and img.image_spec is False
+    assert img.final is True and img.staged is False and img.image_spec is None
     assert p.image("app") is img
     assert p.image("nope") is None
 
@@ -162,7 +163,7 @@ def test_build_staged_and_image_spec_are_inherited(project: Make) -> None:
     werf = META + "build:\n  staged: true\n  imageSpec:\n    author: me\n" + IMAGE
     img = load_project(project(files(werf)), env={}).images[0]
     assert img.staged is True
-    assert img.image_spec is True
+    assert img.image_spec == ImageSpec(author="me")
 
 
 def test_image_staged_overrides_build_staged(project: Make) -> None:
@@ -260,12 +261,72 @@ def test_every_dockerfile_image_directive(project: Make) -> None:
     assert app.platform == ("linux/amd64",)
     assert app.cache_version == "2"
     assert app.staged is False
-    assert app.image_spec is False
+    assert app.image_spec is None
 
 
-def test_image_spec_is_recorded(project: Make) -> None:
-    werf = META + IMAGE + "imageSpec:\n  config:\n    user: app\n"
-    assert load_project(project(files(werf)), env={}).images[0].image_spec is True
+def test_image_spec_is_read_whole(project: Make) -> None:
+    werf = META + IMAGE + """imageSpec:
+  author: me
+  clearHistory: true
+  config:
+    keepEssentialWerfLabels: true
+    clearWerfLabels: false
+    clearCmd: true
+    clearEntrypoint: false
+    clearUser: true
+    clearWorkingDir: true
+    removeLabels: [old, /^tmp-.*/]
+    removeVolumes: [/data]
+    removeEnv: [DEBUG]
+    volumes: [/cache]
+    labels: {b: 2, a: "%project%-%image%"}
+    env: {PATH: "/app/bin:$PATH"}
+    expose: ["8080/tcp"]
+    user: app
+    cmd: [serve, --port, "8080"]
+    entrypoint: []
+    workingDir: /app
+    stopSignal: SIGTERM
+    healthcheck: {test: [CMD, true], interval: 30, timeout: 5, startPeriod: 1, retries: 3}
+"""
+    spec = load_project(project(files(werf)), env={}).images[0].image_spec
+    assert spec == ImageSpec(
+        author="me", clear_history=True, keep_essential_werf_labels=True, clear_cmd=True,
+        clear_user=True, clear_working_dir=True, remove_labels=("old", "/^tmp-.*/"),
+        remove_volumes=("/data",), remove_env=("DEBUG",), volumes=("/cache",),
+        labels=(("a", "%project%-%image%"), ("b", "2")), env=(("PATH", "/app/bin:$PATH"),),
+        expose=("8080/tcp",), user="app", cmd=("serve", "--port", "8080"), entrypoint=(),
+        working_dir="/app", stop_signal="SIGTERM",
+        healthcheck=Healthcheck(("CMD", "true"), 30, 5, 1, 3))
+
+
+def test_image_spec_meta_merge_as_werf(project: Make) -> None:
+    werf = META + """build:
+  imageSpec:
+    author: meta
+    config: {labels: {team: core, a: meta}, removeLabels: [x, y]}
+""" + IMAGE + "imageSpec:\n  author: own\n  config: {labels: {a: own}, removeLabels: [y, z]}\n"
+    spec = load_project(project(files(werf)), env={}).images[0].image_spec
+    assert spec is not None
+    assert spec.author == "meta"  # werf: the meta section's author wins
+    assert spec.labels == (("a", "meta"), ("team", "core"))
+    assert spec.remove_labels == ("y", "z", "x")
+
+
+def test_image_spec_bad_regex(project: Make) -> None:
+    werf = META + IMAGE + "imageSpec:\n  config:\n    removeLabels: [ok, /a(/]\n"
+    err = load_error(project(files(werf)))
+    assert err.message.startswith("project/werf.yaml:8: imageSpec.config.removeLabels: /a(/ is "
+                                  "not a valid regular expression: ")
+
+
+def test_image_spec_bad_keys(project: Make) -> None:
+    err = load_error(project(files(META + IMAGE + "imageSpec:\n  config:\n    usr: app\n")))
+    assert err.message == "project/werf.yaml:8: imageSpec.config: unknown key 'usr'"
+    assert err.hint == "did you mean 'user'?"
+    meta = META + "build:\n  imageSpec:\n    config:\n      user: app\n" + IMAGE
+    err = load_error(project(files(meta)))
+    assert err.message == "project/werf.yaml:6: imageSpec.config: unknown key 'user'"
 
 
 def test_secret_id_defaults_to_env_name(project: Make) -> None:

@@ -367,7 +367,18 @@ def _image_spec(doc: _Doc, node: Node, config_keys: tuple[str, ...]) -> ImageSpe
     def texts(key: str) -> tuple[str, ...] | None:
         if key not in c:
             return None
-        return tuple(text(i, key) for i in doc.sequence(c[key], key))
+        items = doc.sequence(c[key], key)
+        values = tuple(text(i, key) for i in items)
+        if key.startswith("remove"):  # a name, or a /regex/
+            for node, value in zip(items, values, strict=True):
+                if len(value) >= 2 and value.startswith("/") and value.endswith("/"):
+                    try:
+                        re.compile(value[1:-1])
+                    except re.error as exc:
+                        raise doc.fail(node, f"imageSpec.config.{key}: {value} is not a valid "
+                                       f"regular expression: {exc}", "fix the pattern, or "
+                                       "write a name without slashes") from None
+        return values
 
     def pairs(key: str) -> tuple[tuple[str, str], ...]:
         node = c.get(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,76 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...] = ()
+    interval: int = 0  # seconds, as werf.yaml gives them
+    timeout: int = 0
+    start_period: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """werf's imageSpec: changes to the built image's configuration (README, "imageSpec").
+    ``None`` for cmd, entrypoint and expose means "not given" (an empty list is given)."""
+
+    author: str = ""
+    clear_history: bool = False
+    keep_essential_werf_labels: bool = False
+    clear_werf_labels: bool = False
+    remove_labels: tuple[str, ...] = ()
+    remove_volumes: tuple[str, ...] = ()
+    remove_env: tuple[str, ...] = ()
+    clear_cmd: bool = False
+    clear_entrypoint: bool = False
+    clear_user: bool = False
+    clear_working_dir: bool = False
+    volumes: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    user: str = ""
+    cmd: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    working_dir: str = ""
+    stop_signal: str = ""
+    expose: tuple[str, ...] | None = None
+    healthcheck: Healthcheck | None = None
+
+    def entries(self, project: str, image: str) -> list[tuple[str, str]]:
+        """The spec as digest inputs: one entry per field that is set, sorted where werf
+        sorts (an unset spec adds nothing, so images without one keep their digests).
+        Labels count with %project% and %image% replaced: two images with one spec differ."""
+        out: list[tuple[str, str]] = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            given_empty = value == () and name in ("cmd", "entrypoint", "expose")
+            if value is None or (value in ("", False, ()) and not given_empty):
+                continue
+            if name == "labels":
+                text = "\n".join(sorted(f"{label_template(k, project, image)}="
+                                         f"{label_template(v, project, image)}"
+                                         for k, v in value))
+            elif name == "env":
+                text = "\n".join(f"{k}={v}" for k, v in sorted(value))
+            elif name in ("cmd", "entrypoint"):
+                text = json.dumps(list(value))
+            elif isinstance(value, tuple):
+                text = "\n".join(sorted(value))
+            elif isinstance(value, Healthcheck):
+                text = json.dumps([list(value.test), value.interval, value.timeout,
+                                   value.start_period, value.retries])
+            else:
+                text = str(value).lower() if isinstance(value, bool) else str(value)
+            out.append((name, text))
+        return out
+
+
+def label_template(text: str, project: str, image: str) -> str:
+    """werf's imageSpec label templating: %project% and %image%."""
+    return text.replace("%project%", project).replace("%image%", image)
+
+
+@dataclass(frozen=True)
 class Image:
     name: str
     where: str  # "werf.yaml:12", for messages
@@ -48,7 +119,7 @@ class Image:
     platform: tuple[str, ...] = ()
     cache_version: str | None = None
     staged: bool = False
-    image_spec: bool = False  # present (not applied yet: refused when building)
+    image_spec: ImageSpec | None = None  # the image's merged with the meta section's
 
     @property
     def args_dict(self) -> dict[str, str]:

@@ -47,7 +47,7 @@ class Isolation:
 class BuildSpec:
     context_dir: Path
     dockerfile: Path
-    tag: str
+    tag: str | None  # None: the image is only known by its ID (--iidfile)
     target: str | None = None
     build_args: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
@@ -65,7 +65,9 @@ def buildah_argv(store: StoreOptions, *args: str) -> list[str]:
 
 def build_argv(store: StoreOptions, isolation: Isolation, spec: BuildSpec) -> list[str]:
     argv = buildah_argv(store, "build", *isolation.args(), "--format", "docker",
-                        "--file", str(spec.dockerfile), "--tag", spec.tag)
+                        "--file", str(spec.dockerfile))
+    if spec.tag:
+        argv += ["--tag", spec.tag]
     if spec.target:
         argv += ["--target", spec.target]
     for key, value in spec.build_args:
@@ -112,6 +114,28 @@ def tag_argv(store: StoreOptions, image: str, *tags: str) -> list[str]:
 
 def inspect_argv(store: StoreOptions, ref: str) -> list[str]:
     return buildah_argv(store, "inspect", "--type", "image", ref)
+
+
+def from_argv(store: StoreOptions, image: str, name: str) -> list[str]:
+    """A working container ``name`` of a local image (never pulled)."""
+    return buildah_argv(store, "from", "--pull=never", "--quiet", "--name", name, image)
+
+
+def config_argv(store: StoreOptions, container: str, args: Sequence[str]) -> list[str]:
+    return buildah_argv(store, "config", *args, container)
+
+
+def commit_argv(store: StoreOptions, container: str, tag: str, iidfile: Path,
+                omit_history: bool = False) -> list[str]:
+    """Commit ``container`` as ``tag`` (docker format, as builds are) and remove it."""
+    argv = ["commit", "--quiet", "--rm", "--format", "docker", "--iidfile", str(iidfile)]
+    if omit_history:
+        argv.append("--omit-history")
+    return buildah_argv(store, *argv, container, tag)
+
+
+def rm_argv(store: StoreOptions, *containers: str) -> list[str]:
+    return buildah_argv(store, "rm", *containers)
 
 
 @dataclass(frozen=True)
