@@ -168,6 +168,101 @@ def bench_noop(runs: int) -> dict[str, object]:
             "goal_ratio": 0.15, "goal_dockwright_s": 0.6, "peak_rss_mb": round(peak / 1024, 1)}
 
 
+TEMPLATED_WERF = """configVersion: 1
+project: {{ env "BENCH_PROJECT" "bench10" }}
+{{- /* 10 images from one table: what a templated werf.yaml of a real project does */}}
+{{- $images := dict }}
+""" + "".join(f"""{{{{- $_ := set $images "img{n}" (dict
+    "context" "img{n}"
+    "tier" "{'backend' if n % 2 else 'frontend'}"
+    "replicas" {n + 1}
+    "args" (dict "VERSION" "1.{n}.0" "BUILD" "{n * 7}")
+    "labels" (list "team" "core" "tier" "t{n % 3}")
+) }}}}
+""" for n in range(10)) + """
+{{- range $name, $image := $images }}
+---
+{{ include "image.header" (dict "name" $name "image" $image) }}
+{{- include "image.args" $image | nindent 0 }}
+{{- include "image.labels" (dict "name" $name "image" $image "root" $) | nindent 0 }}
+{{- end }}
+""" + "".join(f"# padding line {n}: {{{{ printf \"%03d\" {n} }}}}\n" for n in range(220))
+
+PARTIALS = {
+    "_helpers.tmpl": '{{- define "fullname" -}}{{ .name | lower | trunc 40 }}{{- end }}\n'
+                     '{{- define "tier" -}}{{ .tier | default "none" }}{{- end }}\n',
+    "image/header.tmpl": '{{- define "image.header" -}}\nimage: {{ include "fullname" . }}\n'
+                         'context: {{ .image.context }}\ndockerfile: Dockerfile\n{{- end }}\n',
+    "image/args.tmpl": '{{- define "image.args" -}}\nargs:\n{{- range $k, $v := .args }}\n'
+                       '  {{ $k }}: {{ $v | quote }}\n{{- end }}\n{{- end }}\n',
+    "image/labels.tmpl": '{{- define "image.labels" -}}\n# tier {{ include "tier" .image }} '
+                         '{{ .image.labels | join "," }} {{ .root.Files.Get "VERSION" | trim }}'
+                         '\n{{- end }}\n',
+    "unused.tmpl": '{{- define "unused" }}{{ range until 10 }}{{ . }}{{ end }}{{ end }}\n',
+}
+
+
+# Loading the project as a build does (render, YAML, validation), in a fresh process each
+# time; prints its seconds. argv: the config file, the templates directory ("" = default).
+LOAD_STAGE = """
+import os, sys, time
+from pathlib import Path
+started = time.perf_counter()
+from dockwright.config import load_project
+from dockwright.config.render import RenderOptions
+from dockwright.host.probes import cache_dir
+options = RenderOptions(config=sys.argv[1] or None, templates_dir=sys.argv[2] or None)
+load_project(Path("."), env=os.environ, cache=cache_dir(os.environ, Path.home()) / "yaml",
+             options=options)
+print(time.perf_counter() - started)
+"""
+
+
+def bench_templated_noop(runs: int) -> dict[str, object]:
+    """A werf.yaml of about 300 lines with 5 partials, loaded as a no-op build loads it,
+    against the same config already rendered (no templates): what rendering costs a no-op
+    build. Measured in-process (a fresh process each time, alternating, 3x the runs), since
+    the whole build's spread is larger than the figure; whole no-op builds beside it."""
+    root = ten_images(WORK / "templated")
+    (root / "werf.yaml").write_text(TEMPLATED_WERF)
+    (root / "VERSION").write_text("1.0\n")
+    (root / "werf-giterminism.yaml").write_text(
+        "giterminismConfigVersion: 1\nconfig:\n  goTemplateRendering:\n"
+        "    allowEnvVariables: [BENCH_PROJECT]\n")
+    for name, text in PARTIALS.items():
+        (root / ".werf" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / ".werf" / name).write_text(text)
+    store = WORK / "templated-store"
+    templated = dockwright("build", "--storage-root", str(store), *CHROOT_OVERLAY, "--quiet")
+    sh(templated, cwd=root)
+    (root / "rendered.yaml").write_text(sh(dockwright("config", "render"), cwd=root).stdout)
+    plain = [*templated, "--config", "rendered.yaml", "--config-templates-dir", "none"]
+    sh(plain, cwd=root)  # the same digests: nothing is built
+
+    def load(config: str, templates: str, before: Callable[[], None] | None = None) -> float:
+        if before:
+            before()
+        return float(sh([PY, "-c", LOAD_STAGE, config, templates], cwd=root).stdout)
+
+    renders = WORK / "cache" / "dockwright" / "render"
+    load("", ""), load("rendered.yaml", "none")  # warm-up
+    cached, plain_load, uncached = [], [], []
+    for _ in range(3 * runs):
+        cached.append(load("", ""))
+        plain_load.append(load("rendered.yaml", "none"))
+    for _ in range(runs):
+        uncached.append(load("", "", lambda: shutil.rmtree(renders, ignore_errors=True)))
+    xs, ys, peak = side_by_side(lambda: timed(templated, cwd=root),
+                                lambda: timed(plain, cwd=root), runs)
+    return {"werf_yaml_lines": TEMPLATED_WERF.count("\n"), "partials": len(PARTIALS),
+            "load_templated_s": stats(cached), "load_rendered_s": stats(plain_load),
+            "render_cost_ms": round((statistics.median(cached) -
+                                     statistics.median(plain_load)) * 1000, 1),
+            "goal_render_cost_ms": 20, "load_templated_uncached_s": stats(uncached),
+            "templated_noop_build_s": stats(xs), "rendered_noop_build_s": stats(ys),
+            "peak_rss_mb": round(peak / 1024, 1)}
+
+
 def bench_registry(runs: int) -> dict[str, object]:
     root = WORK / "noop"
     reg = Registry(WORK / "registry").start()
@@ -373,6 +468,7 @@ def main() -> int:
     }
     todo: list[tuple[str, Callable[[], dict[str, object]]]] = [
         ("1_noop_rebuild", lambda: bench_noop(args.runs)),
+        ("1b_templated_noop", lambda: bench_templated_noop(args.runs)),
         ("2_registry_reuse", lambda: bench_registry(args.runs)),
         ("3_cold_build", lambda: bench_cold(args.runs)),
         ("4_context_hashing", lambda: bench_context(args.runs, args.files, args.bytes)),
