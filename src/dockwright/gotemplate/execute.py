@@ -464,6 +464,10 @@ class State:
             raise self.error(f"wrong type for value; expected {typ}; got interface {{}}")
         actual = type_of(value)
         if actual != typ:
+            if actual == "*" + typ and isinstance(value, GoObject):  # one dereference
+                pointee = value.go_deref()
+                if pointee is not None:
+                    return pointee
             raise self.error(f"wrong type for value; expected {typ}; got {actual}")
         return value
 

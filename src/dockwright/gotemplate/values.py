@@ -184,6 +184,11 @@ class GoObject:
     def go_string(self) -> str | None:
         return None
 
+    def go_deref(self) -> Any:
+        """For a pointer, the value it points to (Go dereferences a ``*T`` given where a
+        ``T`` is expected); None otherwise."""
+        return None
+
 
 # --- types and kinds ---------------------------------------------------------------------
 

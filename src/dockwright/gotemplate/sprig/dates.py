@@ -262,6 +262,9 @@ class GoTime(GoObject):
     def __repr__(self) -> str:
         return f"GoTime({self.string()!r})"
 
+    def go_deref(self) -> Any:
+        return GoTime(self.sec, self.nsec, self.loc, self.mono) if self.pointer else None
+
     # -- fields
 
     def zone(self) -> tuple[str, int]:
