@@ -54,23 +54,23 @@ def _missing(name: str) -> Func:
     return Func(call, variadic="interface {}", errors=True)
 
 
+def families() -> dict[str, dict[str, Func]]:
+    """The implemented functions by family (module name)."""
+    return {family: importlib.import_module(f"{__name__}.{family}").FUNCS
+            for family in FAMILIES}
+
+
 def functions() -> dict[str, Func]:
     """sprig's function map: implemented functions, and the others as clear errors."""
     funcs: dict[str, Func] = {}
-    for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"{__name__}.{family}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{family}":
-                raise
-            continue
-        funcs.update(module.FUNCS)
+    for family in families().values():
+        funcs.update(family)
     for name in ALL_NAMES - funcs.keys():
         funcs[name] = _missing(name)
     return funcs
 
 
-def implemented() -> list[str]:
-    """The names of the sprig functions dockwright implements, sorted (for the README)."""
-    return sorted(n for n, f in functions().items() if f.fn.__name__ != "call"
-                  or f.fn.__qualname__ != "_missing.<locals>.call")
+def not_implemented() -> list[str]:
+    """sprig's functions that dockwright does not implement, sorted (for the README)."""
+    done = {name for family in families().values() for name in family}
+    return sorted(ALL_NAMES - done)
