@@ -198,7 +198,7 @@ class _Parser:
         if typ == T.END:
             return EndNode(self.expect(T.RIGHT_DELIM, "end").pos)
         if typ == T.IF:
-            return self.branch(IfNode, "if", allow_else_if=True)
+            return self.branch(IfNode, "if")
         if typ == T.RANGE:
             return self.branch(RangeNode, "range")
         if typ == T.TEMPLATE:
@@ -271,8 +271,9 @@ class _Parser:
             if isinstance(cmd.args[0], (BoolNode, DotNode, NilNode, NumberNode, StringNode)):
                 raise self.errorf(f"non executable command in pipeline stage {i + 2}")
 
-    def branch(self, cls: type[BranchNode], context: str,
-               allow_else_if: bool = False) -> BranchNode:
+    def branch(self, cls: type[BranchNode], context: str) -> BranchNode:
+        """if, range or with. ``{{else if}}`` and (Go 1.23, werf's Go) ``{{else with}}``
+        chain: the rest is parsed as an if (with) inside the else, sharing the one end."""
         depth = len(self.vars)
         try:
             pipe = self.pipeline(context, T.RIGHT_DELIM)
@@ -283,9 +284,10 @@ class _Parser:
                 self.range_depth -= 1
             else_list: ListNode | None = None
             if isinstance(nxt, ElseNode):
-                if allow_else_if and self.peek().typ == T.IF:
+                chained = {"if": (T.IF, IfNode), "with": (T.WITH, WithNode)}.get(context)
+                if chained and self.peek().typ == chained[0]:
                     self.next()
-                    else_list = ListNode(nxt.pos, [self.branch(IfNode, "if", True)])
+                    else_list = ListNode(nxt.pos, [self.branch(chained[1], context)])
                 else:
                     else_list, nxt = self.item_list()
                     if not isinstance(nxt, EndNode):
@@ -296,7 +298,7 @@ class _Parser:
 
     def else_control(self) -> Node:
         peek = self.peek_non_space()
-        if peek.typ == T.IF:
+        if peek.typ in (T.IF, T.WITH):  # else if / else with: the keyword stays to be read
             return ElseNode(peek.pos, peek.line)
         tok = self.expect(T.RIGHT_DELIM, "else")
         return ElseNode(tok.pos, tok.line)

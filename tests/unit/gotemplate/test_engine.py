@@ -38,10 +38,20 @@ def run(text: str, data: Any = None, **partials: str) -> str:
     # a *time.Time is dereferenced for a time.Time parameter, as Go does
     ("{{ unixEpoch .t }}", {"t": GoTime(1700000000, pointer=True)}, "1700000000"),
     ("{{ range 3 }}{{ . }}{{ end }}", None, "012"),  # Go 1.22
+    # Go 1.23 (werf's Go): else with
+    ('{{ with .a }}A{{ else with .b }}B{{ . }}{{ else }}none{{ end }}', {"b": "bee"}, "Bbee"),
+    ('{{ with .a }}A{{ else with .b }}B{{ else }}none{{ end }}', {}, "none"),
     ("{{ template \"x\" }}", None, "<no value>"),
 ])
 def test_values_a_werf_yaml_cannot_make(text: str, data: Any, out: str) -> None:
     assert run(text, data, x="{{ . }}") == out
+
+
+@pytest.mark.parametrize("text", ["{{ if 1 }}{{ else with 2 }}{{ end }}",
+                                  "{{ with 1 }}{{ else if 2 }}{{ end }}"])
+def test_else_chains_only_of_their_own_kind(text: str) -> None:
+    with pytest.raises(ParseError, match="unexpected <(with|if)> in input"):
+        run(text)
 
 
 def test_exec_error_names_place_template_and_node() -> None:
