@@ -6,6 +6,7 @@ The only place that prints errors and decides the exit status.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -324,6 +325,7 @@ def cmd_config(args: argparse.Namespace) -> int:
                  "target": i.target, "args": dict(i.args), "addHost": list(i.add_host),
                  "network": i.network, "final": i.final, "platform": list(i.platform),
                  "cacheVersion": i.cache_version, "contextAddFiles": list(i.context_add_files),
+                 "imageSpec": dataclasses.asdict(i.image_spec) if i.image_spec else None,
                  "dependencies": [{"image": d.image, "imports": [
                      {"type": m.type, "targetBuildArg": m.target_build_arg} for m in d.imports]}
                      for d in i.dependencies]}
