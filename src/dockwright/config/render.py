@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockwright import cachefile
+from dockwright import __version__, cachefile
 from dockwright.config import globs
 from dockwright.errors import ConfigError
 
@@ -123,8 +123,8 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
 
         giterminism.load(project_dir, cache / "yaml" if cache else None)  # werf checks it
         return Rendered(path, display, text, templated=False)
-    key = hashlib.blake2b(repr((FORMAT, str(project_dir), str(path), str(templates),
-                                options)).encode(), digest_size=16).hexdigest()
+    key = hashlib.blake2b(repr((FORMAT, __version__, str(project_dir), str(path),
+                                str(templates), options)).encode(), digest_size=16).hexdigest()
     entry = cache / "render" / f"{key}.marshal" if cache is not None else None
     if entry is not None:
         hit = _cached(entry, project_dir, environ)
