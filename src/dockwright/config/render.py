@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockwright import __version__, cachefile
-from dockwright.config import globs
+from dockwright.config import reads
 from dockwright.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class RenderOptions:
 
 # A piece of output and where it came from: (rendered offset, file shown, line in that
 # file, whether the piece is literal text of the file (else an action's result)).
-Span = tuple[int, str, int, bool]
+Span = reads.Span
 
 
 @dataclass(frozen=True)
@@ -127,129 +127,23 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
                                 str(templates), options)).encode(), digest_size=16).hexdigest()
     entry = cache / "render" / f"{key}.marshal" if cache is not None else None
     if entry is not None:
-        hit = _cached(entry, project_dir, environ)
+        hit = reads.still_holds(entry, project_dir, environ)
         if hit is not None:
             out, spans = hit
             return Rendered(path, display, out, True, spans)
-    reads = Reads(project_dir)
+    record = reads.Reads(project_dir)
     out, spans = _Renderer(project_dir, path, display, templates, options, environ,
-                           reads, cache).run(text)
+                           record, cache).run(text)
     if entry is not None:
-        cachefile.write(entry, marshal.dumps((reads.frozen(), out, spans)))
+        cachefile.write(entry, marshal.dumps((record.frozen(), out, spans)))
     return Rendered(path, display, out, True, spans)
-
-
-# --- what a render read, to know when its result still holds -------------------------------
-
-def _digest(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes() if path.is_file() else None
-    except OSError:
-        return None
-
-
-class Reads:
-    """Everything a render looked at, and what it found."""
-
-    def __init__(self, project_dir: Path) -> None:
-        self.project_dir = project_dir
-        self.files: dict[str, str | None] = {}  # path -> digest of the content (None: absent)
-        self.kinds: dict[str, str] = {}  # path -> "file", "dir", "other" or "none"
-        self.globs: dict[str, str] = {}  # (dir, pattern) -> digest of the matches
-        self.env: dict[str, str | None] = {}
-        self.head: str | None = None  # the HEAD commit, when the template used it
-
-    def file(self, path: Path) -> bytes | None:
-        data = _read(path)
-        self.files[str(path)] = _digest(data)
-        return data
-
-    def kind(self, path: Path) -> str:
-        kind = path_kind(path)
-        self.kinds[str(path)] = kind
-        return kind
-
-    def glob(self, rel_dir: str, pattern: str) -> list[str]:
-        """werf's glob of ``pattern`` in ``rel_dir`` of the project (see ``globs``)."""
-        matches = globs.list_files(self.project_dir, rel_dir, pattern)
-        self.globs[f"{rel_dir}\0{pattern}"] = _digest("\0".join(matches).encode()) or ""
-        return matches
-
-    def getenv(self, environ: Mapping[str, str], name: str) -> str | None:
-        value = environ.get(name)
-        self.env[name] = value
-        return value
-
-    def frozen(self) -> tuple[Any, ...]:
-        return (sorted(self.files.items(), key=lambda i: i[0]), sorted(self.kinds.items()),
-                sorted(self.globs.items()), sorted(self.env.items(), key=lambda i: i[0]),
-                self.head)
-
-
-def _cached(entry: Path, project_dir: Path, environ: Mapping[str, str]
-            ) -> tuple[str, tuple[Span, ...]] | None:
-    data: Any = cachefile.read_marshal(entry)
-    try:
-        (files, kinds, seen_globs, env, head), out, spans = data
-        for path, digest in files:
-            if _digest(_read(Path(path))) != digest:
-                return None
-        for path, kind in kinds:
-            if path_kind(Path(path)) != kind:
-                return None
-        for key, digest in seen_globs:
-            rel_dir, pattern = key.split("\0")
-            found = globs.list_files(project_dir, rel_dir, pattern)
-            if (_digest("\0".join(found).encode()) or "") != digest:
-                return None
-        for name, value in env:
-            if environ.get(name) != value:
-                return None
-        if head is not None and _head(project_dir) != head:
-            return None
-        return out, tuple(tuple(s) for s in spans)
-    except (TypeError, ValueError):  # damaged, or a glob that no longer parses
-        return None
-
-
-def path_kind(path: Path) -> str:
-    try:
-        if path.is_dir():
-            return "dir"
-        if path.is_file():
-            return "file"
-        return "other" if path.exists() or path.is_symlink() else "none"
-    except OSError:
-        return "none"
-
-
-def _head(project_dir: Path) -> str | None:
-    info = _commit(project_dir)
-    return info[0] if info else None
-
-
-def _commit(project_dir: Path) -> tuple[str, str, str] | None:
-    """(hash, unix seconds, author date as Go's time.String prints it) of HEAD, or None
-    outside a git repository."""
-    from dockwright import run
-
-    result = run.run(["git", "-C", str(project_dir), "log", "-1", "--format=%H%x00%at%x00%ai"],
-                     check=False)
-    if not result.ok or result.stdout.count("\0") != 2:
-        return None
-    commit, unix, iso = result.stdout.strip().split("\0")
-    return commit, unix, f"{iso} {iso.rsplit(' ', 1)[-1]}"
 
 
 # --- the render itself (imports the template engine) ----------------------------------------
 
 class _Renderer:
     def __init__(self, project_dir: Path, path: Path, display: str, templates: Path,
-                 options: RenderOptions, environ: Mapping[str, str], reads: Reads,
+                 options: RenderOptions, environ: Mapping[str, str], record: reads.Reads,
                  cache: Path | None) -> None:
         self.project_dir = project_dir
         self.path = path
@@ -257,7 +151,7 @@ class _Renderer:
         self.templates_dir = templates
         self.options = options
         self.environ = environ
-        self.reads = reads
+        self.record = record
         self.cache = cache
         self.sources: dict[str, tuple[str, str]] = {}  # template parse name -> (shown, text)
         self._giterminism: Giterminism | None = None
@@ -268,7 +162,7 @@ class _Renderer:
         from dockwright.gotemplate.template import Templates
 
         self.templates = Templates(ROOT, self.functions())
-        self.reads.files[str(self.path)] = _digest(text.encode("utf-8", "surrogateescape"))
+        self.record.files[str(self.path)] = reads.digest(text.encode("utf-8", "surrogateescape"))
         self.giterminism()  # werf checks the file before rendering, used or not
         try:
             for name, partial in self.partials():
@@ -288,10 +182,10 @@ class _Renderer:
         return os.path.relpath(self.templates_dir, self.project_dir)
 
     def partials(self) -> Iterator[tuple[str, str]]:
-        if self.reads.kind(self.templates_dir) != "dir":
+        if self.record.kind(self.templates_dir) != "dir":
             return
-        for rel in self.reads.glob(self.templates_rel(), "**/*.tmpl"):
-            data = self.reads.file(self.templates_dir / rel)
+        for rel in self.record.glob(self.templates_rel(), "**/*.tmpl"):
+            data = self.record.file(self.templates_dir / rel)
             yield rel, (data or b"").decode("utf-8", "surrogateescape")
 
     def spans(self, raw: list[tuple[int, str, int, bool]], out: str) -> tuple[Span, ...]:
@@ -305,12 +199,12 @@ class _Renderer:
     def data(self) -> dict[str, Any]:
         from dockwright.config import werffuncs
 
-        return {"Files": werffuncs.Files(self.project_dir, self.reads), "Env": self.options.env,
+        return {"Files": werffuncs.Files(self.project_dir, self.record), "Env": self.options.env,
                 "Commit": werffuncs.LazyCommit(lambda: self.commit())}
 
     def commit(self) -> tuple[str, str, str] | None:
-        info = _commit(self.project_dir)
-        self.reads.head = info[0] if info else None
+        info = reads.commit(self.project_dir)
+        self.record.head = info[0] if info else None
         return info
 
     def functions(self) -> dict[str, Func]:
@@ -327,7 +221,7 @@ class _Renderer:
             from dockwright.config import giterminism
 
             for name in giterminism.NAMES:
-                self.reads.file(self.project_dir / name)
+                self.record.file(self.project_dir / name)
             self._giterminism = giterminism.load(
                 self.project_dir, self.cache / "yaml" if self.cache else None)
         return self._giterminism
@@ -336,7 +230,7 @@ class _Renderer:
         """(allowed, value) for the template function ``env``."""
         if not self.options.loose_giterminism and not self.giterminism().env_allowed(name):
             return False, None
-        return True, self.reads.getenv(self.environ, name)
+        return True, self.record.getenv(self.environ, name)
 
     # -- errors
     def where(self, parse_name: str, line: int, col: int | None) -> str:

@@ -33,7 +33,7 @@ from dockwright.gotemplate.values import (
 )
 
 if TYPE_CHECKING:
-    from dockwright.config.render import Reads
+    from dockwright.config.reads import Reads
     from dockwright.gotemplate.template import Templates
 
 

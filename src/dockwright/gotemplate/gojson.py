@@ -17,7 +17,7 @@ import math
 import struct
 from typing import Any
 
-from dockwright.gotemplate.sprig._convert import NumError, format_float, go_quote, parse_float
+from dockwright.gotemplate.strconv import NumError, format_float, go_quote, parse_float
 from dockwright.gotemplate.values import (
     MISSING,
     GoError,

@@ -8,12 +8,19 @@ parser's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
+from dockwright.gotemplate import strconv
 from dockwright.gotemplate.nodes import NumberNode
+from dockwright.gotemplate.strconv import NumError
 from dockwright.gotemplate.values import from_go_bytes
 
 _SIMPLE_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
 _MAX_RUNE = 0x10FFFF
+
+
+_N = TypeVar("_N", int, float)
 
 
 class LiteralError(Exception):
@@ -89,107 +96,26 @@ def _unquote_char(s: str, i: int, quote: str) -> tuple[int, bool, int]:
     raise LiteralError("invalid syntax")
 
 
-def _underscore_ok(s: str) -> bool:
-    saw = "^"
-    i = 0
-    if s[:1] in ("-", "+"):
-        s = s[1:]
-    hexa = False
-    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "box":
-        i = 2
-        saw = "0"
-        hexa = s[1].lower() == "x"
-    while i < len(s):
-        c = s[i]
-        if "0" <= c <= "9" or (hexa and "a" <= c.lower() <= "f"):
-            saw = "0"
-        elif c == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        else:
-            if saw == "_":
-                return False
-            saw = "!"
-        i += 1
-    return saw != "_"
+def _maybe(parse: Callable[[], _N]) -> _N | None:
+    try:
+        return parse()
+    except NumError:
+        return None
 
 
 def parse_uint(text: str) -> int | None:
     """strconv.ParseUint(text, 0, 64), None where it fails."""
-    if not text or text[0] in "+-":
-        return None
-    return _parse_unsigned(text, 1 << 64)
+    return _maybe(lambda: strconv.parse_uint(text, 0, 64))
 
 
 def parse_int(text: str) -> int | None:
     """strconv.ParseInt(text, 0, 64), None where it fails."""
-    if not text:
-        return None
-    sign = -1 if text[0] == "-" else 1
-    body = text[1:] if text[0] in "+-" else text
-    value = _parse_unsigned(body, 1 << 64)
-    if value is None:
-        return None
-    value *= sign
-    return value if -(1 << 63) <= value < (1 << 63) else None
-
-
-def _parse_unsigned(s: str, limit: int) -> int | None:
-    if not s:
-        return None
-    base, digits = 10, s
-    if s[0] == "0":
-        if len(s) >= 3 and s[1] in "xX":
-            base, digits = 16, s[2:]
-        elif len(s) >= 3 and s[1] in "oO":
-            base, digits = 8, s[2:]
-        elif len(s) >= 3 and s[1] in "bB":
-            base, digits = 2, s[2:]
-        else:
-            base, digits = 8, s[1:] or "0"
-    if "_" in s:
-        if not _underscore_ok(s):
-            return None
-        digits = digits.replace("_", "")
-    if not digits:
-        return None
-    try:
-        value = int(digits, base)
-    except ValueError:
-        return None
-    if digits[0] in "+- " or value >= limit:
-        return None
-    return value
-
-
-_DEC_FLOAT = re.compile(r"[+-]?(?:[0-9_]+\.?[0-9_]*|\.[0-9_]+)(?:[eE][+-]?[0-9_]+)?")
-_HEX_FLOAT = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)"
-                        r"[pP][+-]?[0-9_]+")
+    return _maybe(lambda: strconv.parse_int(text, 0, 64))
 
 
 def parse_float(text: str) -> float | None:
     """strconv.ParseFloat(text, 64), None where it fails (syntax or out of range)."""
-    if _HEX_FLOAT.fullmatch(text):
-        hexa = True
-    elif _DEC_FLOAT.fullmatch(text):
-        hexa = False
-    else:
-        return None
-    if "_" in text:
-        if not _underscore_ok(text):
-            return None
-        text = text.replace("_", "")
-    mantissa = text.split("p")[0].split("P")[0] if hexa else re.split("[eE]", text)[0]
-    if not any(c in "0123456789abcdefABCDEF" for c in mantissa.lstrip("+-")[2 if hexa else 0:]):
-        return None
-    try:
-        value = float.fromhex(text) if hexa else float(text)
-    except (ValueError, OverflowError):
-        return None
-    if value in (float("inf"), float("-inf")):
-        return None
-    return value
+    return _maybe(lambda: strconv.parse_float(text))
 
 
 def number(pos: int, text: str, *, char: bool = False, complex_: bool = False) -> NumberNode:

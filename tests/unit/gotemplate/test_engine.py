@@ -50,7 +50,7 @@ def test_values_a_werf_yaml_cannot_make(text: str, data: Any, out: str) -> None:
 @pytest.mark.parametrize("text", ["{{ if 1 }}{{ else with 2 }}{{ end }}",
                                   "{{ with 1 }}{{ else if 2 }}{{ end }}"])
 def test_else_chains_only_of_their_own_kind(text: str) -> None:
-    with pytest.raises(ParseError, match="unexpected <(with|if)> in input"):
+    with pytest.raises(ParseError, match=r"unexpected <(with|if)> in input"):
         run(text)
 
 

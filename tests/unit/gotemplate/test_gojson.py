@@ -15,8 +15,8 @@ import pytest
 
 from dockwright.gotemplate import gojson
 from dockwright.gotemplate.sprig import dates
-from dockwright.gotemplate.sprig._convert import go_quote
 from dockwright.gotemplate.sprig.semver import new_version
+from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     Float32,
     GoError,

@@ -26,7 +26,7 @@ from dockwright.gotemplate.sprig import (
     semver,
     urls,
 )
-from dockwright.gotemplate.sprig._convert import go_quote
+from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     Float32,
     GoError,

@@ -6,7 +6,8 @@ integer, the clamped value for one out of range); the others are spf13/cast's.
 
 from __future__ import annotations
 
-from dockwright.gotemplate.sprig._convert import atoi, to_float64, to_int, to_int64
+from dockwright.gotemplate.sprig._convert import to_float64, to_int, to_int64
+from dockwright.gotemplate.strconv import atoi
 from dockwright.gotemplate.values import ANY, FLOAT64, INT, INT64, STRING, Func
 
 FUNCS: dict[str, Func] = {

@@ -21,7 +21,7 @@ import zoneinfo
 from functools import lru_cache
 from typing import Any
 
-from dockwright.gotemplate.sprig._convert import NumError, parse_int
+from dockwright.gotemplate.strconv import NumError, parse_int
 from dockwright.gotemplate.values import (
     ANY,
     BOOL,

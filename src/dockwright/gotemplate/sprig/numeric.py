@@ -14,14 +14,8 @@ from fractions import Fraction
 from typing import Any
 
 from dockwright.gotemplate import gofmt
-from dockwright.gotemplate.sprig._convert import (
-    NumError,
-    format_float,
-    parse_int,
-    shortest_digits,
-    to_float64,
-    to_int64,
-)
+from dockwright.gotemplate.sprig._convert import to_float64, to_int64
+from dockwright.gotemplate.strconv import NumError, format_float, parse_int, shortest_digits
 from dockwright.gotemplate.values import (
     ANY,
     FLOAT64,

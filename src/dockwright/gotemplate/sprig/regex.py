@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
-from dockwright.gotemplate.sprig._convert import go_quote
+from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     BOOL,
     INT,

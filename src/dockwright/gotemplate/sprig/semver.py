@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dockwright.gotemplate import gojson
-from dockwright.gotemplate.sprig._convert import NumError, parse_uint
 from dockwright.gotemplate.sprig.regex import compile_go
+from dockwright.gotemplate.strconv import NumError, parse_uint
 from dockwright.gotemplate.values import BOOL, INT, STRING, Func, GoError, GoObject
 
 _SEMVER = (r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?"

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dockwright.gotemplate.gofmt import sprintf
-from dockwright.gotemplate.sprig._convert import go_quote, strslice, strval
+from dockwright.gotemplate.sprig._convert import strslice, strval
+from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     ANY,
     BOOL,

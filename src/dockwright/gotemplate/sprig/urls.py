@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dockwright.gotemplate.sprig._convert import go_quote
+from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     MAP_ANY,
     STRING,
