@@ -7,11 +7,10 @@ nil interface) and ``MISSING`` both read as "nil" once Go's ``indirectInterface`
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 from urllib.parse import quote_plus
 
-from dockwright.gotemplate import gofmt
+from dockwright.gotemplate import gofmt, strconv
 from dockwright.gotemplate.execute import is_true
 from dockwright.gotemplate.values import (
     ANY,
@@ -267,16 +266,11 @@ def js_escape(s: str) -> str:
             out.append(f"\\u00{ord(ch):02X}")
         elif ch < "\x80":
             out.append(ch)
-        elif not 0xDC80 <= ord(ch) <= 0xDCFF and not _is_print(ch):  # an invalid byte stays
+        elif not 0xDC80 <= ord(ch) <= 0xDCFF and not strconv.is_print(ord(ch)):  # bad bytes stay
             out.append(f"\\u{ord(ch):04X}")
         else:
             out.append(ch)
     return "".join(out)
-
-
-def _is_print(ch: str) -> bool:
-    """Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space."""
-    return ch == " " or unicodedata.category(ch)[0] in "LMNPS"
 
 
 def _js(*args: Any) -> str:

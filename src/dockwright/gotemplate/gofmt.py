@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import struct
-from fractions import Fraction
 from typing import Any
 
+from dockwright.gotemplate import strconv
 from dockwright.gotemplate.values import (
     INT_CLASSES,
     MAP_ANY,
@@ -66,7 +65,6 @@ _BASE_CODE = {10: "d", 16: "x", 8: "o", 2: "b"}
 # floats: (the class for the element type, the plain Python type it is converted from).
 _TYPED: dict[str, tuple[type[Any], type[Any]]] = {
     **{name: (cls, int) for name, cls in INT_CLASSES.items()}, "float32": (Float32, float)}
-_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
 
 
 # --- public API --------------------------------------------------------------------------
@@ -190,144 +188,6 @@ def _wrap_signed(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
-# --- strconv -------------------------------------------------------------------------------
-
-def _is_print(r: int) -> bool:
-    """strconv.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space."""
-    if r <= 0xFF:
-        return 0x20 <= r <= 0x7E or (0xA1 <= r <= 0xFF and r != 0xAD)
-    if r > _MAX_RUNE or 0xD800 <= r <= 0xDFFF:
-        return False
-    return chr(r).isprintable()
-
-
-def _escape_rune(r: int, quote: int, ascii_only: bool) -> str:
-    if r == quote or r == 0x5C:
-        return "\\" + chr(r)
-    if ascii_only:
-        if r < 0x80 and _is_print(r):
-            return chr(r)
-    elif _is_print(r):
-        return chr(r)
-    esc = _ESCAPES.get(r)
-    if esc is not None:
-        return esc
-    if r < 0x20 or r == 0x7F:
-        return f"\\x{r:02x}"
-    if r > _MAX_RUNE or 0xD800 <= r <= 0xDFFF:
-        r = _RUNE_ERROR
-    if r < 0x10000:
-        return f"\\u{r:04x}"
-    return f"\\U{r:08x}"
-
-
-def _quote(s: str, ascii_only: bool) -> str:
-    """strconv.Quote (QuoteToASCII with ``ascii_only``)."""
-    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
-        return '"' + s + '"'
-    out = ['"']
-    for ch in s:
-        r = ord(ch)
-        if 0xDC80 <= r <= 0xDCFF:  # a byte that is not valid UTF-8
-            out.append(f"\\x{r - 0xDC00:02x}")
-        elif 0x20 <= r < 0x7F and r != 0x22 and r != 0x5C:
-            out.append(ch)
-        else:
-            out.append(_escape_rune(r, 0x22, ascii_only))
-    out.append('"')
-    return "".join(out)
-
-
-def _quote_rune(r: int, ascii_only: bool) -> str:
-    """strconv.QuoteRune (QuoteRuneToASCII with ``ascii_only``)."""
-    if r > _MAX_RUNE or 0xD800 <= r <= 0xDFFF:
-        r = _RUNE_ERROR
-    return "'" + _escape_rune(r, 0x27, ascii_only) + "'"
-
-
-def _can_backquote(s: str) -> bool:
-    for ch in s:
-        r = ord(ch)
-        if r >= 0x80:
-            if r == 0xFEFF or 0xDC80 <= r <= 0xDCFF:
-                return False
-        elif (r < 0x20 and r != 9) or r == 0x60 or r == 0x7F:
-            return False
-    return True
-
-
-def _float_bits(v: float, size: int) -> tuple[bool, int, int]:
-    """(negative, mantissa with the implicit bit, binary exponent): v = mant * 2**exp."""
-    if size == 32:
-        bits = struct.unpack(">I", struct.pack(">f", v))[0]
-        mantbits, expbits, bias = 23, 8, -127
-    else:
-        bits = struct.unpack(">Q", struct.pack(">d", v))[0]
-        mantbits, expbits, bias = 52, 11, -1023
-    neg = bool(bits >> (expbits + mantbits))
-    exp = (bits >> mantbits) & ((1 << expbits) - 1)
-    mant = bits & ((1 << mantbits) - 1)
-    if exp == 0:
-        exp += 1
-    else:
-        mant |= 1 << mantbits
-    return neg, mant, exp + bias - mantbits
-
-
-def _to_float32(v: float) -> float:
-    try:
-        result: float = struct.unpack(">f", struct.pack(">f", v))[0]
-    except OverflowError:
-        return math.copysign(math.inf, v)
-    return result
-
-
-def _shortest_digits(a: float, size: int) -> tuple[str, int]:
-    """The shortest decimal digits that identify the positive float ``a`` (of ``size``
-    bits) and the decimal point position: a = 0.DIGITS * 10**dp. Zero: ("", 0)."""
-    if a == 0:
-        return "", 0
-    if size == 32:
-        return _shortest_digits32(a)
-    r = repr(a)
-    mant, _, e = r.partition("e")
-    ip, _, fp = mant.partition(".")
-    digits = ip + fp
-    dp = len(ip) + (int(e) if e else 0)
-    stripped = digits.lstrip("0")
-    dp -= len(digits) - len(stripped)
-    return stripped.rstrip("0"), dp
-
-
-def _shortest_digits32(a: float) -> tuple[str, int]:
-    _, mant, e2 = _float_bits(a, 32)
-    x = Fraction(mant) * Fraction(2) ** e2
-    half = Fraction(2) ** (e2 - 1)
-    upper = x + half
-    # The gap below is half as wide at a power of two (but not for the smallest exponent).
-    lower = x - half if mant > 1 << 23 or e2 == -149 else x - half / 2
-    inclusive = mant % 2 == 0
-    for p in range(1, 10):
-        m, _, e = format(a, f".{p - 1}e").partition("e")
-        d = int(m.replace(".", ""))
-        scale = int(e) - p + 1
-        unit = Fraction(10) ** scale
-        best: tuple[Fraction, int] | None = None
-        for cand in (d, d - 1, d + 1):
-            value = cand * unit
-            inside = lower <= value <= upper if inclusive else lower < value < upper
-            if inside and cand > 0:
-                dist = abs(value - x)
-                if best is None or dist < best[0]:
-                    best = (dist, cand)
-        if best is not None:
-            digits = str(best[1])
-            dp = len(digits) + scale
-            stripped = digits.rstrip("0")
-            return stripped, dp
-    raise AssertionError("float32 with no 9-digit representation")  # pragma: no cover
-
-
 def _fmt_e(neg: bool, digits: str, dp: int, prec: int, fmt: str) -> str:
     nd = len(digits)
     out = ["-" if neg else "", digits[0] if nd else "0"]
@@ -397,20 +257,20 @@ def _fmt_x(prec: int, fmt: str, neg: bool, mant: int, exp: int, mantbits: int) -
 def _ftoa(v: float, fmt: str, prec: int, size: int) -> str:
     """strconv.FormatFloat(v, fmt, prec, size)."""
     if size == 32:
-        v = _to_float32(v)
+        v = strconv.to_float32(v)
     if v != v:
         return "NaN"
     if v in (math.inf, -math.inf):
         return "+Inf" if v > 0 else "-Inf"
     if fmt in "bxX":
-        neg, mant, exp = _float_bits(v, size)
+        neg, mant, exp = strconv.float_bits(v, size)
         if fmt == "b":
             return _fmt_b(neg, mant, exp)
         return _fmt_x(prec, fmt, neg, mant, exp, 23 if size == 32 else 52)
     neg = math.copysign(1.0, v) < 0
     a = -v if neg else v
     if prec < 0:
-        digits, dp = _shortest_digits(a, size)
+        digits, dp = strconv.shortest_positive(a, size)
         nd = len(digits)
         if fmt in "eE":
             return _fmt_e(neg, digits, dp, max(nd - 1, 0), fmt)
@@ -534,7 +394,7 @@ class _Printer:
         if self.prec_present and self.prec > 4:
             prec = self.prec
         s = "U+" + format(u, "X").rjust(prec, "0")
-        if self.sharp and u <= _MAX_RUNE and _is_print(u):
+        if self.sharp and u <= _MAX_RUNE and strconv.is_print(u):
             s += " '" + chr(u) + "'"
         self.pad_nozero(s)
 
@@ -546,7 +406,7 @@ class _Printer:
     def fmt_qc(self, u: int) -> None:
         if u > _MAX_RUNE:
             u = _RUNE_ERROR
-        self.pad(_quote_rune(u, self.plus))
+        self.pad(strconv.quote_rune(u, self.plus))
 
     def truncate(self, s: str) -> str:
         if self.prec_present and self.prec < len(s):
@@ -560,10 +420,10 @@ class _Printer:
 
     def fmt_q(self, s: str) -> None:
         s = self.truncate(s)
-        if self.sharp and _can_backquote(s):
+        if self.sharp and strconv.can_backquote(s):
             self.pad("`" + s + "`")
         else:
-            self.pad(_quote(s, self.plus))
+            self.pad(strconv.go_quote(s, self.plus))
 
     def fmt_sbx(self, b: bytes, upper: bool) -> None:
         """A string or byte slice as hexadecimal: %x, % x, %#x, % #x."""

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import NamedTuple, TypeAlias
 
+from dockwright.gotemplate.strconv import go_quote
+
 
 class T(IntEnum):
     ERROR = 0
@@ -75,27 +77,8 @@ class Token(NamedTuple):
         if self.typ > T.KEYWORD:
             return f"<{self.val}>"
         if len(self.val) > 10:
-            return _go_quote(self.val[:10]) + "..."
-        return _go_quote(self.val)
-
-
-def _go_quote(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}")
-    out.append('"')
-    return "".join(out)
+            return go_quote(self.val[:10]) + "..."
+        return go_quote(self.val)
 
 
 def is_alnum(ch: str) -> bool:
@@ -411,10 +394,10 @@ class Lexer:
 
     def lex_number(self) -> _State:
         if not self._scan_number():
-            self.error(f"bad number syntax: {_go_quote(self.s[self.start:self.pos])}")
+            self.error(f"bad number syntax: {go_quote(self.s[self.start:self.pos])}")
         if self.peek() in ("+", "-"):
             if not self._scan_number() or self.s[self.pos - 1] != "i":
-                self.error(f"bad number syntax: {_go_quote(self.s[self.start:self.pos])}")
+                self.error(f"bad number syntax: {go_quote(self.s[self.start:self.pos])}")
             self.emit(T.COMPLEX)
         else:
             self.emit(T.NUMBER)

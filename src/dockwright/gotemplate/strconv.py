@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
+from fractions import Fraction
 
 
 class NumError(ValueError):
@@ -219,64 +220,153 @@ def parse_float(s: str) -> float:
     return f
 
 
-def _printable(c: str) -> bool:
-    return c.isprintable() or c == " " or (ord(c) > 127 and c.isprintable())
+_MAX_RUNE = 0x10FFFF
+_RUNE_ERROR = 0xFFFD
+_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
+
+
+def is_print(r: int) -> bool:
+    """strconv.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space."""
+    if r <= 0xFF:
+        return 0x20 <= r <= 0x7E or (0xA1 <= r <= 0xFF and r != 0xAD)
+    if r > _MAX_RUNE or 0xD800 <= r <= 0xDFFF:
+        return False
+    return chr(r).isprintable()
+
+
+def _escape_rune(r: int, quote: int, ascii_only: bool) -> str:
+    if r == quote or r == 0x5C:
+        return "\\" + chr(r)
+    if ascii_only:
+        if r < 0x80 and is_print(r):
+            return chr(r)
+    elif is_print(r):
+        return chr(r)
+    esc = _ESCAPES.get(r)
+    if esc is not None:
+        return esc
+    if r < 0x20 or r == 0x7F:
+        return f"\\x{r:02x}"
+    if r > _MAX_RUNE or 0xD800 <= r <= 0xDFFF:
+        r = _RUNE_ERROR
+    if r < 0x10000:
+        return f"\\u{r:04x}"
+    return f"\\U{r:08x}"
 
 
 def go_quote(s: str, ascii_only: bool = False) -> str:
-    """strconv.Quote (``ascii_only``: QuoteToASCII): a double-quoted Go string literal."""
+    """strconv.Quote (QuoteToASCII with ``ascii_only``)."""
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s:
+        return '"' + s + '"'
     out = ['"']
-    for c in s:
-        o = ord(c)
-        if 0xDC80 <= o <= 0xDCFF:  # an invalid byte, held as a surrogate escape
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif c == '"' or c == "\\":
-            out.append("\\" + c)
-        elif c == "\a":
-            out.append("\\a")
-        elif c == "\b":
-            out.append("\\b")
-        elif c == "\f":
-            out.append("\\f")
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "\r":
-            out.append("\\r")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == "\v":
-            out.append("\\v")
-        elif o < 0x80 and (o < 0x20 or o == 0x7F):
-            out.append(f"\\x{o:02x}")
-        elif (ascii_only and o >= 0x80) or not _printable(c):
-            out.append(f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+    for ch in s:
+        r = ord(ch)
+        if 0xDC80 <= r <= 0xDCFF:  # a byte that is not valid UTF-8
+            out.append(f"\\x{r - 0xDC00:02x}")
+        elif 0x20 <= r < 0x7F and r != 0x22 and r != 0x5C:
+            out.append(ch)
         else:
-            out.append(c)
+            out.append(_escape_rune(r, 0x22, ascii_only))
     out.append('"')
     return "".join(out)
 
 
-# --- strconv.FormatFloat with the shortest precision ---------------------------------------
+def quote_rune(r: int, ascii_only: bool) -> str:
+    """strconv.QuoteRune (QuoteRuneToASCII with ``ascii_only``)."""
+    if r > _MAX_RUNE or 0xD800 <= r <= 0xDFFF:
+        r = _RUNE_ERROR
+    return "'" + _escape_rune(r, 0x27, ascii_only) + "'"
+
+
+def can_backquote(s: str) -> bool:
+    for ch in s:
+        r = ord(ch)
+        if r >= 0x80:
+            if r == 0xFEFF or 0xDC80 <= r <= 0xDCFF:
+                return False
+        elif (r < 0x20 and r != 9) or r == 0x60 or r == 0x7F:
+            return False
+    return True
+
+
+def float_bits(v: float, size: int) -> tuple[bool, int, int]:
+    """(negative, mantissa with the implicit bit, binary exponent): v = mant * 2**exp."""
+    if size == 32:
+        bits = struct.unpack(">I", struct.pack(">f", v))[0]
+        mantbits, expbits, bias = 23, 8, -127
+    else:
+        bits = struct.unpack(">Q", struct.pack(">d", v))[0]
+        mantbits, expbits, bias = 52, 11, -1023
+    neg = bool(bits >> (expbits + mantbits))
+    exp = (bits >> mantbits) & ((1 << expbits) - 1)
+    mant = bits & ((1 << mantbits) - 1)
+    if exp == 0:
+        exp += 1
+    else:
+        mant |= 1 << mantbits
+    return neg, mant, exp + bias - mantbits
+
+
+def to_float32(v: float) -> float:
+    try:
+        result: float = struct.unpack(">f", struct.pack(">f", v))[0]
+    except OverflowError:
+        return math.copysign(math.inf, v)
+    return result
+
+
+def shortest_positive(a: float, size: int) -> tuple[str, int]:
+    """The shortest decimal digits that identify the positive float ``a`` (of ``size``
+    bits) and the decimal point position: a = 0.DIGITS * 10**dp. Zero: ("", 0)."""
+    if a == 0:
+        return "", 0
+    if size == 32:
+        return _shortest32(a)
+    r = repr(a)
+    mant, _, e = r.partition("e")
+    ip, _, fp = mant.partition(".")
+    digits = ip + fp
+    dp = len(ip) + (int(e) if e else 0)
+    stripped = digits.lstrip("0")
+    dp -= len(digits) - len(stripped)
+    return stripped.rstrip("0"), dp
+
+
+def _shortest32(a: float) -> tuple[str, int]:
+    _, mant, e2 = float_bits(a, 32)
+    x = Fraction(mant) * Fraction(2) ** e2
+    half = Fraction(2) ** (e2 - 1)
+    upper = x + half
+    # The gap below is half as wide at a power of two (but not for the smallest exponent).
+    lower = x - half if mant > 1 << 23 or e2 == -149 else x - half / 2
+    inclusive = mant % 2 == 0
+    for p in range(1, 10):
+        m, _, e = format(a, f".{p - 1}e").partition("e")
+        d = int(m.replace(".", ""))
+        scale = int(e) - p + 1
+        unit = Fraction(10) ** scale
+        best: tuple[Fraction, int] | None = None
+        for cand in (d, d - 1, d + 1):
+            value = cand * unit
+            inside = lower <= value <= upper if inclusive else lower < value < upper
+            if inside and cand > 0:
+                dist = abs(value - x)
+                if best is None or dist < best[0]:
+                    best = (dist, cand)
+        if best is not None:
+            digits = str(best[1])
+            dp = len(digits) + scale
+            stripped = digits.rstrip("0")
+            return stripped, dp
+    raise AssertionError("float32 with no 9-digit representation")  # pragma: no cover
+
+
 
 def shortest_digits(f: float, bits: int = 64) -> tuple[str, int]:
-    """The shortest decimal digits that read back as ``f`` (a finite, non-zero float64, or
-    a float32 when ``bits`` is 32) and the decimal point position: 0.0125 is ("125", -1),
-    1234.0 is ("1234", 4)."""
-    f = abs(f)
-    if bits == 32:
-        want = struct.pack("<f", f)
-        for prec in range(1, 18):
-            text = f"{f:.{prec - 1}e}"
-            if struct.pack("<f", float(text)) == want:
-                break
-    else:
-        text = repr(f)
-    mantissa, _, exp = text.partition("e")
-    whole, _, frac = mantissa.partition(".")
-    digits = (whole + frac).lstrip("0")
-    point = len(whole) + (int(exp) if exp else 0) - (len(whole + frac) - len(digits))
-    stripped = digits.rstrip("0")
-    return stripped, point
+    """The shortest decimal digits that read back as ``f`` (finite, non-zero; a float32 when
+    ``bits`` is 32) and the decimal point position: 0.0125 is ("125", -1), 1234.0 is
+    ("1234", 4)."""
+    return shortest_positive(abs(f), bits)
 
 
 def format_float(f: float, fmt: str = "g", bits: int = 64) -> str:
