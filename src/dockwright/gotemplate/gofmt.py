@@ -57,6 +57,7 @@ _INT64_MAX = (1 << 63) - 1
 _MAX_RUNE = 0x10FFFF
 _RUNE_ERROR = 0xFFFD
 _UNSIGNED = frozenset(UINT_TYPES)
+_SCALARS = frozenset((str, int, bool, float, Float32))
 _ANY = "interface {}"
 # Where Go prints the address of a pointer, map or slice: an address cannot be known here.
 _FAKE_POINTER = 0xC000010000
@@ -692,18 +693,8 @@ class _Printer:
             return
         if verb == "T" or verb == "p":
             self._special(arg, verb)
-        elif t is str:
-            self.fmt_string(arg, verb, arg)
-        elif t is int:
-            self.fmt_int(arg, True, verb, arg)
-        elif t is bool:
-            self.fmt_bool(arg, verb, arg)
-        elif t is float:
-            self.fmt_float_verb(arg, 64, verb, arg)
-        elif isinstance(arg, GoInt):
-            self.fmt_int(int(arg), arg.gotype not in _UNSIGNED, verb, arg)
-        elif t is Float32:
-            self.fmt_float_verb(float(arg), 32, verb, arg)
+        elif t in _SCALARS or isinstance(arg, GoInt):  # no methods: printed as values are
+            self.print_value(arg, verb, 0, _ANY)
         elif t is GoSlice and arg.gotype == "[]uint8":
             self.fmt_bytes(arg, verb, "[]byte")
         elif arg is MISSING:
