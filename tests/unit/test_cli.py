@@ -118,11 +118,12 @@ def test_config_json(cli: Cli, project: Make) -> None:
         "images": [
             {"name": "base", "context": "base", "dockerfile": "Dockerfile", "target": None,
              "args": {}, "addHost": [], "network": None, "final": False, "platform": [],
-             "cacheVersion": None, "contextAddFiles": [], "dependencies": []},
+             "cacheVersion": None, "contextAddFiles": [], "imageSpec": None,
+             "dependencies": []},
             {"name": "app", "context": ".", "dockerfile": "Dockerfile", "target": "runtime",
              "args": {"GREETING": "hi"}, "addHost": ["db:10.0.0.2"], "network": None,
              "final": True, "platform": [], "cacheVersion": None,
-             "contextAddFiles": ["extra.txt"],
+             "contextAddFiles": ["extra.txt"], "imageSpec": None,
              "dependencies": [{"image": "base", "imports": [
                  {"type": "ImageName", "targetBuildArg": "BASE_IMAGE"}]}]},
         ],
