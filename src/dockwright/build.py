@@ -84,6 +84,22 @@ class Session:
     containers_before: Future[set[str]] | None = None
     _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # images being resolved or built, by digest: an image of the same digest waits for the
+    # first one and reuses its stage (image: [a, b], or identical generated images)
+    _digests: dict[str, tuple[threading.Lock, str]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def digest_turn(self, digest: str, label: str) -> Iterator[str | None]:
+        """Hold ``digest`` for ``label``; yields the label of the image that held it before
+        (None when none did)."""
+        with self._lock:
+            held = self._digests.get(digest)
+            if held is None:
+                held = self._digests[digest] = (threading.Lock(), label)
+        lock, first = held
+        waited = lock.locked()
+        with lock:
+            yield first if waited and first != label else None
 
     def hashes(self, context_dir: Path) -> context.HashCache:
         """The checksum cache of one build context (shared by the images that use it)."""
@@ -342,6 +358,15 @@ def build_one(session: Session, image: Image) -> Result:
     started = time.monotonic()
     session.reporter.state(image.label, "resolving")
     inputs = image_inputs(session, image, pull=not session.publish.require_built)
+    with session.digest_turn(inputs.digest, image.label) as waited_for:
+        if waited_for is not None:
+            log(image.label, f"{waited_for} has the same digest: its stage is reused")
+        return _resolve_and_build(session, image, inputs, started)
+
+
+def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
+                       started: float) -> Result:
+    log = session.log
     digest = inputs.digest
     registry = session.publish.repo
     found = session.local_stage(digest)

@@ -274,3 +274,24 @@ def test_remove_tree_as_a_user(rootless_user: str, shared_site: Path) -> None:
                           str(work)], capture_output=True, text=True, check=True).stdout
     shutil.rmtree(work)
     assert out.split() == ["True", "False"]  # rmtree left it; remove_tree did not
+
+
+def test_images_of_one_digest_build_once_in_parallel(root_builder: Builder,
+                                                     tmp_path: Path) -> None:
+    """image: [a, b] (and identical images a template makes) have one digest: one builds, the
+    others wait for it and reuse its stage, so every one has the same reference, now and on
+    the next build."""
+    root = tmp_path / "twins"
+    busybox_rootfs(root / "rootfs")
+    (root / "Dockerfile").write_text(f"FROM scratch\nCOPY rootfs/ /\nRUN {SLEEP}\n")
+    (root / "werf.yaml").write_text(
+        "configVersion: 1\nproject: twins\n---\nimage: [a, b]\ndockerfile: Dockerfile\n"
+        '{{ range list "c" "d" }}---\nimage: {{ . }}\ndockerfile: Dockerfile\n{{ end }}')
+    first = root_builder.build(root, *CHROOT, "--parallel-tasks-limit", "4")
+    built = outcome(first.out)
+    assert sorted(state for _, state in built.values()) == ["built", "reused", "reused",
+                                                             "reused"]
+    assert len({ref for ref, _ in built.values()}) == 1
+    assert first.err.count("has the same digest: its stage is reused") == 3
+    again = outcome(root_builder.build(root, *CHROOT).out)
+    assert again == {name: (ref, "reused") for name, (ref, _) in built.items()}
