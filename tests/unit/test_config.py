@@ -313,6 +313,12 @@ def test_image_spec_meta_merge_as_werf(project: Make) -> None:
     assert spec.remove_labels == ("y", "z", "x")
 
 
+def test_image_spec_repeated_label_refused(project: Make) -> None:
+    werf = META + IMAGE + "imageSpec:\n  config:\n    labels:\n      a: '1'\n      a: '2'\n"
+    err = load_error(project(files(werf)))
+    assert err.message == "project/werf.yaml:10: imageSpec.config.labels: 'a' is given twice"
+
+
 def test_image_spec_bad_regex(project: Make) -> None:
     werf = META + IMAGE + "imageSpec:\n  config:\n    removeLabels: [ok, /a(/]\n"
     err = load_error(project(files(werf)))
@@ -473,8 +479,8 @@ def test_key_given_twice(project: Make) -> None:
     ("addHost: db:1.2.3.4\n", 6, "'addHost' must be a list, not a string"),
     ("addHost:\n- {a: b}\n", 7, "'addHost' must be a string, not a mapping"),
     ("args: [A]\n", 6, "'args' must be a mapping, not a list"),
-    ("args:\n  A: true\n", 7, "'args.A' must be a string, not a boolean"),
-    ("args:\n  A:\n", 7, "'args.A' must be a string, not empty"),
+    ("args:\n  A: [x]\n", 7, "'args.A' must be a string, not a list"),
+    ("args:\n  A: x\n  A: y\n", 8, "image 'app': build arg 'A' is given twice"),
     ("platform: linux/amd64\n", 6, "'platform' must be a list, not a string"),
     ("dependencies: {image: x}\n", 6, "'dependencies' must be a list, not a mapping"),
     ("secrets:\n- id: a\n", 7, "secret: give exactly one of 'env', 'src', 'value'"),
@@ -489,6 +495,19 @@ def test_key_given_twice(project: Make) -> None:
 def test_wrong_types_and_values(project: Make, extra: str, line: int, message: str) -> None:
     err = load_error(project(files(META + IMAGE + extra)))
     assert err.message == f"project/werf.yaml:{line}: {message}"
+
+
+def test_args_values_as_werf_reads_them(project: Make) -> None:
+    """werf reads args with yaml.v2 into interface {} values and prints them with Go's %v
+    (expected values printed by Go with yaml.v2)."""
+    values = {"B1": "true", "B2": "yes", "B3": "y", "NN": "~", "E": "", "D": "2024-01-02",
+              "F": "1.10", "O": "010", "U": "1_000", "H": "0x10", "I": ".inf", "Q": '"010"',
+              "S": "hello", "V": "1.2.3", "L": "-0.0"}
+    werf = META + IMAGE + "args:\n" + "".join(f"  {k}: {v}\n" for k, v in values.items())
+    args = load_project(project(files(werf)), env={}).images[0].args_dict
+    assert args == {"B1": "true", "B2": "true", "B3": "true", "NN": "<nil>", "E": "<nil>",
+                    "D": "2024-01-02", "F": "1.1", "O": "8", "U": "1000", "H": "16",
+                    "I": "+Inf", "Q": "010", "S": "hello", "V": "1.2.3", "L": "-0"}
 
 
 def test_bool_value_hint_says_quote_it(project: Make) -> None:

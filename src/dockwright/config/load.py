@@ -296,6 +296,29 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
     return project
 
 
+def _arg_value(doc: _Doc, node: Node, key: str) -> str:
+    """A build arg as werf passes it: the value yaml.v2 reads (an unquoted true, 010 or
+    1.10 is a bool or a number) printed with Go's %v ("true", "8", "1.1", "<nil>")."""
+    if not isinstance(node, ScalarNode):
+        raise doc.fail(node, f"'args.{key}' must be a string, not {_kind(node)}",
+                       "write one value; quote it to keep it exactly as written")
+    if not node.plain or (node.tag == STR and not _MAYBE_NOT_TEXT.match(node.value)):
+        return node.value
+    from dockwright.gotemplate.goyaml import resolve_plain  # only for such values
+
+    value = resolve_plain(node.value)
+    if isinstance(value, str):
+        return value
+    from dockwright.gotemplate.gofmt import sprint
+
+    return sprint(value)
+
+
+# a plain scalar that yaml.v2 may read as something else than text
+_MAYBE_NOT_TEXT = re.compile(r"[-+.0-9~]|(?:y|Y|n|N|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"
+                             r"|true|True|TRUE|false|False|FALSE|null|Null|NULL)$|$")
+
+
 def _yaml_number(node: Node) -> float | None:
     """The value of an unquoted YAML number as werf's YAML reader sees it (an int in any
     base, or a float), else None."""
@@ -387,7 +410,14 @@ def _image_spec(doc: _Doc, node: Node, config_keys: tuple[str, ...]) -> ImageSpe
         if not isinstance(node, MappingNode):
             raise doc.fail(node, f"'{key}' must be a mapping, not {_kind(node)}",
                            "write one 'NAME: value' line per entry")
-        return tuple(sorted((text(k, key), text(v, key)) for k, v in node.value))
+        found: dict[str, str] = {}
+        for k, v in node.value:
+            name = text(k, key)
+            if name in found:
+                raise doc.fail(k, f"imageSpec.config.{key}: '{name}' is given twice",
+                               "keep one of them (werf refuses a repeated key)")
+            found[name] = text(v, f"{key}.{name}")
+        return tuple(sorted(found.items()))
 
     def flag(mapping: dict[str, Node], key: str) -> bool:
         return doc.boolean(mapping[key], key) if key in mapping else False
@@ -486,7 +516,10 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], name: str, project_dir: Pa
             if not ARG_NAME_RE.match(key):
                 raise doc.fail(key_node, f"image '{name}': '{key}' is not a valid build arg name",
                                "use letters, digits and '_', not starting with a digit")
-            args[key] = doc.string(value_node, f"args.{key}", allow_number=True)
+            if key in args:
+                raise doc.fail(key_node, f"image '{name}': build arg '{key}' is given twice",
+                               "keep one of them (werf refuses a repeated key)")
+            args[key] = _arg_value(doc, value_node, key)
 
     if "contextAddFile" in f and "contextAddFiles" in f:
         raise doc.fail(f["contextAddFile"], "'contextAddFile' and 'contextAddFiles' are both "

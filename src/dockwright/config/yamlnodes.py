@@ -15,7 +15,7 @@ from typing import TypeAlias
 
 from dockwright import cachefile
 
-FORMAT = "2"  # bump when the cached form changes
+FORMAT = "3"  # bump when the cached form changes
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
 FLOAT = "tag:yaml.org,2002:float"
@@ -33,11 +33,12 @@ class Node:
 
 
 class ScalarNode(Node):
-    __slots__ = ("value",)
+    __slots__ = ("plain", "value")
 
-    def __init__(self, tag: str, line: int, value: str) -> None:
+    def __init__(self, tag: str, line: int, value: str, plain: bool = True) -> None:
         super().__init__(tag, line)
         self.value = value
+        self.plain = plain  # written without quotes (or block indicators)
 
 
 class SequenceNode(Node):
@@ -63,8 +64,8 @@ class YamlSyntaxError(Exception):
         self.line = line  # 0-based, None when unknown
 
 
-# (kind, tag, line, value): "v" scalars hold a string, "s" sequences their items, "m"
-# mappings their keys and values in turn
+# (kind, tag, line, value): "v" plain scalars hold a string ("q" quoted or block ones), "s"
+# sequences their items, "m" mappings their keys and values in turn
 Frozen: TypeAlias = tuple[str, str, int, "str | tuple[Frozen, ...]"]
 
 
@@ -121,7 +122,8 @@ def _compose(text: str) -> list[Frozen | None]:
                                                for x in (freeze(k), freeze(v))))
         if isinstance(node, yaml.SequenceNode):
             return ("s", node.tag, line, tuple(freeze(item) for item in node.value))
-        return ("v", node.tag, line, str(node.value))
+        style = node.style if isinstance(node, yaml.ScalarNode) else None
+        return ("v" if style is None else "q", node.tag, line, str(node.value))
 
     try:
         return [None if node is None else freeze(node)
@@ -135,7 +137,7 @@ def _compose(text: str) -> list[Frozen | None]:
 def _thaw(frozen: Frozen) -> Node:
     kind, tag, line, value = frozen
     if isinstance(value, str):
-        return ScalarNode(tag, line, value)
+        return ScalarNode(tag, line, value, kind == "v")
     if kind == "s":
         return SequenceNode(tag, line, [_thaw(item) for item in value])
     items = [_thaw(item) for item in value]

@@ -148,6 +148,12 @@ def _resolve(tag: str, text: str) -> tuple[str, Any]:
     raise GoError(f"yaml: cannot decode {_short(rtag)} `{text}` as a {_short(tag)}")
 
 
+def resolve_plain(text: str) -> Any:
+    """The Go value of a plain (unquoted) scalar as yaml.v2 decodes it into an interface {}:
+    a bool, int, Uint64, float, None, or the text itself (timestamps stay text)."""
+    return _resolve("", text)[1]
+
+
 # --- reading -----------------------------------------------------------------------------
 
 _NOT_ALLOWED = re.compile(r"[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
