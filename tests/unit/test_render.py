@@ -161,6 +161,26 @@ def test_locations_of_rendered_lines(proj: Path, monkeypatch: pytest.MonkeyPatch
     assert rendered.locate(6) == "werf.yaml:5 (rendered line 7)"
 
 
+def test_a_line_an_include_wrote_is_located_in_the_partial(proj: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.chdir(proj)
+    (proj / ".werf" / "images.tmpl").write_text(
+        '{{ define "svc" }}\nimage: {{ .name }}\ndockerfile: Dockerfile\n'
+        'imageSpec:\n  config:\n{{ include "cfg" . | indent 4 }}\n{{ end }}\n'
+        '{{ define "cfg" }}user: app\nentrypont: [x]{{ end }}')
+    (proj / "werf.yaml").write_text('configVersion: 1\nproject: demo\n{{ range list "a" "b" }}'
+                                    '---\n{{- include "svc" (dict "name" .) }}{{ end }}\n')
+    for cache in (tmp_path / "c", tmp_path / "c"):  # rendered, then from the cache
+        rendered = render(proj, RenderOptions(), {}, cache)
+        lines = rendered.text.splitlines()
+        assert lines[8] == "    entrypont: [x]"
+        # the include inside the include: the innermost partial's line, and the action
+        # of werf.yaml that wrote it
+        assert rendered.locate(8) == (".werf/images.tmpl:9 (rendered line 9, through "
+                                      "werf.yaml:4)")
+
+
 def test_a_config_without_templates_is_its_own_rendering(tmp_path: Path) -> None:
     (tmp_path / "werf.yaml").write_text("configVersion: 1\nproject: a\n")
     rendered = render(tmp_path, RenderOptions(), {})

@@ -68,12 +68,15 @@ class Reads:
                 self.head)
 
 
-def still_holds(entry: Path, project_dir: Path, environ: Mapping[str, str]
-                ) -> tuple[str, tuple[Span, ...]] | None:
-    """The cached render in ``entry`` (text, spans) if everything it read is unchanged."""
+Cached = tuple[str, tuple[Span, ...], tuple[tuple[str, tuple[Span, ...]], ...]]
+
+
+def still_holds(entry: Path, project_dir: Path, environ: Mapping[str, str]) -> Cached | None:
+    """The cached render in ``entry`` (text, spans, includes) if everything it read is
+    unchanged."""
     data: Any = cachefile.read_marshal(entry)
     try:
-        (files, kinds, seen_globs, env, seen_head), out, spans = data
+        (files, kinds, seen_globs, env, seen_head), out, spans, included = data
         for path, seen in files:
             if digest(_read(Path(path))) != seen:
                 return None
@@ -90,7 +93,8 @@ def still_holds(entry: Path, project_dir: Path, environ: Mapping[str, str]
                 return None
         if seen_head is not None and head(project_dir) != seen_head:
             return None
-        return out, tuple(tuple(s) for s in spans)
+        return (out, tuple(tuple(s) for s in spans),
+                tuple((t, tuple(tuple(s) for s in ss)) for t, ss in included))
     except (TypeError, ValueError):  # damaged, or a glob that no longer parses
         return None
 

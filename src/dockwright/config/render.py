@@ -57,6 +57,7 @@ class Rendered:
     text: str  # the rendered config
     templated: bool  # False: the file has no template actions and is its own rendering
     spans: tuple[Span, ...] = ()
+    included: tuple[tuple[str, tuple[Span, ...]], ...] = ()  # what include returned, and whence
 
     def locate(self, line: int) -> str:
         """``file:line`` for a 0-based line of the rendered text: the template line that
@@ -74,7 +75,35 @@ class Rendered:
         start, display, src_line, literal = self.spans[i]
         if literal:
             src_line += self.text.count("\n", start, offset)
+            return f"{display}:{src_line} (rendered line {line + 1})"
+        end = self.spans[i + 1][0] if i + 1 < len(self.spans) else len(self.text)
+        line_end = self.text.find("\n", offset)
+        wanted = self.text[offset:line_end if line_end >= 0 else len(self.text)].strip()
+        inner = self._included_line(wanted, self.text[start:end])
+        if inner:
+            return f"{inner} (rendered line {line + 1}, through {display}:{src_line})"
         return f"{display}:{src_line} (rendered line {line + 1})"
+
+    def _included_line(self, wanted: str, chunk: str) -> str | None:
+        """Where a line that an action wrote came from, when an include gave it: the
+        partial's own line (an include's text may reach the output indented, by nindent)."""
+        if not wanted:
+            return None
+        for text, spans in reversed(self.included):
+            first = next((x.strip() for x in text.splitlines() if x.strip()), "")
+            if first not in chunk:
+                continue
+            offset = 0
+            for row in text.splitlines(keepends=True):
+                if row.strip() == wanted:
+                    starts = [s[0] for s in spans]
+                    at = offset + len(row) - len(row.lstrip())
+                    j = bisect.bisect_right(starts, at) - 1
+                    if j >= 0 and spans[j][3]:
+                        start, display, src_line, _ = spans[j]
+                        return f"{display}:{src_line + text.count(chr(10), start, at)}"
+                offset += len(row)
+        return None
 
 
 def _line_offset(text: str, line: int) -> int:
@@ -129,14 +158,14 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
     if entry is not None:
         hit = reads.still_holds(entry, project_dir, environ)
         if hit is not None:
-            out, spans = hit
-            return Rendered(path, display, out, True, spans)
+            out, spans, included = hit
+            return Rendered(path, display, out, True, spans, included)
     record = reads.Reads(project_dir)
-    out, spans = _Renderer(project_dir, path, display, templates, options, environ,
-                           record, cache).run(text)
+    out, spans, included = _Renderer(project_dir, path, display, templates, options, environ,
+                                     record, cache).run(text)
     if entry is not None:
-        cachefile.write(entry, marshal.dumps((record.frozen(), out, spans)))
-    return Rendered(path, display, out, True, spans)
+        cachefile.write(entry, marshal.dumps((record.frozen(), out, spans, included)))
+    return Rendered(path, display, out, True, spans, included)
 
 
 # --- the render itself (imports the template engine) ----------------------------------------
@@ -154,9 +183,11 @@ class _Renderer:
         self.record = record
         self.cache = cache
         self.sources: dict[str, tuple[str, str]] = {}  # template parse name -> (shown, text)
+        self.included: list[tuple[str, list[tuple[int, str, int, bool]]]] = []
         self._giterminism: Giterminism | None = None
 
-    def run(self, text: str) -> tuple[str, tuple[Span, ...]]:
+    def run(self, text: str) -> tuple[str, tuple[Span, ...],
+                                      tuple[tuple[str, tuple[Span, ...]], ...]]:
         from dockwright.gotemplate.execute import ExecError
         from dockwright.gotemplate.parse import ParseError
         from dockwright.gotemplate.template import Templates
@@ -176,7 +207,7 @@ class _Renderer:
             raise self.parse_error(exc) from None
         except ExecError as exc:
             raise self.exec_error(exc) from None
-        return out, self.spans(raw, out)
+        return out, self.spans(raw), tuple((t, self.spans(s)) for t, s in self.included)
 
     def templates_rel(self) -> str:
         return os.path.relpath(self.templates_dir, self.project_dir)
@@ -188,7 +219,7 @@ class _Renderer:
             data = self.record.file(self.templates_dir / rel)
             yield rel, (data or b"").decode("utf-8", "surrogateescape")
 
-    def spans(self, raw: list[tuple[int, str, int, bool]], out: str) -> tuple[Span, ...]:
+    def spans(self, raw: list[tuple[int, str, int, bool]]) -> tuple[Span, ...]:
         result: list[Span] = []
         for offset, parse_name, pos, literal in raw:
             shown, text = self.sources.get(parse_name, (parse_name, ""))
@@ -211,7 +242,8 @@ class _Renderer:
         from dockwright.config import werffuncs
 
         return werffuncs.function_map(self.templates_lookup, self.env,
-                                      self.options.loose_giterminism)
+                                      self.options.loose_giterminism,
+                                      lambda text, spans: self.included.append((text, spans)))
 
     def templates_lookup(self) -> Any:
         return self.templates

@@ -43,17 +43,25 @@ def _failure(message: str, inner: ExecError | None = None) -> GoError:
     return error
 
 
+Included = Callable[[str, list[tuple[int, str, int, bool]]], None]
+
+
 def function_map(templates: Callable[[], Templates],
                  env: Callable[[str], tuple[bool, str | None]],
-                 loose: bool) -> dict[str, Func]:
+                 loose: bool, included: Included | None = None) -> dict[str, Func]:
     """werf's function map: sprig's and werf's own. ``templates`` gives the template set
-    (for include and tpl); ``env`` says whether a variable may be read, and its value."""
+    (for include and tpl); ``env`` says whether a variable may be read, and its value;
+    ``included`` hears of every text include made, with where each piece of it came from."""
 
     def include(name: str, data: Any) -> str:
+        spans: list[tuple[int, str, int, bool]] | None = [] if included else None
         try:
-            return templates().execute(name, data)
+            text = templates().execute(name, data, spans)
         except ExecError as exc:
             raise _failure(exc.go_text(), exc) from None
+        if included and spans is not None:
+            included(text, spans)
+        return text
 
     def tpl(text: str, data: Any) -> str:
         name = f"tpl-{zlib.adler32(go_bytes(text))}"
