@@ -6,6 +6,7 @@ The only place that prints errors and decides the exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     project.add_argument("--loose-giterminism", action="store_true", default=None,
                          help="let the template function env read any variable "
                          "($WERF_LOOSE_GITERMINISM)")
+    project.add_argument("--giterminism-config", metavar="FILE",
+                         help="the giterminism file, relative to the project directory "
+                         "(default: werf-giterminism.yaml; $WERF_GITERMINISM_CONFIG)")
     host = argparse.ArgumentParser(add_help=False)
     host.add_argument("--buildah-mode", help="auto, native-rootless or native-chroot "
                       "(default: $WERF_BUILDAH_MODE or auto)")
@@ -141,7 +145,9 @@ def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOp
                          templates_dir=args.config_templates_dir
                          or env.get("WERF_CONFIG_TEMPLATES_DIR") or None,
                          env=args.env if args.env is not None else env.get("WERF_ENV", ""),
-                         loose_giterminism=loose)
+                         loose_giterminism=loose,
+                         giterminism_config=args.giterminism_config
+                         or env.get("WERF_GITERMINISM_CONFIG") or None)
 
 
 def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> Project:
@@ -337,7 +343,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     if project.cache_version:
         print(f"cacheVersion: {project.cache_version}")
     for i in project.images:
-        print(f"image {i.name}  ({i.where})")
+        print(f"image {i.label}  ({i.where})")
         print(f"  context: {i.context}  dockerfile: {i.dockerfile}"
               + (f"  target: {i.target}" if i.target else ""))
         for key, value in i.args:
@@ -374,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="debug: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader of stdout went away (| head): end as SIGPIPE would
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.BROKEN_PIPE
     except DockwrightError as exc:
         if debug:
             log.exception("traceback")

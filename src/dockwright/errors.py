@@ -18,6 +18,7 @@ class Exit(IntEnum):
     REGISTRY = 4  # a registry could not be reached or refused an operation
     INTERNAL = 70  # a bug in dockwright (EX_SOFTWARE); --debug shows the traceback
     INTERRUPTED = 130  # SIGINT
+    BROKEN_PIPE = 141  # stdout's reader went away (as a program killed by SIGPIPE)
     TERMINATED = 143  # SIGTERM
 
 

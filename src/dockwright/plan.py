@@ -16,10 +16,11 @@ from dockwright.errors import ConfigError
 
 def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
     """Images in dependency order (dependencies first); ``only`` with what they need."""
-    wanted: list[str] = list(only) or [i.name for i in project.images]
+    # "~" names the nameless image, as werf shows it
+    wanted = [("" if n == "~" else n) for n in only] or [i.name for i in project.images]
     for name in wanted:
         if project.image(name) is None:
-            names = ", ".join(i.name for i in project.images)
+            names = ", ".join(i.label for i in project.images) or "none"
             raise ConfigError(f"no image '{name}' in werf.yaml", f"images: {names}")
     out: list[Image] = []
     seen: set[str] = set()

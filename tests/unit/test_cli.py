@@ -174,3 +174,41 @@ def test_build_bad_mode_is_bad_input(cli: Cli, project: Make,
     r = cli("build", "--dir", root, "--buildah-mode", "fast")
     assert r.code == Exit.BAD_INPUT
     assert r.err.splitlines()[0] == "error: unexpected mode specified: fast"
+
+
+def test_config_render_and_template_options(cli: Cli, project: Make,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project({
+        "werf.yaml": 'configVersion: 1\nproject: {{ env "NAME" }}-{{ .Env | default "dev" }}\n',
+        "ci/giterminism.yaml": "giterminismConfigVersion: 1\nconfig:\n"
+                               "  goTemplateRendering:\n    allowEnvVariables: [NAME]\n",
+    })
+    monkeypatch.setenv("NAME", "demo")
+    r = cli("config", "render", "--dir", root, "--giterminism-config", "ci/giterminism.yaml",
+            "--env", "prod")
+    assert (r.code, r.out) == (Exit.OK, "configVersion: 1\nproject: demo-prod\n"), r.err
+    monkeypatch.setenv("WERF_GITERMINISM_CONFIG", "ci/giterminism.yaml")
+    monkeypatch.setenv("WERF_ENV", "stage")
+    assert cli("config", "render", "--dir", root).out.endswith("project: demo-stage\n")
+    monkeypatch.delenv("WERF_GITERMINISM_CONFIG")
+    r = cli("config", "render", "--dir", root)
+    assert r.code == Exit.BAD_INPUT and 'env name "NAME" not allowed' in r.err
+    monkeypatch.setenv("WERF_LOOSE_GITERMINISM", "1")
+    assert cli("config", "render", "--dir", root).code == Exit.OK
+    monkeypatch.setenv("WERF_LOOSE_GITERMINISM", "sometimes")
+    r = cli("config", "render", "--dir", root)
+    assert r.code == Exit.BAD_INPUT and "is not a boolean" in r.err
+
+
+def test_stdout_closed_early_ends_quietly_as_sigpipe(project: Make) -> None:
+    import subprocess
+    import sys
+
+    root = project(SAMPLE)
+    proc = subprocess.Popen([sys.executable, "-m", "dockwright", "config", "--json", "--dir",
+                             str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait() == Exit.BROKEN_PIPE
+    assert err == ""

@@ -600,6 +600,16 @@ def test_nameless_image(project: Make) -> None:
     assert "a nameless image ('image: ~') cannot be declared with other images" in err.message
 
 
+def test_nameless_image_is_selected_as_tilde(project: Make) -> None:
+    from dockwright import plan
+
+    p = load_project(project(files(META + "---\nimage: ~\ndockerfile: Dockerfile\n")), env={})
+    assert [i.name for i in plan.order(p, ("~",))] == [""]
+    with pytest.raises(ConfigError, match=r"no image 'x' in werf\.yaml") as info:
+        plan.order(p, ("x",))
+    assert info.value.hint == "images: ~"
+
+
 def test_one_document_several_images(project: Make) -> None:
     werf = META + "---\nimage: [a, b]\ndockerfile: Dockerfile\nargs: {X: 1}\n"
     images = load_project(project(files(werf)), env={}).images

@@ -72,12 +72,23 @@ class Giterminism:
         return False
 
 
-def load(project_dir: Path, cache: Path | None = None) -> Giterminism:
-    """The project's werf-giterminism.yaml, or the empty one when there is none."""
-    path = next((project_dir / n for n in NAMES if (project_dir / n).is_file()), None)
+def load(project_dir: Path, cache: Path | None = None, custom: str | None = None
+         ) -> Giterminism:
+    """The project's werf-giterminism.yaml (or ``custom``, relative to the project
+    directory), or the empty one when there is none."""
+    path: Path | None
+    if custom:
+        path = project_dir / custom
+        if not path.is_file():
+            raise ConfigError(f"giterminism config {custom} does not exist",
+                              "give --giterminism-config (WERF_GITERMINISM_CONFIG) a file that "
+                              "exists, relative to the project directory")
+    else:
+        path = next((project_dir / n for n in NAMES if (project_dir / n).is_file()), None)
     if path is None:
         return Giterminism()
-    display = path.name
+    display = str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) \
+        else str(path)
     try:
         docs = [d for d in compose_all(path.read_text(encoding="utf-8", errors="replace"),
                                        cache) if d is not None]

@@ -43,6 +43,7 @@ class RenderOptions:
     templates_dir: str | None = None  # --config-templates-dir
     env: str = ""  # --env: the template's .Env
     loose_giterminism: bool = False
+    giterminism_config: str | None = None  # --giterminism-config
 
 
 # A piece of output and where it came from: (rendered offset, file shown, line in that
@@ -150,7 +151,8 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
     if "{{" not in text and not templates.is_dir():
         from dockwright.config import giterminism
 
-        giterminism.load(project_dir, cache / "yaml" if cache else None)  # werf checks it
+        giterminism.load(project_dir, cache / "yaml" if cache else None,  # werf checks it
+                         options.giterminism_config)
         return Rendered(path, display, text, templated=False)
     key = hashlib.blake2b(repr((FORMAT, __version__, str(project_dir), str(path),
                                 str(templates), options)).encode(), digest_size=16).hexdigest()
@@ -252,10 +254,11 @@ class _Renderer:
         if self._giterminism is None:
             from dockwright.config import giterminism
 
-            for name in giterminism.NAMES:
+            custom = self.options.giterminism_config
+            for name in (custom,) if custom else giterminism.NAMES:
                 self.record.file(self.project_dir / name)
             self._giterminism = giterminism.load(
-                self.project_dir, self.cache / "yaml" if self.cache else None)
+                self.project_dir, self.cache / "yaml" if self.cache else None, custom)
         return self._giterminism
 
     def env(self, name: str) -> tuple[bool, str | None]:
