@@ -173,14 +173,14 @@ CASES = [
           'werf.yaml': 'configVersion: 1\nproject: bad\n{{ if .Env }}\n---\nimage: app\ndocke'
                          'rfile: Dockerfile\n',
          },
-         'werf.yaml:7:1: template: unexpected EOF',
+         'werf.yaml:7:1: template: unexpected EOF: the {{if}} of line 3 has no {{end}}',
          'every {{ if }}, {{ range }}, {{ with }},'),
     Case('template: end without block',
          {
           'werf.yaml': 'configVersion: 1\nproject: bad\n{{ end }}\n',
          },
          'werf.yaml:3:8: template: unexpected {{end}}',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: unknown function near',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ uper "bad" }}\n',
@@ -303,26 +303,26 @@ CASES = [
           'werf.yaml': 'configVersion: 1\nproject: {{ break }}\n',
          },
          'werf.yaml:2:19: template: {{break}} outside {{range}}',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: bad number',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ 1x }}\n',
          },
          'werf.yaml:2:13: template: bad number syntax: "1x"',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: unterminated string',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ "bad }}\n',
          },
          'werf.yaml:2:13: template: unterminated quoted string',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: syntax error in a partial',
          {
           'werf.yaml': 'configVersion: 1\nproject: bad\n',
           '.werf/helpers/names.tmpl': '{{ define "x" }}\n{{ if }}\n{{ end }}\n',
          },
          '.werf/helpers/names.tmpl:2:7: template: missing value for if',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: error inside an include',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ include "name" . }}\n',
@@ -335,15 +335,15 @@ CASES = [
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ tpl "{{ .x" . }}\n',
          },
-         'werf.yaml:2:13: template: error calling tpl: template: tpl-93061565:1: unclosed actio'
-         'n',
+         'werf.yaml:2:13: template: error calling tpl: in the text given to tpl, line 1: unclos'
+         'ed action',
          'every {{ if }}, {{ range }}, {{ with }},'),
     Case('template: Glob bad pattern',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ .Files.Glob "[a-" }}\n',
          },
          'werf.yaml:2:19: template: error calling Glob: syntax error in pattern',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: sprig not implemented',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ genCA "x" 3 }}\n',
@@ -356,19 +356,19 @@ CASES = [
           'werf.yaml': 'configVersion: 1\nproject: {{ div 1 0 }}\n',
          },
          'werf.yaml:2:13: template: error calling div: runtime error: integer divide by zero',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: char literal',
          {
           'werf.yaml': "configVersion: 1\nproject: {{ 'ab' }}\n",
          },
          "werf.yaml:2:13: template: malformed character constant: 'ab'",
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: argument to a non-function',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ .Env "x" }}\n',
          },
          'werf.yaml:2:13: template: Env is not a method but has arguments',
-         "fix the template there; 'dockwright conf"),
+         'fix the template at that place'),
     Case('template: giterminism unknown key',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ env "X" "bad" }}\n',
@@ -393,7 +393,7 @@ CASES = [
          },
          "werf.yaml:4 (rendered line 8): invalid YAML: expected ',' or ']', but got '<document "
          "start>'",
-         'fix the YAML syntax at that line'),
+         "'dockwright config render' prints the re"),
     Case('template: WERF_LOOSE_GITERMINISM bad',
          {
           'werf.yaml': 'configVersion: 1\nproject: {{ env "X" "bad" }}\n',
@@ -411,7 +411,6 @@ CASES = [
          },
          'werf.yaml:2:28: template: invalid value; expected string',
          'a value that does not exist (a missing k'),
-
 ]
 
 

@@ -81,6 +81,7 @@ class _Doc:
         self.path = rendered.path
         self.display = rendered.display
         self.locate = rendered.locate
+        self.templated = rendered.templated
 
     def where(self, node: Node) -> str:
         return self.locate(node.line)
@@ -103,6 +104,9 @@ class _Doc:
             if key not in allowed:
                 near = _close(key, allowed)
                 hint = f"did you mean '{near[0]}'?" if near else f"valid keys: {', '.join(allowed)}"
+                if what == "meta document" and key in IMAGE_KEYS:
+                    hint = ("each image is a YAML document of its own: is a '---' line missing "
+                            "before it?")
                 raise self.fail(key_node, f"{what}: unknown key '{key}'", hint)
             out[key] = value_node
         return out
@@ -112,6 +116,11 @@ class _Doc:
             return node.value
         if allow_number and isinstance(node, ScalarNode) and node.tag in (INT, FLOAT):
             return node.value
+        if isinstance(node, ScalarNode) and node.tag == NULL:
+            raise self.fail(node, f"'{key}' must be a string, not empty",
+                            "give it a value" + (" (an action there printed nothing: is the "
+                                                 "value it prints set? --env sets .Env)"
+                                                 if self.templated else ""))
         raise self.fail(node, f"'{key}' must be a string, not {_kind(node)}",
                         "quote the value if it looks like a number or a boolean")
 
@@ -149,7 +158,7 @@ def _documents(doc: _Doc, text: str, cache: Path | None) -> Iterator[Node]:
         nodes = compose_all(text, cache)
     except YamlSyntaxError as exc:
         where = doc.locate(exc.line) if exc.line is not None else doc.display
-        raise ConfigError(f"invalid YAML: {exc.problem}", "fix the YAML syntax at that line",
+        raise ConfigError(f"invalid YAML: {exc.problem}", _yaml_hint(exc.problem, doc.templated),
                           where=where) from None
     for node in nodes:
         # An empty document ("---" followed by nothing but comments) is skipped, as in werf.
@@ -157,6 +166,19 @@ def _documents(doc: _Doc, text: str, cache: Path | None) -> Iterator[Node]:
                             and node.value == ""):
             continue
         yield node
+
+
+def _yaml_hint(problem: str, templated: bool) -> str:
+    if not templated:
+        return "fix the YAML syntax at that line"
+    hint = "'dockwright config render' prints the rendered text: fix the template that wrote it"
+    if "mapping values are not allowed" in problem:
+        hint += " (a value with ': ' in it needs quotes: | quote)"
+    elif "block end" in problem or "expected key" in problem or "indentation" in problem:
+        hint += " (the indentation: indent and nindent take the number of spaces)"
+    elif "'\\t'" in problem or "tab" in problem:
+        hint += " (YAML indents with spaces, not tabs)"
+    return hint
 
 
 def load_project(

@@ -107,6 +107,11 @@ class Rendered:
         return None
 
 
+def _one_line(message: str) -> str:
+    """An error of several lines (yaml.v2's) as one: an error is one line."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def _line_offset(text: str, line: int) -> int:
     offset = 0
     for _ in range(line):
@@ -285,7 +290,7 @@ class _Renderer:
         for name, (shown, _) in self.sources.items():  # Go names a file by its template
             message = message.replace(f" {name}:", f" {shown}:")
         return ConfigError(f"template: {message}",
-                           werffuncs.hint_for(exc.message, self.templates),
+                           werffuncs.hint_for(exc.message, self.templates, self.missing_dir()),
                            where=self.where(exc.parse_name, exc.line, col))
 
     def exec_error(self, exc: Any) -> ConfigError:
@@ -302,6 +307,11 @@ class _Renderer:
                    and e.location() is not None]
         if callers:
             message += f" (called from {', '.join(reversed(callers))})"
-        return ConfigError(f"template: {message}", werffuncs.hint_for(deepest.message,
-                                                                     self.templates),
-                           where=where)
+        return ConfigError(f"template: {_one_line(message)}",
+                           werffuncs.hint_for(deepest.message, self.templates,
+                                              self.missing_dir()), where=where)
+
+    def missing_dir(self) -> str:
+        """The templates directory asked for, when it does not exist."""
+        asked = self.options.templates_dir
+        return asked if asked and not self.templates_dir.is_dir() else ""

@@ -68,7 +68,7 @@ def function_map(templates: Callable[[], Templates],
         try:
             templates().parse(name, text)
         except ParseError as exc:
-            raise _failure(str(exc)) from None
+            raise _failure(f"in the text given to tpl, line {exc.line}: {exc.message}") from None
         return include(name, data)
 
     def getenv(value: Any, *default: str) -> str:
@@ -238,8 +238,9 @@ class LazyCommit(GoMap):
 
 # --- hints for template errors ---------------------------------------------------------------
 
-def hint_for(message: str, templates: Templates | None) -> str:
-    """What to do about a template error, by what it says."""
+def hint_for(message: str, templates: Templates | None, missing_dir: str = "") -> str:
+    """What to do about a template error, by what it says (``missing_dir``: a templates
+    directory that was asked for and does not exist)."""
     if m := re.search(r'function "([^"]+)" not defined', message):
         names = sorted(templates.funcs) if templates else []
         near = difflib.get_close_matches(m.group(1), names, n=1, cutoff=0.75)
@@ -261,6 +262,8 @@ def hint_for(message: str, templates: Templates | None) -> str:
         names = sorted(n for n in (templates.trees if templates else {})
                        if not n.startswith("tpl-") and n != (templates.name if templates
                                                               else ""))
+        if missing_dir:
+            return f"the templates directory {missing_dir} does not exist"
         near = difflib.get_close_matches(m.group(1), names, n=1)
         if near:
             return f"did you mean '{near[0]}'?"
@@ -298,4 +301,4 @@ def hint_for(message: str, templates: Templates | None) -> str:
     if "unexpected EOF" in message or "unclosed action" in message:
         return ("every {{ if }}, {{ range }}, {{ with }}, {{ define }} needs its {{ end }}, "
                 "and every {{ needs its }}")
-    return "fix the template there; 'dockwright config render' prints the rendered werf.yaml"
+    return "fix the template at that place"

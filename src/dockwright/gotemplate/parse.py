@@ -155,20 +155,23 @@ class _Parser:
         name = self.unquote(tok)
         self.expect(T.RIGHT_DELIM, context)
         saved_vars, self.vars = self.vars, ["$"]
-        root, end = self.item_list()
+        root, end = self.item_list("define", tok.line)
         if not isinstance(end, EndNode):
             raise self.errorf(f"unexpected {end} in {context}")
         self.add(name, root)
         self.vars = saved_vars
 
-    def item_list(self) -> tuple[ListNode, Node]:
+    def item_list(self, opened: str = "", line: int = 0) -> tuple[ListNode, Node]:
+        """The nodes up to an end or else; at the end of the text, an error that names the
+        ``opened`` block (Go says only "unexpected EOF")."""
         node_list = ListNode(self.peek_non_space().pos)
         while self.peek_non_space().typ != T.EOF:
             node = self.text_or_action()
             if isinstance(node, (EndNode, ElseNode)):
                 return node_list, node
             node_list.nodes.append(node)
-        raise self.errorf("unexpected EOF")
+        where = f": the {{{{{opened}}}}} of line {line} has no {{{{end}}}}" if opened else ""
+        raise self.errorf(f"unexpected EOF{where}")
 
     def text_or_action(self) -> Node:
         tok = self.next_non_space()
@@ -279,7 +282,7 @@ class _Parser:
             pipe = self.pipeline(context, T.RIGHT_DELIM)
             if context == "range":
                 self.range_depth += 1
-            body, nxt = self.item_list()
+            body, nxt = self.item_list(context, pipe.line)
             if context == "range":
                 self.range_depth -= 1
             else_list: ListNode | None = None
@@ -289,7 +292,7 @@ class _Parser:
                     self.next()
                     else_list = ListNode(nxt.pos, [self.branch(chained[1], context)])
                 else:
-                    else_list, nxt = self.item_list()
+                    else_list, nxt = self.item_list(context, pipe.line)
                     if not isinstance(nxt, EndNode):
                         raise self.errorf(f"expected end; found {nxt}")
             return cls(pipe.pos, pipe.line, pipe, body, else_list)
@@ -309,7 +312,7 @@ class _Parser:
         name = self.template_name(tok, context)
         pipe = self.pipeline(context, T.RIGHT_DELIM)
         saved_vars, self.vars = self.vars, ["$"]
-        root, end = self.item_list()
+        root, end = self.item_list("block", tok.line)
         if not isinstance(end, EndNode):
             raise self.errorf(f"unexpected {end} in {context}")
         self.add(name, root)
