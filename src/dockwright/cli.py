@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -331,7 +330,7 @@ def cmd_config(args: argparse.Namespace) -> int:
                  "target": i.target, "args": dict(i.args), "addHost": list(i.add_host),
                  "network": i.network, "final": i.final, "platform": list(i.platform),
                  "cacheVersion": i.cache_version, "contextAddFiles": list(i.context_add_files),
-                 "imageSpec": dataclasses.asdict(i.image_spec) if i.image_spec else None,
+                 "imageSpec": i.image_spec.to_werf() if i.image_spec else None,
                  "dependencies": [{"image": d.image, "imports": [
                      {"type": m.type, "targetBuildArg": m.target_build_arg} for m in d.imports]}
                      for d in i.dependencies]}
@@ -353,6 +352,8 @@ def cmd_config(args: argparse.Namespace) -> int:
             print(f"  depends on {dep.image}" + (f" ({imports})" if imports else ""))
         if not i.final:
             print("  final: false")
+        for key, value in i.image_spec.entries(project.name, i.name) if i.image_spec else ():
+            print(f"  imageSpec {key}: {value}".replace("\n", ", "))
     return Exit.OK
 
 

@@ -65,6 +65,27 @@ class ImageSpec:
     expose: tuple[str, ...] | None = None
     healthcheck: Healthcheck | None = None
 
+    def to_werf(self) -> dict[str, object]:
+        """The spec with werf's key names (for ``config --json``)."""
+        config: dict[str, object] = {
+            "keepEssentialWerfLabels": self.keep_essential_werf_labels,
+            "clearWerfLabels": self.clear_werf_labels, "removeLabels": list(self.remove_labels),
+            "removeVolumes": list(self.remove_volumes), "removeEnv": list(self.remove_env),
+            "clearCmd": self.clear_cmd, "clearEntrypoint": self.clear_entrypoint,
+            "clearUser": self.clear_user, "clearWorkingDir": self.clear_working_dir,
+            "volumes": list(self.volumes), "labels": dict(self.labels), "env": dict(self.env),
+            "user": self.user, "cmd": None if self.cmd is None else list(self.cmd),
+            "entrypoint": None if self.entrypoint is None else list(self.entrypoint),
+            "workingDir": self.working_dir, "stopSignal": self.stop_signal,
+            "expose": None if self.expose is None else list(self.expose),
+            "healthcheck": None if self.healthcheck is None else {
+                "test": list(self.healthcheck.test), "interval": self.healthcheck.interval,
+                "timeout": self.healthcheck.timeout,
+                "startPeriod": self.healthcheck.start_period,
+                "retries": self.healthcheck.retries},
+        }
+        return {"author": self.author, "clearHistory": self.clear_history, "config": config}
+
     def entries(self, project: str, image: str) -> list[tuple[str, str]]:
         """The spec as digest inputs: one entry per field that is set, sorted where werf
         sorts (an unset spec adds nothing, so images without one keep their digests).
