@@ -185,3 +185,27 @@ def test_a_config_without_templates_is_its_own_rendering(tmp_path: Path) -> None
     (tmp_path / "werf.yaml").write_text("configVersion: 1\nproject: a\n")
     rendered = render(tmp_path, RenderOptions(), {})
     assert rendered.templated is False and rendered.locate(1).endswith("werf.yaml:2")
+
+
+def test_errors_through_include_name_the_callers_once(proj: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(proj)
+    (proj / ".werf" / "images.tmpl").write_text(
+        '{{ define "loop" }}{{ include "loop" . }}{{ end }}\n'
+        '{{ define "outer" }}\n{{ include "inner" . }}{{ end }}\n'
+        '{{ define "inner" }}{{ .Files.Get "nope" }}{{ end }}')
+    (proj / "werf.yaml").write_text('configVersion: 1\nproject: {{ include "outer" . }}\n')
+    with pytest.raises(ConfigError) as info:
+        render(proj, RenderOptions(), {})
+    assert info.value.message == (
+        '.werf/images.tmpl:4:30: template: error calling Get: {{ .Files.Get "nope" }}: the '
+        'file "nope" not found in the project directory (called from .werf/images.tmpl:3:4, '
+        "werf.yaml:2:13)")
+    (proj / "werf.yaml").write_text('configVersion: 1\nproject: {{ include "loop" . }}\n')
+    with pytest.raises(ConfigError) as info:
+        render(proj, RenderOptions(), {})
+    assert info.value.message.startswith(
+        ".werf/images.tmpl:1:23: template: exceeded maximum template depth (called from "
+        ".werf/images.tmpl:1:23 (")
+    assert info.value.message.endswith(" times), werf.yaml:2:13)")
+    assert "includes itself" in info.value.hint

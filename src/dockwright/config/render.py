@@ -303,10 +303,19 @@ class _Renderer:
         location = deepest.location()
         where = self.where(*location) if location else self.display
         message = deepest.message
-        callers = [self.where(*e.location()) for e in chain if e is not deepest
-                   and e.location() is not None]
-        if callers:
-            message += f" (called from {', '.join(reversed(callers))})"
+        places = [self.where(*loc) for e in reversed(chain) if e is not deepest
+                  and (loc := e.location()) is not None]  # innermost first
+        runs: list[tuple[str, int]] = []  # a recursion calls from one place many times
+        for place in places:
+            if runs and runs[-1][0] == place:
+                runs[-1] = (place, runs[-1][1] + 1)
+            else:
+                runs.append((place, 1))
+        if runs:
+            listed = [f"{p} ({n} times)" if n > 1 else p for p, n in runs]
+            if len(listed) > 6:
+                listed = [*listed[:3], "...", *listed[-2:]]
+            message += f" (called from {', '.join(listed)})"
         return ConfigError(f"template: {_one_line(message)}",
                            werffuncs.hint_for(deepest.message, self.templates,
                                               self.missing_dir()), where=where)

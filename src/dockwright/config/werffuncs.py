@@ -58,7 +58,10 @@ def function_map(templates: Callable[[], Templates],
         try:
             text = templates().execute(name, data, spans)
         except ExecError as exc:
-            raise _failure(exc.go_text(), exc) from None
+            innermost = exc
+            while innermost.inner is not None:  # a message of constant size at any depth
+                innermost = innermost.inner
+            raise _failure(innermost.go_text(), exc) from None
         if included and spans is not None:
             included(text, spans)
         return text
@@ -293,6 +296,8 @@ def hint_for(message: str, templates: Templates | None, missing_dir: str = "") -
                 "float64 or toString (sprig's add, sub, mul, div return int64)")
     if "nil pointer evaluating" in message:
         return "the value before the field is null: test it with if/with or use default"
+    if "exceeded maximum template depth" in message:
+        return "a template includes itself without end: give the recursion a way to stop"
     if "undefined variable" in message:
         return ("declare it first with {{ $name := ... }}; variables do not reach into "
                 "define, template or include")
