@@ -22,7 +22,7 @@ from pathlib import Path
 from dockwright import cachefile, context, dockerfile, plan, run
 from dockwright.config.model import Image, ImageSpec, Project, Secret
 from dockwright.digest import CONTEXT, Manifest, diff
-from dockwright.engine import buildah, imagespec, skopeo
+from dockwright.engine import buildah, skopeo
 from dockwright.errors import BuildFailed, CommandFailed, ConfigError, Interrupted, UsageError
 from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
@@ -484,6 +484,8 @@ def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: st
     """Apply werf's imageSpec to the image ``built`` (untagged) and commit the result as
     ``reference``; returns its ID. The untagged image is removed; so is the working
     container, however this ends."""
+    from dockwright.engine import imagespec  # only images with a spec pay its import
+
     store = session.setup.store
 
     def buildah_call(argv: list[str]) -> run.Result:

@@ -342,15 +342,24 @@ _MAYBE_NOT_TEXT = re.compile(r"[-+.0-9~]|(?:y|Y|n|N|yes|Yes|YES|no|No|NO|on|On|O
 
 
 def _yaml_number(node: Node) -> float | None:
-    """The value of an unquoted YAML number as werf's YAML reader sees it (an int in any
-    base, or a float), else None."""
+    """The value of an unquoted YAML number as werf's YAML reader (yaml.v2, Go's strconv)
+    sees it: an int in any base (0x, 0o, 0b, a leading 0 for octal, '_' between digits) or
+    a float; else None."""
     if not isinstance(node, ScalarNode) or node.tag not in (INT, FLOAT):
         return None
-    from dockwright.gotemplate.golit import parse_float, parse_int
-
     text = node.value.replace("_", "")
-    value = parse_int(text)
-    return float(value) if value is not None else parse_float(text)
+    body = text.lstrip("+-")
+    try:
+        if len(body) > 1 and body[0] == "0" and body[1].isdigit():
+            value = float(int(body, 8))
+        else:
+            value = float(int(body, 0))
+        return -value if text.startswith("-") else value
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
 
 
 def _image_names(doc: _Doc, node: Node, fields: dict[str, Node]) -> list[str]:

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockwright import __version__, cachefile
-from dockwright.config import reads
 from dockwright.errors import ConfigError
 
 if TYPE_CHECKING:
+    from dockwright.config import reads
     from dockwright.config.giterminism import Giterminism
     from dockwright.gotemplate.values import Func
 
@@ -48,7 +48,7 @@ class RenderOptions:
 
 # A piece of output and where it came from: (rendered offset, file shown, line in that
 # file, whether the piece is literal text of the file (else an action's result)).
-Span = reads.Span
+Span = tuple[int, str, int, bool]
 
 
 @dataclass(frozen=True)
@@ -154,11 +154,14 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
     templates = project_dir / (options.templates_dir or TEMPLATES_DIR)
     text = path.read_bytes().decode("utf-8", "surrogateescape")
     if "{{" not in text and not templates.is_dir():
-        from dockwright.config import giterminism
+        if options.giterminism_config or (project_dir / "werf-giterminism.yaml").exists():
+            from dockwright.config import giterminism
 
-        giterminism.load(project_dir, cache / "yaml" if cache else None,  # werf checks it
-                         options.giterminism_config)
+            giterminism.load(project_dir, cache / "yaml" if cache else None,  # werf checks it
+                             options.giterminism_config)
         return Rendered(path, display, text, templated=False)
+    from dockwright.config import reads  # a config with templates only
+
     key = hashlib.blake2b(repr((FORMAT, __version__, str(project_dir), str(path),
                                 str(templates), options)).encode(), digest_size=16).hexdigest()
     entry = cache / "render" / f"{key}.marshal" if cache is not None else None
@@ -195,6 +198,7 @@ class _Renderer:
 
     def run(self, text: str) -> tuple[str, tuple[Span, ...],
                                       tuple[tuple[str, tuple[Span, ...]], ...]]:
+        from dockwright.config import reads
         from dockwright.gotemplate.execute import ExecError
         from dockwright.gotemplate.parse import ParseError
         from dockwright.gotemplate.template import Templates
@@ -241,6 +245,8 @@ class _Renderer:
                 "Commit": werffuncs.LazyCommit(lambda: self.commit())}
 
     def commit(self) -> tuple[str, str, str] | None:
+        from dockwright.config import reads
+
         info = reads.commit(self.project_dir)
         self.record.head = info[0] if info else None
         return info
