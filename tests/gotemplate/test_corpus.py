@@ -81,3 +81,12 @@ def test_cases_have_a_config() -> None:
         config = case.options.get("config")
         names = [config] if config else ["werf.yaml", "werf.yml"]
         assert any(name in case.files for name in names), f"{case.name}: no werf config"
+
+
+def test_the_example_project_renders_like_go(oracle: Oracle) -> None:
+    """examples/hello (what `make run` builds) is a template too: Go and Python agree."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "hello"
+    case = Case(name="examples/hello", comment="", files={})
+    go, py = run_oracle(oracle.binary, example, case), run_python(example, case)
+    assert go.ok and py.ok and go.text == py.text, mismatch_report(go, py)
+    assert "{{" in (example / "werf.yaml").read_text() and "{{" not in py.text
