@@ -47,8 +47,9 @@ CHANGES: list[tuple[str, Callable[[Path], None], dict[str, str]]] = [
         p / "base/Dockerfile", 'CMD ["/bin/sh"]', 'CMD ["/bin/ash"]'), ALL),
     ("cacheVersion", lambda p: edit(p / "werf.yaml", 'cacheVersion: "1"',
                                     'cacheVersion: "2"'), ALL),
-    ("image cacheVersion", lambda p: edit(p / "werf.yaml", "target: runtime",
-                                          "target: runtime\ncacheVersion: x"), APP),
+    # werf.yaml is a template: only app's entry has a greeting, and so this block
+    ("image cacheVersion", lambda p: edit(p / "werf.yaml", "  GREETING: {{ . }}",
+                                          "  GREETING: {{ . }}\ncacheVersion: x"), APP),
     ("dockerignored file", lambda p: append(p / "app/README.md", "more notes\n"), NOTHING),
     ("dockerignored new file", lambda p: (p / "app/scratch.tmp").write_text("x"), NOTHING),
     ("file no COPY reads", lambda p: (p / "app/unused.txt").write_text("x"), NOTHING),
