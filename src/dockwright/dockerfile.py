@@ -73,6 +73,7 @@ class Analysis:
     bases: tuple[str, ...]  # external images (FROM, COPY --from, RUN --mount from)
     sources: tuple[ContextSource, ...]
     remote_sources: tuple[str, ...]  # ADD of URLs: recorded as text only
+    heredoc_lines: tuple[int, ...] = ()  # lines of the instructions with heredocs (<<EOF)
 
 
 def parse(path: Path, display: str | None = None) -> Dockerfile:
@@ -278,6 +279,7 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
     bases: list[str] = []
     sources: list[ContextSource] = []
     remote: list[str] = []
+    heredocs: list[int] = []
 
     def used_stage(ref: str, stage: Stage, line: int) -> Stage | None:
         used = stage_ref(ref, line)
@@ -313,6 +315,8 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
         env: dict[str, str] = dict(stage_env[parent.index]) if parent else {}
         args: dict[str, str] = {}
         for ins in stage.instructions:
+            if ins.heredocs:
+                heredocs.append(ins.line)
             scope = {**args, **env}
             text = _canonical(ins, scope, args, env, build_args, meta_env)
             lines.append(f"{label}: {text}")
@@ -344,7 +348,7 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
     lines = [line for index in order for line in stage_lines[index]]
     sources.sort(key=lambda s: order.index(s.stage))
     return Analysis(target_stage.index, tuple(order), tuple(lines), tuple(dict.fromkeys(bases)),
-                    tuple(sources), tuple(dict.fromkeys(remote)))
+                    tuple(sources), tuple(dict.fromkeys(remote)), tuple(sorted(heredocs)))
 
 
 def _flag(ins: Instruction, name: str) -> str | None:

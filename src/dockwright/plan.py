@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
 from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
-from dockwright.errors import ConfigError
+from dockwright.errors import ConfigError, HostError
 
 
 def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
@@ -112,20 +113,42 @@ def source_patterns(project: Project, image: Image,
     return [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
 
 
+HEREDOC_BUILDAH = (1, 35)  # the first Buildah release that builds heredocs
+
+
 def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
-             walks: Walks | None = None, hashes: context.HashCache | None = None) -> None:
+             walks: Walks | None = None, hashes: context.HashCache | None = None,
+             buildah: str = "") -> None:
     """Everything about ``image`` that can be wrong without building its dependencies first:
-    checked for every image before any is built, so bad input builds nothing."""
+    checked for every image before any is built, so bad input builds nothing. ``buildah``
+    is the Buildah that will build ("buildah version 1.28.2"), for what it cannot build."""
     unsupported(project, image)
     imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
                for dep in image.dependencies for imp in dep.imports}
     analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    if analysis.heredoc_lines and buildah:
+        _check_heredocs(project, image, analysis.heredoc_lines, buildah)
     if analysis.sources:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
         listing = context_listing(image, ignore, walks, hashes)
         patterns = source_patterns(project, image, analysis)
         if context.known_set(listing, patterns, ignore, hashes) is None:
             context.match_sources(listing.entries, patterns, ignore)
+
+
+def _check_heredocs(project: Project, image: Image, lines: tuple[int, ...],
+                    buildah: str) -> None:
+    """Buildah before 1.35 reads a heredoc's body as instructions and fails late, at
+    'Unknown instruction: "SET"': stop before building, naming the line."""
+    match = re.search(r"(\d+)\.(\d+)", buildah)
+    if match is None or (int(match[1]), int(match[2])) >= HEREDOC_BUILDAH:
+        return
+    display = os.path.relpath(image.dockerfile_path, project.dir)
+    need = ".".join(map(str, HEREDOC_BUILDAH))
+    raise HostError(f"{display}:{lines[0]}: a heredoc (<<EOF) needs Buildah {need} or newer "
+                    f"to build; this host has {buildah.removeprefix('buildah ')}",
+                    "write the lines as one RUN joined with &&, or COPY a script, or build on a "
+                    f"host with Buildah {need} or newer (Debian 13 has 1.39)")
 
 
 def inputs(project: Project, image: Image, imports: Mapping[str, str],

@@ -62,7 +62,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     images = plan.order(session.project, only)
     for image in images:  # bad input anywhere builds nothing
         plan.validate(session.project, image, session.dockerfile(image), session.walks,
-                      session.hashes(image.context_dir))
+                      session.hashes(image.context_dir), session.setup.buildah)
     check_custom_tags(images, session.publish.custom_tags)
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:

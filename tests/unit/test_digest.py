@@ -375,3 +375,27 @@ def test_diff_names_context_paths_when_both_sides_have_them() -> None:
         "changed  context: 2 paths, sha256:1 -> 2 paths, sha256:2"]
     again = Manifest.from_json(new.to_json())
     assert again == new and list(again.lines())[-2].endswith("context x: 0644 ab")
+
+
+@pytest.mark.parametrize(("buildah", "refused"), [
+    ("buildah version 1.28.2", True), ("buildah version 1.34.0", True),
+    ("buildah version 1.35.0", False), ("buildah version 1.39.3", False), ("", False)])
+def test_heredocs_need_buildah_1_35(tmp_path: Path, buildah: str, refused: bool) -> None:
+    from dockwright.config import load_project
+    from dockwright.errors import Exit, HostError
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nRUN <<EOF\nset -e\nEOF\n")
+    (tmp_path / "werf.yaml").write_text("configVersion: 1\nproject: p\n---\nimage: app\n"
+                                        "dockerfile: Dockerfile\n")
+    project = load_project(tmp_path, env={})
+    image = project.images[0]
+    parsed = dockerfile.parse(image.dockerfile_path)
+    if not refused:
+        plan.validate(project, image, parsed, buildah=buildah)
+        return
+    with pytest.raises(HostError) as info:
+        plan.validate(project, image, parsed, buildah=buildah)
+    version = buildah.removeprefix("buildah ")
+    assert info.value.message == ("Dockerfile:2: a heredoc (<<EOF) needs Buildah 1.35 or "
+                                  f"newer to build; this host has {version}")
+    assert info.value.exit_code == Exit.HOST_NOT_READY

@@ -361,3 +361,16 @@ def test_from_empty_after_args(tmp_path: Path) -> None:
 def test_from_later_stage_is_refused(tmp_path: Path) -> None:
     err = error(tmp_path, "FROM b AS a\nFROM scratch AS b\n", "a")
     assert err.message == "Dockerfile:1: FROM b: a stage can only build on an earlier stage"
+
+
+HEREDOC = "FROM scratch AS a\nRUN <<EOF\nset -e\necho hi\nEOF\nFROM scratch\nRUN <<EOT\nx\nEOT\n"
+
+
+def test_heredoc_lines_of_the_used_stages(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(HEREDOC)
+    parsed = parse(path)
+    assert analyze(parsed, None, {}).heredoc_lines == (7,)
+    assert analyze(parsed, "a", {}).heredoc_lines == (2,)
+    # the body is part of the instruction's text, and so of the digest
+    assert "set -e\necho hi" in "\n".join(analyze(parsed, "a", {}).instructions)

@@ -55,6 +55,7 @@ class Setup:
     reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     checks: tuple[Check, ...] = field(default=(), compare=False)
+    buildah: str = ""  # "buildah version 1.28.2", as Buildah says it
 
     def summary(self) -> str:
         runtime = f" with {os.path.basename(self.isolation.runtime)}" \
@@ -153,8 +154,9 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
                                                            graph_root, run_root, done)
     reasons += store_reasons
     warnings += store_warnings
+    version = prober.buildah_version()  # cached: gate_checks asked already
     return Setup(mode, isolation, store, not ident.is_root, tuple(reasons), tuple(warnings),
-                 tuple(done))
+                 tuple(done), version.detail if version.ok else "")
 
 
 def _choose_storage(view: HostView, prober: Prober, wanted: str, graph_root: Path,
