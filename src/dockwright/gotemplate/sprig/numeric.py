@@ -10,8 +10,9 @@ difference and product are exact, the quotient is rounded half away from zero to
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from dockwright.gotemplate import gofmt
 from dockwright.gotemplate.sprig._convert import to_float64, to_int64
@@ -31,6 +32,21 @@ from dockwright.gotemplate.values import (
 )
 
 _DIVIDE_BY_ZERO = "runtime error: integer divide by zero"
+
+
+_T = TypeVar("_T", int, float)
+
+
+def _folding(convert: Callable[[Any], _T], op: Callable[[_T, _T], _T]) -> Callable[..., _T]:
+    """sprig's variadic folds (mul, max, min, maxf, minf): every operand converted first."""
+
+    def fold(a: Any, *values: Any) -> _T:
+        result = convert(a)
+        for v in values:
+            result = op(result, convert(v))
+        return result
+
+    return fold
 
 
 def wrap64(n: int) -> int:
@@ -77,25 +93,10 @@ def _mod(a: Any, b: Any) -> int:
     return go_mod(to_int64(a), to_int64(b))
 
 
-def _mul(a: Any, *values: Any) -> int:
-    result = to_int64(a)
-    for v in values:
-        result = wrap64(result * to_int64(v))
-    return result
 
 
-def _max(a: Any, *values: Any) -> int:
-    result = to_int64(a)
-    for v in values:
-        result = max(result, to_int64(v))
-    return result
 
 
-def _min(a: Any, *values: Any) -> int:
-    result = to_int64(a)
-    for v in values:
-        result = min(result, to_int64(v))
-    return result
 
 
 # --- float64 -----------------------------------------------------------------------------
@@ -134,18 +135,8 @@ def go_ceil(x: float) -> float:
     return math.copysign(float(math.ceil(x)), x)
 
 
-def _maxf(a: Any, *values: Any) -> float:
-    result = to_float64(a)
-    for v in values:
-        result = go_max(result, to_float64(v))
-    return result
 
 
-def _minf(a: Any, *values: Any) -> float:
-    result = to_float64(a)
-    for v in values:
-        result = go_min(result, to_float64(v))
-    return result
 
 
 def go_pow10(y: float) -> float:
@@ -335,6 +326,12 @@ def _to_decimal(v: Any) -> int:
     except NumError:
         return 0
 
+
+_mul = _folding(to_int64, lambda x, y: wrap64(x * y))
+_max = _folding(to_int64, max)
+_min = _folding(to_int64, min)
+_maxf = _folding(to_float64, go_max)
+_minf = _folding(to_float64, go_min)
 
 FUNCS: dict[str, Func] = {
     "add1": Func(_add1, (ANY,), result=INT64),
