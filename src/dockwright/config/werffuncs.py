@@ -19,6 +19,7 @@ from dockwright.gotemplate.execute import ExecError
 from dockwright.gotemplate.gofmt import sprint
 from dockwright.gotemplate.parse import ParseError
 from dockwright.gotemplate.sprig import functions as sprig_functions
+from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     ANY,
     BOOL,
@@ -80,13 +81,13 @@ def function_map(templates: Callable[[], Templates],
         name = sprint(value)
         allowed, found = env(name)
         if not allowed:
-            raise GoError(f"env name {_q(name)} not allowed by giterminism")
+            raise GoError(f"env name {go_quote(name)} not allowed by giterminism")
         if found is None:
             if default:
                 return default[0]
             if loose:
                 return ""
-            raise GoError(f"the environment variable {_q(name)} must be set or default must "
+            raise GoError(f"the environment variable {go_quote(name)} must be set or default must "
                           "be provided")
         return default[0] if found == "" and default else found
 
@@ -128,10 +129,6 @@ def function_map(templates: Callable[[], Templates],
     return funcs
 
 
-def _q(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 class Files(GoObject):
     """werf's ``.Files``: files of the project directory, by paths relative to it."""
 
@@ -158,8 +155,9 @@ class Files(GoObject):
         path = self._path(rel)
         data = self.reads.file(path) if path is not None else None
         if data is None:
-            raise GoError(f"{{{{ .Files.Get {_q(rel)} }}}}: the file {_q(rel)} not found in "
-                          "the project directory")
+            quoted = go_quote(rel)
+            raise GoError(f"{{{{ .Files.Get {quoted} }}}}: the file {quoted} not found in the "
+                          "project directory")
         return from_go_bytes(data)
 
     def glob(self, pattern: str) -> dict[str, Any]:
@@ -171,7 +169,7 @@ class Files(GoObject):
         for rel in matches:
             data = self.reads.file(self.project_dir / rel)
             if data is None:
-                raise GoError(f"the file {_q(rel)} not found in the project directory")
+                raise GoError(f"the file {go_quote(rel)} not found in the project directory")
             found[rel] = from_go_bytes(data)
         return found
 

@@ -137,7 +137,7 @@ def number(pos: int, text: str, *, char: bool = False, complex_: bool = False) -
         real = parse_float(match.group(1)) if match else None
         imag = parse_float(match.group(2)) if match else None
         if real is None or imag is None:
-            raise LiteralError(f"illegal number syntax: {_quote(text)}")
+            raise LiteralError(f"illegal number syntax: {strconv.go_quote(text)}")
         _set_complex(n, complex(real, imag))
         return n
     if text.endswith("i"):
@@ -161,14 +161,14 @@ def number(pos: int, text: str, *, char: bool = False, complex_: bool = False) -
         f = parse_float(text)
         if f is not None:
             if not any(c in text for c in ".eEpP"):
-                raise LiteralError(f"integer overflow: {_quote(text)}")
+                raise LiteralError(f"integer overflow: {strconv.go_quote(text)}")
             n.is_float, n.float64 = True, f
             if f == int(f) and -(1 << 63) <= f < (1 << 63):
                 n.is_int, n.int64 = True, int(f)
             if f == int(f) and 0 <= f < (1 << 64):
                 n.is_uint, n.uint64 = True, int(f)
     if not (n.is_int or n.is_uint or n.is_float):
-        raise LiteralError(f"illegal number syntax: {_quote(text)}")
+        raise LiteralError(f"illegal number syntax: {strconv.go_quote(text)}")
     return n
 
 
@@ -184,7 +184,3 @@ def _set_complex(n: NumberNode, value: complex) -> None:
         n.is_uint = finite and f == int(f) and 0 <= f < (1 << 64)
         if n.is_uint:
             n.uint64 = int(f)
-
-
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -40,6 +40,7 @@ from dockwright.gotemplate.nodes import (
     WithNode,
     is_empty_tree,
 )
+from dockwright.gotemplate.strconv import go_quote
 
 
 class ParseError(Exception):
@@ -130,7 +131,7 @@ class _Parser:
             self.trees[name] = Tree(name, self.parse_name, self.text, root)
             return
         if not is_empty_tree(root):
-            raise self.errorf(f"template: multiple definition of template {_quote(name)}")
+            raise self.errorf(f"template: multiple definition of template {go_quote(name)}")
 
     def parse(self) -> None:
         root = ListNode(self.peek().pos)
@@ -367,7 +368,7 @@ class _Parser:
             if isinstance(node, VariableNode):
                 return VariableNode(chain_pos, node.ident + fields)
             if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
-                raise self.errorf(f"unexpected . after term {_quote(str(node))}")
+                raise self.errorf(f"unexpected . after term {go_quote(str(node))}")
             return ChainNode(chain_pos, node, fields)
         return node
 
@@ -376,7 +377,7 @@ class _Parser:
         typ = tok.typ
         if typ == T.IDENTIFIER:
             if tok.val not in self.funcs:
-                raise self.errorf(f"function {_quote(tok.val)} not defined")
+                raise self.errorf(f"function {go_quote(tok.val)} not defined")
             return IdentifierNode(tok.pos, tok.val)
         if typ == T.DOT:
             return DotNode(tok.pos)
@@ -400,7 +401,7 @@ class _Parser:
     def use_var(self, tok: Token) -> VariableNode:
         node = VariableNode(tok.pos, tok.val.split("."))
         if node.ident[0] not in self.vars:
-            raise self.errorf(f"undefined variable {_quote(node.ident[0])}")
+            raise self.errorf(f"undefined variable {go_quote(node.ident[0])}")
         return node
 
     def number(self, tok: Token) -> NumberNode:
@@ -415,10 +416,6 @@ class _Parser:
             return golit.unquote(tok.val)
         except golit.LiteralError as exc:
             raise self.errorf(str(exc)) from None
-
-
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse(name: str, text: str, funcs: Container[str]) -> dict[str, Tree]:

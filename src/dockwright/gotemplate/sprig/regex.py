@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
-from dockwright.gotemplate.strconv import go_quote
+from dockwright.gotemplate.strconv import can_backquote, go_quote
 from dockwright.gotemplate.values import (
     BOOL,
     INT,
@@ -245,17 +245,8 @@ class _Unsupported(Exception):
     pass
 
 
-def _can_backquote(s: str) -> bool:
-    for c in s:
-        o = ord(c)
-        if c == "`" or c == "\ufeff" or 0xD800 <= o <= 0xDFFF or (o < 0x20 and c != "\t") \
-                or o == 0x7F:
-            return False
-    return True
-
-
 def _quote(s: str) -> str:
-    return f"`{s}`" if _can_backquote(s) else go_quote(s)
+    return f"`{s}`" if can_backquote(s) else go_quote(s)
 
 
 # --- the parser --------------------------------------------------------------------------
