@@ -38,12 +38,6 @@ if TYPE_CHECKING:
     from dockwright.gotemplate.template import Templates
 
 
-def _failure(message: str, inner: ExecError | None = None) -> GoError:
-    error = GoError(message)
-    error.inner = inner  # type: ignore[attr-defined]  # where the template that failed is
-    return error
-
-
 Included = Callable[[str, list[tuple[int, str, int, bool]]], None]
 
 
@@ -62,7 +56,7 @@ def function_map(templates: Callable[[], Templates],
             innermost = exc
             while innermost.inner is not None:  # a message of constant size at any depth
                 innermost = innermost.inner
-            raise _failure(innermost.go_text(), exc) from None
+            raise GoError(innermost.go_text(), exc) from None
         if included and spans is not None:
             included(text, spans)
         return text
@@ -72,7 +66,7 @@ def function_map(templates: Callable[[], Templates],
         try:
             templates().parse(name, text)
         except ParseError as exc:
-            raise _failure(f"in the text given to tpl, line {exc.line}: {exc.message}") from None
+            raise GoError(f"in the text given to tpl, line {exc.line}: {exc.message}") from None
         return include(name, data)
 
     def getenv(value: Any, *default: str) -> str:

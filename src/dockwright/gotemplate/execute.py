@@ -444,7 +444,7 @@ class State:
             result = fn.fn(*argv)
         except GoError as exc:
             self.node = node
-            inner = getattr(exc, "inner", None)
+            inner = exc.inner if isinstance(exc.inner, ExecError) else None
             raise self.error(f"error calling {name}: {exc.message}", inner) from None
         except RecursionError:
             self.node = node

@@ -72,11 +72,14 @@ MISSING = _Missing()
 
 
 class GoError(Exception):
-    """A Go function returned a non-nil error (or panicked): its ``Error()`` text."""
+    """A Go function returned a non-nil error (or panicked): its ``Error()`` text. ``inner``
+    is the failure of a template the function ran (an ``execute.ExecError``), when that is
+    what failed: errors can then say where in that template."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, inner: Exception | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.inner = inner
 
 
 # --- integers and floats of other types than int and float64 -------------------------------
