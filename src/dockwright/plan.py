@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
 from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
+from dockwright.engine.buildah import parse_version
 from dockwright.errors import ConfigError, HostError
 
 
@@ -140,8 +140,8 @@ def _check_heredocs(project: Project, image: Image, lines: tuple[int, ...],
                     buildah: str) -> None:
     """Buildah before 1.35 reads a heredoc's body as instructions and fails late, at
     'Unknown instruction: "SET"': stop before building, naming the line."""
-    match = re.search(r"(\d+)\.(\d+)", buildah)
-    if match is None or (int(match[1]), int(match[2])) >= HEREDOC_BUILDAH:
+    version = parse_version(buildah)
+    if version is None or version >= HEREDOC_BUILDAH:
         return
     display = os.path.relpath(image.dockerfile_path, project.dir)
     need = ".".join(map(str, HEREDOC_BUILDAH))

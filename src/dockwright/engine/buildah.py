@@ -7,6 +7,7 @@ through ``dockwright.run``, the only place that starts processes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,12 @@ class BuildSpec:
     secrets: tuple[tuple[str, str], ...] = ()  # (id, file)
     ssh: str | None = None
     iidfile: Path | None = None
+
+
+def parse_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) of what ``buildah --version`` prints ("buildah version 1.28.2 ...")."""
+    match = re.search(r"(\d+)\.(\d+)", text)
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def buildah_argv(store: StoreOptions, *args: str) -> list[str]:

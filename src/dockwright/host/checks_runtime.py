@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from dockwright.engine.buildah import parse_version
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.view import HostView
@@ -26,8 +26,8 @@ def check_buildah(view: HostView, prober: Prober) -> Check:
     if not result.ok:
         return Check("buildah", Status.FAIL, f"{path} does not run: {result.detail}",
                      ("sudo apt-get install --reinstall -y buildah",))
-    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", result.detail)
-    if match and (int(match[1]), int(match[2])) < BUILDAH_MIN:
+    version = parse_version(result.detail)
+    if version and version < BUILDAH_MIN:
         return Check("buildah", Status.WARN,
                      f"{path}: {result.detail}, older than the oldest tested "
                      f"({'.'.join(map(str, BUILDAH_MIN))})",
