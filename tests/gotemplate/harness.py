@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,8 +170,29 @@ def run_python(project: Path, case: Case) -> Outcome:
         env=case.options.get("env", ""),
         loose_giterminism=case.loose_giterminism,
     )
-    try:
-        rendered = render(project, options, render_environ(case))
-    except ConfigError as error:
-        return Outcome(False, f"{type(error).__name__}: {error}")
+    with local_zone(case.environ.get("TZ")):
+        try:
+            rendered = render(project, options, render_environ(case))
+        except ConfigError as error:
+            return Outcome(False, f"{type(error).__name__}: {error}")
     return Outcome(True, rendered.text)
+
+
+@contextlib.contextmanager
+def local_zone(tz: str | None) -> Iterator[None]:
+    """The case's TZ for this process too (.Commit.Date.Human is printed in the local zone
+    when the commit's offset is the local one, as werf prints it)."""
+    if tz is None:
+        yield
+        return
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()

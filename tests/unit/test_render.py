@@ -209,3 +209,26 @@ def test_errors_through_include_name_the_callers_once(proj: Path,
         ".werf/images.tmpl:1:23 (")
     assert info.value.message.endswith(" times), werf.yaml:2:13)")
     assert "includes itself" in info.value.hint
+
+
+@pytest.mark.parametrize(("tz", "offset", "human"), [  # printed by Go 1.19 with go-git's rule
+    ("UTC", "+0000", "2024-05-01 12:00:00 +0000 UTC"),
+    ("UTC", "+0100", "2024-05-01 13:00:00 +0100 +0100"),
+    ("UTC", "-0330", "2024-05-01 08:30:00 -0330 -0330"),
+    ("Europe/Berlin", "+0000", "2024-05-01 12:00:00 +0000 +0000"),
+    ("Europe/Berlin", "+0100", "2024-05-01 14:00:00 +0200 CEST"),
+    ("Europe/Berlin", "+0300", "2024-05-01 15:00:00 +0300 +0300"),
+])
+def test_commit_date_human_as_werf_prints_it(tz: str, offset: str, human: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from dockwright.config.reads import go_time_string
+
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        assert go_time_string(1714564800, offset) == human
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -9,6 +9,7 @@ else, which is all an unchanged project costs.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,4 +126,22 @@ def commit(project_dir: Path) -> tuple[str, str, str] | None:
     if not result.ok or result.stdout.count("\0") != 2:
         return None
     commit, unix, iso = result.stdout.strip().split("\0")
-    return commit, unix, f"{iso} {iso.rsplit(' ', 1)[-1]}"
+    return commit, unix, go_time_string(int(unix), iso.rsplit(" ", 1)[-1])
+
+
+def go_time_string(unix: int, offset: str) -> str:
+    """Go's Time.String of a commit's author time as go-git gives it to werf: git's offset
+    ("+0300") read with Go's time.Parse, which takes the local zone when that zone had this
+    offset at the start of 1970 (the time then prints in the local zone, with its name:
+    "+0000 UTC", or "+0200 CEST" in summer for "+0100" in Berlin), and a fixed zone without a
+    name otherwise (the offset printed twice)."""
+    sign = -1 if offset.startswith("-") else 1
+    seconds = sign * (int(offset[1:3]) * 3600 + int(offset[3:5]) * 60)
+    if time.localtime(0).tm_gmtoff == seconds:
+        local = time.localtime(unix)
+        stamp, zone_offset, name = local, local.tm_gmtoff, local.tm_zone
+    else:
+        stamp, zone_offset, name = time.gmtime(unix + seconds), seconds, ""
+    numeric = f"{'-' if zone_offset < 0 else '+'}{abs(zone_offset) // 3600:02d}" \
+        f"{abs(zone_offset) % 3600 // 60:02d}"
+    return f"{time.strftime('%Y-%m-%d %H:%M:%S', stamp)} {numeric} {name or numeric}"
