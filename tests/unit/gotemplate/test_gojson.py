@@ -16,7 +16,6 @@ import pytest
 from dockwright.gotemplate import gojson
 from dockwright.gotemplate.sprig import dates
 from dockwright.gotemplate.sprig.semver import new_version
-from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     Float32,
     GoError,
@@ -28,8 +27,8 @@ from dockwright.gotemplate.values import (
     Uint8,
     Uint64,
     from_go_bytes,
-    type_of,
 )
+from tests.unit.gotemplate.show import canon
 
 BAD = from_go_bytes(b"a\xffb\xe2\x82c")
 U2028 = "x\u2028y\u2029z"
@@ -48,25 +47,6 @@ CALLS = {
     "mustToRawJson": lambda v: gojson.marshal(v, escape_html=False),
     "mustFromJson": gojson.unmarshal,
 }
-
-
-def canon(v: Any) -> str:
-    """The value as the Go side's ``show`` prints it."""
-    if v is None:
-        return "nil"
-    t = type_of(v)
-    if t == "string":
-        return "s:" + go_quote(v, ascii_only=True)
-    if t == "bool":
-        return "bool:" + ("true" if v else "false")
-    if isinstance(v, float):
-        return f"{t}:{float(v).hex()}"
-    if isinstance(v, list):
-        return t + "[" + ", ".join(canon(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return t + "{" + ", ".join(sorted(canon(k) + ": " + canon(x) for k, x in v.items())) + "}"
-    assert not isinstance(v, GoObject)
-    return f"{t}:{int(v)}"
 
 
 @pytest.mark.parametrize(("name", "args", "expected", "error"), [

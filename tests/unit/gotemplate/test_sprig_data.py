@@ -26,12 +26,10 @@ from dockwright.gotemplate.sprig import (
     semver,
     urls,
 )
-from dockwright.gotemplate.strconv import go_quote
 from dockwright.gotemplate.values import (
     Float32,
     GoError,
     GoMap,
-    GoObject,
     GoSlice,
     Int32,
     Int64,
@@ -42,6 +40,7 @@ from dockwright.gotemplate.values import (
     from_go_bytes,
     type_of,
 )
+from tests.unit.gotemplate.show import canon
 
 T = dates.make_time(2021, 3, 4, 5, 6, 7, 891234567, dates.UTC)
 TP = dates.GoTime(T.sec, T.nsec, dates.UTC, pointer=True)
@@ -60,27 +59,6 @@ def _local_zone(monkeypatch: pytest.MonkeyPatch) -> Any:
     dates.local.cache_clear()
     yield
     dates.local.cache_clear()
-
-
-def canon(v: Any) -> str:
-    """The value as the Go side's ``show`` prints it."""
-    if v is None:
-        return "nil"
-    t = type_of(v)
-    if t == "string":
-        return "s:" + go_quote(v, ascii_only=True)
-    if t == "bool":
-        return "bool:" + ("true" if v else "false")
-    if isinstance(v, bool | int) and not isinstance(v, GoObject):
-        return f"{t}:{int(v)}"
-    if isinstance(v, float):
-        return f"{t}:{float(v).hex()}"
-    if isinstance(v, list):
-        return t + "[" + ", ".join(canon(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return t + "{" + ", ".join(sorted(canon(k) + ": " + canon(x) for k, x in v.items())) + "}"
-    assert isinstance(v, GoObject)
-    return t + "|" + go_quote(v.go_string() or "", ascii_only=True)
 
 
 def call(name: str, args: tuple[Any, ...]) -> Any:
