@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockwright.gotemplate.sprig._convert import strval
+from dockwright.gotemplate.sprig.defaults import empty
 from dockwright.gotemplate.values import (
     ANY,
     BOOL,
@@ -82,17 +83,9 @@ def _map_elem_type(m: Any) -> str:
 
 
 def _mergo_empty(v: Any) -> bool:
-    """mergo's isEmptyValue (interfaces and pointers looked through)."""
-    if v is None or v is MISSING:
-        return True
-    kind = kind_of(v)
-    if kind in ("array", "map", "slice", "string"):
-        return len(v) == 0
-    if kind == "bool":
-        return not v
-    if kind in ("struct", "ptr", "func", "chan", "interface") or kind in COMPLEX_TYPES:
-        return False
-    return bool(v == 0)
+    """mergo's isEmptyValue (interfaces and pointers looked through): sprig's ``empty`` but
+    for complex numbers, which mergo never counts empty."""
+    return kind_of(v) not in COMPLEX_TYPES and empty(v)
 
 
 def _set_index(dst: Any, key: Any, value: Any, static_type: str) -> None:
