@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockwright.config.names import GITERMINISM_NAMES
 from dockwright.config.yamlnodes import (
     BOOL,
     FLOAT,
@@ -25,8 +26,6 @@ from dockwright.config.yamlnodes import (
     compose_all,
 )
 from dockwright.errors import ConfigError
-
-NAMES = ("werf-giterminism.yaml",)  # werf reads no other name
 
 # Every key werf's schema has: a mapping is a dict of its keys, a leaf the type it holds.
 SCHEMA: dict[str, object] = {
@@ -84,7 +83,8 @@ def load(project_dir: Path, cache: Path | None = None, custom: str | None = None
                               "give --giterminism-config (WERF_GITERMINISM_CONFIG) a file that "
                               "exists, relative to the project directory")
     else:
-        path = next((project_dir / n for n in NAMES if (project_dir / n).is_file()), None)
+        path = next((project_dir / n for n in GITERMINISM_NAMES if (project_dir / n).is_file()),
+                    None)
     if path is None:
         return Giterminism()
     display = str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) \

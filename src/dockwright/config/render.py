@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockwright import __version__, cachefile
+from dockwright.config.names import CONFIG_NAMES, GITERMINISM_NAMES, TEMPLATES_DIR
 from dockwright.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from dockwright.config.giterminism import Giterminism
     from dockwright.gotemplate.values import Func
 
-CONFIG_NAMES = ("werf.yaml", "werf.yml")
-TEMPLATES_DIR = ".werf"
 ROOT = "werfConfig"  # the name werf gives the config's template
 FORMAT = "1"  # bump when the cached form changes
 
@@ -154,7 +153,7 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
     templates = project_dir / (options.templates_dir or TEMPLATES_DIR)
     text = path.read_bytes().decode("utf-8", "surrogateescape")
     if "{{" not in text and not templates.is_dir():
-        if options.giterminism_config or (project_dir / "werf-giterminism.yaml").exists():
+        if options.giterminism_config or any((project_dir / n).exists() for n in GITERMINISM_NAMES):
             from dockwright.config import giterminism
 
             giterminism.load(project_dir, cache / "yaml" if cache else None,  # werf checks it
@@ -266,7 +265,7 @@ class _Renderer:
             from dockwright.config import giterminism
 
             custom = self.options.giterminism_config
-            for name in (custom,) if custom else giterminism.NAMES:
+            for name in (custom,) if custom else GITERMINISM_NAMES:
                 self.record.file(self.project_dir / name)
             self._giterminism = giterminism.load(
                 self.project_dir, self.cache / "yaml" if self.cache else None, custom)
