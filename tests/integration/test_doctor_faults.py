@@ -418,3 +418,21 @@ def test_dev_fuse_unusable(work: Path) -> None:
                 assert os.stat("/dev/fuse").st_mode & 0o7777 == mode
     finally:
         subprocess.run(["umount", "-l", str(ovl / "merged")], check=False)
+
+
+def test_unsearchable_directory_on_path(work: Path) -> None:
+    """runuser keeps root's PATH: a directory on it the user may not search (root's
+    ~/.cargo/bin, mode 0700) is passed over as the shell passes it over, not an internal
+    error; the doctor is green and the build runs with the buildah found further on."""
+    b = make_builder(work)
+    p = project(work)
+    private = work / "root-only-bin"
+    private.mkdir()
+    (private / "buildah").symlink_to("/usr/bin/buildah")
+    private.chmod(0o700)  # root's, like /root/.cargo/bin
+    b.env["PATH"] = f"{private}:{b.env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
+    with host_lock(exclusive=False):
+        d = doctor(b, p)
+        assert_green(d)
+        assert d.check("buildah")["status"] == "ok"
+        assert_built(build(b, p))

@@ -50,10 +50,9 @@ def runtimes_off_path(view: HostView) -> list[str]:
             continue
         for directory in RUNTIME_DIRS:
             candidate = Path(directory) / name
-            real = view.path(candidate)
-            if real.is_file() and os.access(real, os.X_OK) and \
-                    os.path.realpath(real) not in on_path:
-                on_path.add(os.path.realpath(real))
+            real = os.path.realpath(view.path(candidate))
+            if view.is_program(candidate) and real not in on_path:
+                on_path.add(real)
                 found.append(str(candidate))
                 break
     return found

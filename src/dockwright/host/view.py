@@ -66,10 +66,19 @@ class HostView:
         for directory in self.env.get("PATH", os.defpath).split(os.pathsep):
             if not directory:
                 continue
-            candidate = self.path(Path(directory) / program)
-            if candidate.is_file() and os.access(candidate, os.X_OK):
+            if self.is_program(Path(directory) / program):
                 return Path(directory) / program
         return None
+
+    def is_program(self, absolute: str | Path) -> bool:
+        """Is ``absolute`` a file this process may run? False, not PermissionError, below a
+        directory it may not search (root's ~/.cargo/bin on a PATH kept by runuser): the
+        shell passes such a directory over too."""
+        real = self.path(absolute)
+        try:
+            return real.is_file() and os.access(real, os.X_OK)
+        except PermissionError:
+            return False
 
     def status_field(self, name: str) -> str | None:
         """A field of /proc/self/status (``NoNewPrivs``, ``Seccomp``...)."""
