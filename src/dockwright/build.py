@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dockwright import cachefile, context, dockerfile, plan, run
+from dockwright import cachefile, context, dockerfile, layers, plan, run, steps
 from dockwright.config.model import Image, ImageSpec, Project, Secret
 from dockwright.digest import CONTEXT, Manifest, diff
 from dockwright.engine import buildah, skopeo
@@ -83,6 +83,8 @@ class Session:
     # this list is taken, or an interruption could not tell its containers from others'
     containers_before: Future[set[str]] | None = None
     _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
+    _step_cache: layers.StepCache | None = None
+    storage_confs: list[Path] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # images being resolved or built, by digest: an image of the same digest waits for the
     # first one and reuses its stage (image: [a, b], or identical generated images)
@@ -176,6 +178,29 @@ class Session:
                 self._local_index = (images, index)
             return self._local_index[1].get(digest)
 
+    @property
+    def step_cache(self) -> layers.StepCache:
+        with self._lock:
+            if self._step_cache is None:
+                self._step_cache = layers.StepCache(
+                    self.project, self.setup.store, self.env, self.state_dir,
+                    lambda: {i.id for i in self.images}, self.store_ids, self.log)
+            return self._step_cache
+
+    def store_ids(self) -> set[str]:
+        """The IDs of every image in the store now (untagged step images included)."""
+        store = self.setup.store
+        found = local.read_images(store.graph_root, store.driver, self.storage_confs)
+        if found is not None:
+            return {i.id for i in found}
+        listed = run.run(buildah.all_ids_argv(store), env=self.env)
+        return {line.strip().removeprefix("sha256:") for line in listed.stdout.splitlines()
+                if line.strip()}
+
+    def step_registry(self, image: Image) -> RegistryStages | None:
+        """Where the steps of ``image`` are shared: ``--repo``, for ``staged: true``."""
+        return self.publish.repo if image.staged else None
+
     def stage_repos(self) -> list[str]:
         repos = [self.local_repo]
         if self.publish.repo:
@@ -196,8 +221,9 @@ def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter
     state = cache_dir(env, home) / "manifests" / store_key / project.name
     session = Session(project, setup, env, reporter, state, publish or Publish(),
                       hash_root=cache_dir(env, home) / "hashes")
+    session.storage_confs = storage_confs(env, home)
     known = local.read_images(setup.store.graph_root, setup.store.driver,
-                              storage_confs(env, home))
+                              session.storage_confs)
     if known is not None:
         session._set_images(known)  # sizes, when shown, come from one listing at the end
     else:
@@ -442,14 +468,32 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
     network = image.network
     if network is None and session.setup.isolation.kind == "oci":
         network = "host"  # see README: rootless private networks fail on many hosts
+    cache = session.step_cache
+    registry = session.step_registry(image)
+    chain = cache.chain(image, inputs.analysis, base_ids(session, inputs.analysis.bases, True),
+                        session.walks, session.hashes(image.context_dir))
+    step_plan = cache.plan(image.label, chain, inputs.analysis, registry, pull=True)
+    display = os.path.relpath(image.dockerfile_path, session.project.dir)
+    first_runs: set[int] = set()
+    for keyed, line in zip(chain.steps, step_plan.lines(cache.previous(image), display),
+                           strict=True):
+        if ": runs: " in line and keyed.step.stage not in first_runs:
+            first_runs.add(keyed.step.stage)
+            session.log(image.label, line)
+    dockerfile_path, derived = cache.derive(image, session.dockerfile(image), step_plan)
+    seen = steps.StepIds()
+
+    def on_line(line: str) -> None:
+        seen.feed(line)
+        session.reporter.output(image.label, line)
+
     with tempfile.TemporaryDirectory(prefix="dockwright-") as tmp, \
             secret_files(image.secrets, session.env, image.context_dir) as secrets:
-        iidfile = Path(tmp) / "iid"
         if session.containers_before is not None:
             session.containers_before.result()
         spec = buildah.BuildSpec(
             context_dir=image.context_dir,
-            dockerfile=image.dockerfile_path,
+            dockerfile=dockerfile_path,
             tag=None if image.image_spec else reference,  # tagged once the spec is applied
             target=image.target,
             build_args=inputs.build_args,
@@ -460,10 +504,10 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
             platform=plan.image_platform(session.project, image),
             secrets=secrets,
             ssh=image.ssh,
-            iidfile=iidfile,
+            layers=True,  # no --iidfile: Buildah then prints each step's image (StepIds)
         )
         result = buildah.build(session.setup.store, session.setup.isolation, spec, session.env,
-                               lambda line: session.reporter.output(image.label, line))
+                               on_line)
         if session.cancelled.is_set():
             raise Interrupted(f"image '{image.label}': its build was stopped")
         if not result.ok:
@@ -471,7 +515,16 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
             raise BuildFailed(f"image '{image.label}' failed to build: {why}",
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
-        image_id = iidfile.read_text().strip().removeprefix("sha256:")
+        image_id = seen.final
+        if not image_id:
+            raise BuildFailed(f"image '{image.label}': Buildah did not say which image it built",
+                              "rerun with --debug and report the Buildah output")
+        from_cache, ran = cache.record(image, step_plan, derived, seen, image_id)
+        session.log(image.label, f"steps: {from_cache} from the cache, {ran} run")
+        if registry is not None:
+            pushed = cache.publish(image.label, step_plan, registry)
+            if pushed:
+                session.log(image.label, f"pushed {pushed} cached step(s) to {registry.repo}")
         if image.image_spec:
             image_id = _apply_image_spec(session, image, image.image_spec, image_id, reference,
                                          Path(tmp))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dockerfile as bk
@@ -64,6 +64,30 @@ class ContextSource:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One instruction of a used stage, with what its cache key must cover (steps.py)."""
+
+    stage: int
+    position: int  # index in Stage.instructions
+    line: int
+    cmd: str
+    text: str  # canonical, resolved (as in Analysis.instructions, without the stage prefix)
+    sources: tuple[str, ...] = ()  # context paths read: COPY/ADD sources, bind mount sources
+    stages: tuple[int, ...] = ()  # stages read (COPY --from, RUN --mount from=)
+    images: tuple[str, ...] = ()  # external images read the same ways
+    binds: bool = False  # RUN with a bind mount: Buildah's own cache key ignores its sources
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where a used stage starts: an earlier stage, or an image (``scratch`` included)."""
+
+    stage: int
+    parent: int | None
+    base: str  # expanded; "" when ``parent`` is set
+
+
+@dataclass(frozen=True)
 class Analysis:
     """What one target of a Dockerfile depends on."""
 
@@ -74,6 +98,8 @@ class Analysis:
     sources: tuple[ContextSource, ...]
     remote_sources: tuple[str, ...]  # ADD of URLs: recorded as text only
     heredoc_lines: tuple[int, ...] = ()  # lines of the instructions with heredocs (<<EOF)
+    heads: tuple[Head, ...] = ()  # one per used stage, in build order
+    steps: tuple[Step, ...] = ()  # the instructions of the used stages, in build order
 
 
 def parse(path: Path, display: str | None = None) -> Dockerfile:
@@ -280,6 +306,8 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
     sources: list[ContextSource] = []
     remote: list[str] = []
     heredocs: list[int] = []
+    heads: dict[int, Head] = {}
+    steps: dict[int, list[Step]] = {}
 
     def used_stage(ref: str, stage: Stage, line: int) -> Stage | None:
         used = stage_ref(ref, line)
@@ -308,25 +336,40 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
         if parent is not None:
             visit(parent)
             lines.append(f"{label}: FROM stage {parent.index}")
+            heads[stage.index] = Head(stage.index, parent.index, "")
         else:
             lines.append(f"{label}: FROM {base}")
+            heads[stage.index] = Head(stage.index, None, base)
             if base.lower() != "scratch":
                 bases.append(base)
         env: dict[str, str] = dict(stage_env[parent.index]) if parent else {}
         args: dict[str, str] = {}
-        for ins in stage.instructions:
+        own: list[Step] = []
+        for position, ins in enumerate(stage.instructions):
             if ins.heredocs:
                 heredocs.append(ins.line)
             scope = {**args, **env}
             text = _canonical(ins, scope, args, env, build_args, meta_env)
             lines.append(f"{label}: {text}")
+            read_stages: list[int] = []
+            read_images: list[str] = []
             for raw in _from_refs(ins):
                 ref = expand(raw, scope)
                 used = used_stage(ref, stage, ins.line)
                 if used is None:
                     bases.append(ref)
+                    read_images.append(ref)
                 else:
                     visit(used)
+                    read_stages.append(used.index)
+            binds = [expand(src, scope) for src in _bind_sources(ins)]
+            for src in binds:
+                sources.append(ContextSource(stage.index, ins.line, src))
+            step = Step(stage.index, position, ins.line, ins.cmd, text, tuple(binds),
+                        tuple(read_stages), tuple(read_images),
+                        ins.cmd == "RUN" and any(_mount_type(m) == "bind"
+                                                 for m in _mounts(ins)))
+            own.append(step)
             if ins.cmd not in ("COPY", "ADD") or _flag(ins, "from") is not None \
                     or ins.heredocs:
                 continue
@@ -340,6 +383,10 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
                     remote.append(word)
                 else:
                     sources.append(ContextSource(stage.index, ins.line, word))
+            own[-1] = replace(own[-1], sources=tuple(w for w in words
+                                                      if not (ins.cmd == "ADD"
+                                                              and _URL_RE.match(w))))
+        steps[stage.index] = own
         stage_env[stage.index] = env
         stage_lines[stage.index] = lines
         order.append(stage.index)
@@ -348,7 +395,9 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
     lines = [line for index in order for line in stage_lines[index]]
     sources.sort(key=lambda s: order.index(s.stage))
     return Analysis(target_stage.index, tuple(order), tuple(lines), tuple(dict.fromkeys(bases)),
-                    tuple(sources), tuple(dict.fromkeys(remote)), tuple(sorted(heredocs)))
+                    tuple(sources), tuple(dict.fromkeys(remote)), tuple(sorted(heredocs)),
+                    tuple(heads[i] for i in order),
+                    tuple(step for i in order for step in steps[i]))
 
 
 def _flag(ins: Instruction, name: str) -> str | None:
@@ -359,19 +408,41 @@ def _flag(ins: Instruction, name: str) -> str | None:
     return None
 
 
+def _mounts(ins: Instruction) -> list[dict[str, str]]:
+    """The ``--mount`` options of a RUN, each as {key: value} (a bare key maps to "")."""
+    if ins.cmd != "RUN":
+        return []
+    out = []
+    for flag in ins.flags:
+        if flag.startswith("--mount="):
+            options: dict[str, str] = {}
+            for part in flag[len("--mount="):].split(","):
+                key, _, value = part.partition("=")
+                options[key.strip().lower()] = value.strip()
+            out.append(options)
+    return out
+
+
+def _mount_type(options: Mapping[str, str]) -> str:
+    return options.get("type", "bind").lower()  # BuildKit's default type is bind
+
+
+def _bind_sources(ins: Instruction) -> list[str]:
+    """What the bind mounts of a RUN read from the build context (none has ``from=``); the
+    whole context when ``source`` is not given, as in BuildKit."""
+    return [m.get("source", m.get("src", "")) or "." for m in _mounts(ins)
+            if _mount_type(m) == "bind" and "from" not in m]
+
+
 def _from_refs(ins: Instruction) -> list[str]:
     refs: list[str] = []
     if ins.cmd in ("COPY", "ADD"):
         ref = _flag(ins, "from")
         if ref is not None:
             refs.append(ref)
-    elif ins.cmd == "RUN":
-        for flag in ins.flags:
-            if flag.startswith("--mount="):
-                for part in flag[len("--mount="):].split(","):
-                    key, _, value = part.partition("=")
-                    if key == "from":
-                        refs.append(value)
+    for options in _mounts(ins):
+        if "from" in options:
+            refs.append(options["from"])
     return refs
 
 

@@ -12,7 +12,7 @@ from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
 from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
 from dockwright.engine.buildah import parse_version
-from dockwright.errors import ConfigError, HostError
+from dockwright.errors import ConfigError, DockerfileError, HostError
 
 
 def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
@@ -44,10 +44,6 @@ def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
 def unsupported(project: Project, image: Image) -> None:
     """Directives dockwright parses but does not build yet: refuse them, never ignore."""
     where = image.where
-    if image.staged:
-        raise ConfigError(f"image '{image.name}': 'staged: true' (a stage per instruction) is "
-                          "not supported by dockwright yet", "remove 'staged' or set it to false",
-                          where=where)
     platforms = image_platforms(project, image)
     if len(platforms) > 1:
         raise ConfigError(f"image '{image.name}': several platforms ({', '.join(platforms)}) "
@@ -133,7 +129,25 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
         listing = context_listing(image, ignore, walks, hashes)
         patterns = source_patterns(project, image, analysis)
         if context.known_set(listing, patterns, ignore, hashes) is None:
+            _check_mount_sources(project, image, analysis, listing, ignore)
             context.match_sources(listing.entries, patterns, ignore)
+
+
+def _check_mount_sources(project: Project, image: Image, analysis: dockerfile.Analysis,
+                         listing: context.Listing, ignore: context.Ignore) -> None:
+    """A bind mount's source must exist, as a COPY source must (Buildah fails late)."""
+    display = os.path.relpath(image.dockerfile_path, project.dir)
+    for step in analysis.steps:
+        if step.cmd != "RUN":
+            continue
+        for source in step.sources:
+            if not context.select(listing.entries, source):
+                because = f" (or {os.path.basename(ignore.source)} excludes it)" \
+                    if ignore.source else ""
+                raise DockerfileError(
+                    f"RUN --mount source '{source}' matches no file in the build context"
+                    f"{because}", "fix 'source=' (relative to the context directory)",
+                    where=f"{display}:{step.line}")
 
 
 def _check_heredocs(project: Project, image: Image, lines: tuple[int, ...],

@@ -124,9 +124,10 @@ CASES = [
          {"Dockerfile": "FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\n",
           "werf.yaml": werf(APP + "target: a\n")},
          "Dockerfile:2: --from=b refers to this or a later stage", "stages above it"),
-    Case("staged: true", {"werf.yaml": werf(APP + "staged: true\n")},
-         "werf.yaml:4: image 'app': 'staged: true' (a stage per instruction) is not supported "
-         "by dockwright yet", "remove 'staged'"),
+    Case("RUN --mount source missing",
+         {"Dockerfile": "FROM scratch\nRUN --mount=type=bind,source=nothere,target=/x true\n"},
+         "Dockerfile:2: RUN --mount source 'nothere' matches no file in the build context",
+         "fix 'source='"),
     Case("several platforms",
          {"werf.yaml": werf(APP, meta=f"configVersion: 1\nproject: {PROJECT}\nbuild:\n"
                                       "  platform: [linux/amd64, linux/arm64]\n")},

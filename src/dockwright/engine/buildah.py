@@ -58,6 +58,7 @@ class BuildSpec:
     secrets: tuple[tuple[str, str], ...] = ()  # (id, file)
     ssh: str | None = None
     iidfile: Path | None = None
+    layers: bool = False  # keep an image per step (the instruction cache)
 
 
 def parse_version(text: str) -> tuple[int, int] | None:
@@ -73,6 +74,8 @@ def buildah_argv(store: StoreOptions, *args: str) -> list[str]:
 def build_argv(store: StoreOptions, isolation: Isolation, spec: BuildSpec) -> list[str]:
     argv = buildah_argv(store, "build", *isolation.args(), "--format", "docker",
                         "--file", str(spec.dockerfile))
+    if spec.layers:  # and no container left behind by a failed step, as without --layers
+        argv += ["--layers", "--force-rm"]
     if spec.tag:
         argv += ["--tag", spec.tag]
     if spec.target:
@@ -99,6 +102,11 @@ def build_argv(store: StoreOptions, isolation: Isolation, spec: BuildSpec) -> li
 
 def images_argv(store: StoreOptions) -> list[str]:
     return buildah_argv(store, "images", "--json", "--no-trunc")
+
+
+def all_ids_argv(store: StoreOptions) -> list[str]:
+    """The IDs of every image, those kept for build steps (untagged) included."""
+    return buildah_argv(store, "images", "--all", "--quiet", "--no-trunc")
 
 
 def rmi_argv(store: StoreOptions, *refs: str) -> list[str]:

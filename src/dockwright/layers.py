@@ -1,0 +1,245 @@
+"""The instruction cache at work for one image build: which steps are cached (locally, or
+in ``--repo`` for ``staged: true`` images), the Dockerfile Buildah gets, and what the build
+leaves for the next one. The keys and the derived Dockerfile are ``dockwright.steps``; where
+cached images are is ``dockwright.storage.stepcache``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockwright import cachefile, context, plan, run, steps
+from dockwright.config.model import Image, Project
+from dockwright.dockerfile import Analysis, Dockerfile
+from dockwright.engine import buildah
+from dockwright.storage import stepcache
+from dockwright.storage.registry import RegistryStages, call
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A step whose image is available, and where from."""
+
+    keyed: steps.Keyed
+    image_id: str  # "" when it is in the registry and not pulled (yet)
+    where: str  # "local" | "repo"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one image build takes from the cache, per used stage."""
+
+    chain: steps.Chain
+    prefixes: Mapping[int, tuple[int, str]]  # stage -> (cached steps, image ID)
+    cached: Mapping[tuple[int, int], Cached]  # the steps a prefix covers
+    available: Mapping[tuple[int, int], str]  # every step found, by place: "local" | "repo"
+
+    def lines(self, previous: Mapping[str, steps.Record], display: str) -> list[str]:
+        """One line per step: from the cache (where) or why it runs."""
+        out = []
+        runs: set[int] = set()
+        for keyed in self.chain.steps:
+            place = keyed.where
+            head = f"{display}:{keyed.step.line} {steps.short(keyed.step.text, 50)}"
+            hit = self.cached.get(place)
+            if hit is not None:
+                out.append(f"{head}: cached ({hit.where})")
+                continue
+            before = previous.get(f"{place[0]}:{place[1]}")
+            reason = steps.why(keyed, before, keyed.step.stage in runs)
+            runs.add(keyed.step.stage)
+            out.append(f"{head}: runs: {reason}")
+        return out
+
+
+@dataclass
+class StepCache:
+    """The instruction cache of one build run (shared by its images)."""
+
+    project: Project
+    store: buildah.StoreOptions
+    env: Mapping[str, str]
+    state_dir: Path
+    present: Callable[[], set[str]]  # IDs of the images in the store, as listed
+    store_ids: Callable[[], set[str]]  # IDs of the images in the store now (a new listing)
+    log: Callable[[str, str], None]
+    index: stepcache.LocalIndex = field(init=False)
+    _made: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.index = stepcache.LocalIndex(self.state_dir / "steps.json")
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def chain(self, image: Image, analysis: Analysis, base_ids: Mapping[str, str | None],
+              walks: plan.Walks, hashes: context.HashCache) -> steps.Chain:
+        ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
+        listing: list[context.Listing] = []
+
+        def read(patterns: tuple[str, ...]) -> steps.Files:
+            if not listing:
+                listing.append(plan.context_listing(image, ignore, walks, hashes))
+            found = context.files_for(image.context_dir, listing[0].entries,
+                                      [(p, image.dockerfile_path.name) for p in patterns],
+                                      ignore, hashes)
+            return tuple((f.rel, f"{f.mode:04o} {f.checksum}") for f in found)
+
+        salt = "\n".join((self.project.name, plan.image_platform(self.project, image) or "",
+                          image.cache_version or self.project.cache_version or ""))
+        return steps.chain(analysis, salt, base_ids, read)
+
+    # -- what is cached ---------------------------------------------------------------------
+
+    def plan(self, label: str, chain: steps.Chain, analysis: Analysis,
+             registry: RegistryStages | None, pull: bool) -> Plan:
+        """The longest cached prefix of each used stage: the local store first, then
+        ``registry`` (pulled when ``pull``; an entry that cannot be pulled is a miss, with a
+        warning, and a shorter prefix is tried)."""
+        local = self._local()
+        remote = stepcache.remote_keys(registry.tags()) if registry is not None else set()
+        prefixes: dict[int, tuple[int, str]] = {}
+        cached: dict[tuple[int, int], Cached] = {}
+        available: dict[tuple[int, int], str] = {}
+        for head in analysis.heads:
+            stage_steps = chain.of_stage(head.stage)
+            for keyed in stage_steps:
+                if keyed.key in local:
+                    available[keyed.where] = "local"
+                elif keyed.key in remote:
+                    available[keyed.where] = "repo"
+            for n in range(steps.reusable(stage_steps), 0, -1):
+                keyed = stage_steps[n - 1]
+                image_id = local.get(keyed.key, "")
+                where = "local"
+                if not image_id:
+                    if registry is None or keyed.key not in remote:
+                        continue
+                    where = "repo"
+                    if pull:
+                        image_id = self._pull(label, registry, keyed.key)
+                        if not image_id:
+                            continue
+                prefixes[head.stage] = (n, image_id)
+                for k in stage_steps[:n]:
+                    cached[k.where] = Cached(k, image_id if k is keyed else "", where)
+                break
+        return Plan(chain, prefixes, cached, available)
+
+    def _local(self) -> dict[str, str]:
+        present = self.present()
+        with self._lock:
+            present = present | self._made
+        return {k: v for k, v in self.index.entries().items() if v in present}
+
+    def _pull(self, label: str, registry: RegistryStages, key: str) -> str:
+        ref = f"{registry.repo}:{stepcache.remote_tag(key)}"
+        argv = ["pull", "--quiet"]
+        if not registry.tls_verify:
+            argv.append("--tls-verify=false")
+        result = call(buildah.buildah_argv(self.store, *argv, ref), self.env,
+                      f"pulling {ref}", registry.retry, lambda m: self.log(label, m))
+        image_id = result.stdout.strip().splitlines()[-1] if result.ok and result.stdout \
+            else ""
+        if not result.ok or len(image_id) != 64:
+            self.log(label, f"warning: the cached step {ref} cannot be pulled "
+                            f"({run.last_line(result.stderr, 'no output')}): a cache miss")
+            return ""
+        with self._lock:
+            self._made.add(image_id)
+        self.index.add({key: image_id})
+        return image_id
+
+    # -- the Dockerfile Buildah gets ----------------------------------------------------------
+
+    def derive(self, image: Image, parsed: Dockerfile, step_plan: Plan) -> tuple[Path,
+                                                                              steps.Derived]:
+        """The derived Dockerfile, written where Buildah can read it (its ignore file
+        beside it when the original has one of its own: Buildah looks for
+        ``<Dockerfile>.dockerignore`` next to the file it is given)."""
+        binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
+        source = image.dockerfile_path.read_text(encoding="utf-8")
+        derived = steps.derive(source, parsed, self.project.name, binds, step_plan.prefixes)
+        name = hashlib.sha256(derived.text.encode()).hexdigest()[:24]
+        directory = self.state_dir / "dockerfiles" / name  # the user's own cache directory
+        path = directory / image.dockerfile_path.name
+        if not path.exists():
+            cachefile.write(path, derived.text.encode())
+            for suffix in (".dockerignore", ".containerignore"):
+                own = image.dockerfile_path.with_name(image.dockerfile_path.name + suffix)
+                if own.is_file():
+                    cachefile.write(path.with_name(path.name + suffix), own.read_bytes())
+        return path, derived
+
+    # -- after the build ----------------------------------------------------------------------
+
+    def record(self, image: Image, step_plan: Plan, derived: steps.Derived,
+               seen: steps.StepIds, final_id: str) -> tuple[int, int]:
+        """Index the images Buildah made for the steps; returns (steps from the cache,
+        steps that ran)."""
+        by_place = seen.by_place(derived)
+        full = self._full_ids({image_id for image_id, _ in by_place.values()}, final_id)
+        found: dict[str, str] = {}
+        from_cache = len(step_plan.cached)
+        ran = 0
+        for keyed in step_plan.chain.steps:
+            made = by_place.get(keyed.where)
+            if made is None:
+                continue
+            if made[1]:
+                from_cache += 1
+            else:
+                ran += 1
+            image_id = full.get(made[0])
+            if image_id:
+                found[keyed.key] = image_id
+        with self._lock:
+            self._made.update(found.values())
+        self.index.add(found)
+        stepcache.write_records(stepcache.records_path(self.state_dir, image.name),
+                                {f"{k.where[0]}:{k.where[1]}": steps.Record.of(k)
+                                 for k in step_plan.chain.steps})
+        return from_cache, ran
+
+    def _full_ids(self, printed: set[str], final_id: str) -> dict[str, str]:
+        """Buildah prints a step's image ID in short: the store's images complete it."""
+        known = self.store_ids() | {final_id}
+        out = {}
+        for short in printed:
+            matches = [i for i in known if i.startswith(short)]
+            if len(matches) == 1:
+                out[short] = matches[0]
+        return out
+
+    def previous(self, image: Image) -> dict[str, steps.Record]:
+        return stepcache.read_records(stepcache.records_path(self.state_dir, image.name))
+
+    def publish(self, label: str, step_plan: Plan, registry: RegistryStages) -> int:
+        """Push the images of the layer steps that the registry lacks; returns how many.
+        A failed push is a warning: the next build misses that step, nothing more."""
+        local = self._local()
+        remote = stepcache.remote_keys(registry.tags())
+        pushed = 0
+        for keyed in steps.layer_keys(step_plan.chain.steps):
+            image_id = local.get(keyed.key)
+            if image_id is None or keyed.key in remote:
+                continue
+            tag = stepcache.remote_tag(keyed.key)
+            with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
+                argv = buildah.push_argv(self.store, image_id,
+                                         f"docker://{registry.repo}:{tag}",
+                                         Path(tmp) / "digest", registry.tls_verify)
+                result = call(argv, self.env, f"pushing {registry.repo}:{tag}", registry.retry,
+                              lambda m: self.log(label, m))
+            if not result.ok:
+                self.log(label, f"warning: the cached step {registry.repo}:{tag} was not "
+                                f"pushed ({run.last_line(result.stderr, 'no output')})")
+                continue
+            registry.added(tag)
+            pushed += 1
+        return pushed
