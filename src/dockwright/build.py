@@ -700,6 +700,17 @@ def _bytes(size: str) -> int:
     return int(float(m[1]) * factor.get(m[2], 1))
 
 
+def step_lines(session: Session, image: Image, inputs: plan.Inputs) -> list[str]:
+    """Per instruction: whether a build now would take it from the cache, and why not."""
+    cache = session.step_cache
+    chain = cache.chain(image, inputs.analysis, base_ids(session, inputs.analysis.bases, False),
+                        session.walks, session.hashes(image.context_dir))
+    step_plan = cache.plan(image.label, chain, inputs.analysis, session.step_registry(image),
+                           pull=False)
+    return step_plan.lines(cache.previous(image),
+                           os.path.relpath(image.dockerfile_path, session.project.dir))
+
+
 def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
     """The digest inputs of ``name`` (dependencies must be built already), and its previous
     manifest when that had another digest."""

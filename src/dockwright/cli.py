@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dockwright import __version__, plan, report
-from dockwright.build import Publish, Session, explain, new_session, records
+from dockwright.build import Publish, Session, explain, new_session, records, step_lines
 from dockwright.config import load_project
 from dockwright.config.model import Project
 from dockwright.config.render import RenderOptions, render
@@ -194,6 +194,11 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
             print(f"changed since the last build ({previous.digest[:12]}):")
             for line in diff(previous, inputs.manifest):
                 print("  " + line)
+        image = project.image("" if args.explain == "~" else args.explain)
+        assert image is not None  # explain() found it
+        print("instructions (a build now):")
+        for line in step_lines(session, image, inputs):
+            print("  " + line)
         return Exit.OK
     say("", setup.summary())
     for reason in setup.reasons:

@@ -474,6 +474,9 @@ def _canonical(ins: Instruction, scope: dict[str, str], args: dict[str, str],
             scope[name] = resolved
             parts.append(f"{name}={resolved}")
         return "ENV " + " ".join(parts)
+    if ins.cmd == "ONBUILD":  # the parser keeps neither its instruction nor its flags
+        trigger = ins.original.split(None, 1)[1] if " " in ins.original.strip() else ""
+        return f"ONBUILD {' '.join(trigger.split())}".rstrip()
     flags = " ".join(expand(f, scope) if ins.cmd in EXPANDED else f for f in ins.flags)
     if ins.json:
         value = repr(list(ins.value))

@@ -38,6 +38,7 @@ class Plan:
     prefixes: Mapping[int, tuple[int, str]]  # stage -> (cached steps, image ID)
     cached: Mapping[tuple[int, int], Cached]  # the steps a prefix covers
     available: Mapping[tuple[int, int], str]  # every step found, by place: "local" | "repo"
+    limits: Mapping[int, int] = field(default_factory=dict)  # stage -> steps a prefix may cover
 
     def lines(self, previous: Mapping[str, steps.Record], display: str) -> list[str]:
         """One line per step: from the cache (where) or why it runs."""
@@ -52,6 +53,9 @@ class Plan:
                 continue
             before = previous.get(f"{place[0]}:{place[1]}")
             reason = steps.why(keyed, before, keyed.step.stage in runs)
+            if keyed.step.stage not in runs and place in self.available and \
+                    place[1] >= self.limits.get(place[0], place[1] + 1):
+                reason = "a cached step is not used past ONBUILD (its image would trigger it)"
             runs.add(keyed.step.stage)
             out.append(f"{head}: runs: {reason}")
         return out
@@ -106,14 +110,16 @@ class StepCache:
         prefixes: dict[int, tuple[int, str]] = {}
         cached: dict[tuple[int, int], Cached] = {}
         available: dict[tuple[int, int], str] = {}
+        limits: dict[int, int] = {}
         for head in analysis.heads:
             stage_steps = chain.of_stage(head.stage)
+            limits[head.stage] = steps.reusable(stage_steps)
             for keyed in stage_steps:
                 if keyed.key in local:
                     available[keyed.where] = "local"
                 elif keyed.key in remote:
                     available[keyed.where] = "repo"
-            for n in range(steps.reusable(stage_steps), 0, -1):
+            for n in range(limits[head.stage], 0, -1):
                 keyed = stage_steps[n - 1]
                 image_id = local.get(keyed.key, "")
                 where = "local"
@@ -129,7 +135,7 @@ class StepCache:
                 for k in stage_steps[:n]:
                     cached[k.where] = Cached(k, image_id if k is keyed else "", where)
                 break
-        return Plan(chain, prefixes, cached, available)
+        return Plan(chain, prefixes, cached, available, limits)
 
     def _local(self) -> dict[str, str]:
         present = self.present()

@@ -374,3 +374,8 @@ def test_heredoc_lines_of_the_used_stages(tmp_path: Path) -> None:
     assert analyze(parsed, "a", {}).heredoc_lines == (2,)
     # the body is part of the instruction's text, and so of the digest
     assert "set -e\necho hi" in "\n".join(analyze(parsed, "a", {}).instructions)
+
+
+def test_onbuild_keeps_its_instruction_and_flags(tmp_path: Path) -> None:
+    a = an(tmp_path, "FROM scratch\nONBUILD RUN echo  later\nONBUILD COPY --from=x a b\n")
+    assert body(a)[1:] == ["ONBUILD RUN echo later", "ONBUILD COPY --from=x a b"]
