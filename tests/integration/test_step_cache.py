@@ -23,7 +23,8 @@ COPY rootfs/ /
 ARG LEVEL=1
 RUN ["/bin/busybox", "sh", "-c", "echo RAN-deps; echo $LEVEL > /deps"]
 RUN --mount=type=bind,source=conf.txt,target=/conf.txt --mount=type=secret,id=token \\
-    ["/bin/busybox", "sh", "-c", "echo RAN-bind; cat /conf.txt > /conf.copy; test -s /run/secrets/token"]
+    ["/bin/busybox", "sh", "-c", \\
+     "echo RAN-bind; cat /conf.txt > /conf.copy; test -s /run/secrets/token"]
 COPY app.sh /app.sh
 RUN ["/bin/busybox", "sh", "-c", "echo RAN-last; cat /app.sh > /app.out"]
 """
@@ -71,7 +72,7 @@ def test_exactly_the_steps_from_a_change_on_run_again(root_builder: Builder,
     (root / "app.sh").write_text("app 2\n")  # a COPY source
     ran, out = build(root_builder, root)
     assert ran == {"last"}
-    assert "Dockerfile:7 COPY app.sh /app.sh: runs: files it reads changed: app.sh" in out
+    assert "Dockerfile:8 COPY app.sh /app.sh: runs: files it reads changed: app.sh" in out
     assert "steps: 4 from the cache, 2 run" in out, out
     assert content(root_builder, out, "/app.out") == "app 2\n"
 
@@ -242,7 +243,7 @@ def test_a_prefix_never_passes_an_onbuild(kind: str, root_builder: Builder,
     assert ran == {"last"}
     assert not re.search(r"^\[app\] later$", out, re.M)
     assert "ONBUILD RUN echo later: runs: a cached step is not used past ONBUILD" in out
-    ref = [line.split("\t")[1] for line in out.splitlines() if line.startswith("app\t")][0]
+    ref = next(line.split("\t")[1] for line in out.splitlines() if line.startswith("app\t"))
     config = json.loads(root_builder.buildah("inspect", "--type", "image", ref,
                                              driver="overlay").out)["Docker"]["config"]
     assert config["OnBuild"] == ["RUN echo later"]  # kept for the images built FROM it
