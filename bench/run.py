@@ -446,6 +446,185 @@ def bench_storage() -> dict[str, object]:
     return out
 
 
+# -- the instruction cache (8, 9) and publishing (10) ------------------------------------------
+
+DEP_STEP = ('RUN ["/bin/busybox", "sh", "-c", "echo RAN-deps; /bin/busybox sleep 4; '
+            '/bin/busybox date +%s%N > /marker"]\n')
+
+
+def edit_project(root: Path, staged: bool) -> Path:
+    """A 4 s dependency step, then COPY of one source file: the loop a developer runs."""
+    if root.exists():
+        shutil.rmtree(root)
+    rootfs(root / "rootfs")
+    (root / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\n" + DEP_STEP +
+                                     "COPY app.sh /app.sh\n")
+    (root / "werf.yaml").write_text("configVersion: 1\nproject: edit\n---\nimage: app\n"
+                                    "dockerfile: Dockerfile\n" +
+                                    ("staged: true\n" if staged else ""))
+    (root / "app.sh").write_text("echo 0\n")
+    os.chmod(root, 0o755)
+    return root
+
+
+def bench_edit(runs: int) -> dict[str, object]:
+    root = edit_project(WORK / "edit", staged=False)
+    store, raw = WORK / "edit-store", WORK / "edit-raw"
+    for path in (store, raw):
+        if path.exists():
+            sh(["buildah", "--root", str(path), "--storage-driver", "overlay", "rmi", "-a",
+                "-f"], check=False)
+            shutil.rmtree(path)
+    dw = dockwright("build", "--storage-root", str(store), *CHROOT_OVERLAY, "--quiet")
+    bb = ["buildah", "--root", str(raw), "--runroot", str(WORK / "edit-raw-run"),
+          "--storage-driver", "overlay", "build", "--layers", "--isolation", "chroot",
+          "--quiet", "-t", "edit-app", str(root)]
+    count = [0]
+
+    def edit() -> None:
+        count[0] += 1
+        (root / "app.sh").write_text(f"echo {count[0]}\n")
+
+    sh(dw, cwd=root), sh(bb)  # the dependency step, once for each
+    xs, ys, peak = side_by_side(lambda: timed(dw, cwd=root, before=edit),
+                                lambda: timed(bb, before=edit), runs)
+    return {"dockwright_s": stats(xs), "buildah_layers_s": stats(ys),
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3), "goal_ratio": 1.2,
+            "peak_rss_mb": round(peak / 1024, 1)}
+
+
+def second_user() -> tuple[str, list[str]]:
+    """An ordinary user, and the argv prefix that runs Debian's python3 as that user with
+    dockwright importable (as the integration tests do)."""
+    from tests.integration.conftest import _shared_site, ensure_user
+
+    user = ensure_user("dwbench")
+    site = _shared_site()
+    sh(["/usr/bin/python3", "-m", "compileall", "-q", str(site)], check=False)  # as installed
+    sh(["chmod", "-R", "a+rX", str(site)])
+    env = [f"HOME={user.pw_dir}", f"PYTHONPATH={site}", "WERF_CONTAINERIZED=no",
+           "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+           f"REGISTRY_AUTH_FILE={user.pw_dir}/auth.json"]
+    return user.pw_name, ["runuser", "-u", user.pw_name, "--", "env", "-i", *env]
+
+
+def bench_edit_repo(runs: int) -> dict[str, object]:
+    root = edit_project(WORK / "edit-repo", staged=True)
+    reg = Registry(WORK / "registry-edit").start()
+    user, as_user = second_user()
+    home = Path(f"~{user}").expanduser()
+    (home / "auth.json").write_text("{}")
+    shutil.chown(home / "auth.json", user)
+    try:
+        repo = f"{reg.host}/edit"
+        sh(dockwright("build", "--storage-root", str(WORK / "edit-repo-store"), *CHROOT_OVERLAY,
+                      "--quiet", "--repo", repo), cwd=root)
+        store = home / "edit-store"
+        argv = [*as_user, "/usr/bin/python3", "-m", "dockwright", "build", "--storage-root",
+                str(store), "--buildah-mode", "native-chroot", "--storage-driver", "overlay",
+                "--log-format", "plain", "--repo", repo]
+
+        def fresh() -> None:
+            sh([*as_user, "buildah", "unshare", "rm", "-rf", str(store),
+                str(home / ".cache")], check=False)
+
+        builds, pulls, markers, ran = [], [], set(), 0
+        for n in range(runs + 1):
+            fresh()
+            (root / "app.sh").write_text(f"echo repo {n}\n")
+            start = time.perf_counter()
+            p = sh(argv, cwd=root)
+            took = time.perf_counter() - start
+            ran += "[app] RAN-deps" in p.stderr
+            ref = next(line.split("\t")[1] for line in p.stdout.splitlines())
+            markers.add(sh([*as_user, "buildah", "--root", str(store), "--storage-driver",
+                            "overlay", "unshare", "sh", "-c",
+                            f"c=$(buildah --root {store} --storage-driver overlay from "
+                            f"--pull=never --tls-verify=false -q {ref}) && cat "
+                            f"$(buildah --root {store} --storage-driver overlay mount $c)"
+                            f"/marker; buildah --root {store} --storage-driver overlay rm $c "
+                            f">/dev/null"]).stdout.strip())
+            # the pull it needs, alone: the cached step it builds on, into an empty store
+            (pulled,) = [line.split()[-1] for line in p.stderr.splitlines()
+                         if "FROM " in line and "STEP 1/" in line]
+            tag = next(t for t in reg.tags("edit")
+                       if t.startswith("cache-") and _config_id(repo, t) == pulled)
+            fresh()
+            start_pull = time.perf_counter()
+            sh([*as_user, "buildah", "--root", str(store), "--storage-driver", "overlay",
+                "pull", "--quiet", "--tls-verify=false", f"{repo}:{tag}"])
+            pull = time.perf_counter() - start_pull
+            if n:  # the first is a warm-up
+                builds.append(took)
+                pulls.append(pull)
+    finally:
+        reg.stop()
+    return {"second_user_build_s": stats(builds), "pull_s": stats(pulls),
+            "dependency_step_ran": ran, "distinct_markers": len(markers),
+            "goal_s": "at most 1.5 + pull_s",
+            "met": statistics.median(builds) <= 1.5 + statistics.median(pulls)}
+
+
+def _config_id(repo: str, tag: str) -> str:
+    config = sh(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{repo}:{tag}"])
+    return str(json.loads(config.stdout)["config"]["digest"]).removeprefix("sha256:")
+
+
+def bench_publish(runs: int) -> dict[str, object]:
+    """A freshly built stage (FROM a 200 MB base the registry has) to --repo: dockwright's
+    whole publish step (its log says how long) against ``buildah push`` of that image."""
+    root = WORK / "publish"
+    if root.exists():
+        shutil.rmtree(root)
+    rootfs(root / "base" / "rootfs")
+    (root / "base" / "Dockerfile").write_text(
+        'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "dd", "if=/dev/urandom", '
+        '"of=/big", "bs=1M", "count=200"]\n')
+    (root / "app").mkdir()
+    (root / "app" / "Dockerfile").write_text(
+        'FROM localhost/pubbase:1\nRUN ["/bin/busybox", "sh", "-c", "date > /built"]\n')
+    (root / "werf.yaml").write_text("configVersion: 1\nproject: pub\n---\nimage: app\n"
+                                    "context: app\ndockerfile: Dockerfile\n")
+    store = WORK / "publish-store"
+    if store.exists():
+        sh(["buildah", "--root", str(store), "--storage-driver", "overlay", "rmi", "-a", "-f"],
+           check=False)
+        shutil.rmtree(store)
+    flags = ["--root", str(store), "--runroot", str(WORK / "publish-run"), "--storage-driver",
+             "overlay"]
+    sh(["buildah", *flags, "build", "--isolation", "chroot", "-q", "-t", "localhost/pubbase:1",
+        str(root / "base")])
+    reg = Registry(WORK / "registry-publish").start()
+    try:
+        built = sh(dockwright("build", "--storage-root", str(store), *CHROOT_OVERLAY,
+                              "--log-format", "plain"), cwd=root)
+        ref = built.stdout.split("\t")[1]
+        publish, push, total = [], [], []
+        for n in range(runs + 1):
+            for side in ("dw", "raw"):  # each gets a repository that has the base already
+                sh(["buildah", *flags, "push", "--tls-verify=false", "localhost/pubbase:1",
+                    f"docker://{reg.host}/{side}{n}:base"])
+            start = time.perf_counter()
+            out = sh(dockwright("build", "--storage-root", str(store), *CHROOT_OVERLAY,
+                                "--log-format", "plain", "--repo", f"{reg.host}/dw{n}"),
+                     cwd=root).stderr
+            whole = time.perf_counter() - start
+            (line,) = [x for x in out.splitlines() if "published the stage in " in x]
+            step = float(line.split("published the stage in ")[1].split()[0])
+            raw = timed(["buildah", *flags, "push", "--tls-verify=false", ref,
+                         f"docker://{reg.host}/raw{n}:stage"])[0]
+            if n:
+                publish.append(step)
+                push.append(raw)
+                total.append(whole)
+    finally:
+        reg.stop()
+    goal = 1.5 * statistics.median(push) + 0.3
+    return {"dockwright_publish_s": stats(publish), "buildah_push_s": stats(push),
+            "goal_s": round(goal, 3), "met": statistics.median(publish) <= goal,
+            "whole_build_s": stats(total)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -472,6 +651,9 @@ def main() -> int:
         ("4_context_hashing", lambda: bench_context(args.runs, args.files, args.bytes)),
         ("5_parallelism", lambda: bench_parallel(args.runs)),
         ("6_storage", bench_storage),
+        ("8_edit_rebuild", lambda: bench_edit(args.runs)),
+        ("9_edit_empty_store_repo", lambda: bench_edit_repo(args.runs)),
+        ("10_publish", lambda: bench_publish(args.runs)),
     ]
     for name, fn in todo:
         if args.only and not any(name.startswith(o) for o in args.only):

@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +29,7 @@ from dockwright.host.resolve import Setup
 from dockwright.progress import Reporter
 from dockwright.report import ImageRecord
 from dockwright.storage import local
-from dockwright.storage.registry import RegistryError, RegistryStages, call, failure
+from dockwright.storage.registry import UPLOAD_SUFFIX, RegistryError, RegistryStages, call, failure
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ class Session:
     containers_before: Future[set[str]] | None = None
     _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
+    unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
+    step_pushes: dict[str, Callable[[], None]] = field(default_factory=dict)
     storage_confs: list[Path] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # images being resolved or built, by digest: an image of the same digest waits for the
@@ -383,6 +385,7 @@ def build_one(session: Session, image: Image) -> Result:
     log = session.log
     started = time.monotonic()
     session.reporter.state(image.label, "resolving")
+    settle(session, [d.image for d in image.dependencies])  # the stages it builds on
     inputs = image_inputs(session, image, pull=not session.publish.require_built)
     with session.digest_turn(inputs.digest, image.label) as waited_for:
         if waited_for is not None:
@@ -440,10 +443,21 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
     if registry is not None:
         session.reporter.state(image.label, "pushing")
         result = _push_stage(session, image, reference, image_id, digest, True, started, size)
+        with session._lock:
+            push_steps = session.step_pushes.pop(image.name, None)
+        if push_steps is not None:
+            push_steps()
     else:
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
                         time.monotonic() - started, size, "built")
     return _publish_final(session, image, result)
+
+
+def _push_steps(session: Session, image: Image, step_plan: layers.Plan,
+                registry: RegistryStages) -> None:
+    pushed = session.step_cache.publish(image.label, step_plan, registry)
+    if pushed:
+        session.log(image.label, f"pushed {pushed} cached step(s) to {registry.repo}")
 
 
 def _say_why(session: Session, image: Image, manifest: Manifest) -> None:
@@ -521,10 +535,10 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
                               "rerun with --debug and report the Buildah output")
         from_cache, ran = cache.record(image, step_plan, derived, seen, image_id)
         session.log(image.label, f"steps: {from_cache} from the cache, {ran} run")
-        if registry is not None:
-            pushed = cache.publish(image.label, step_plan, registry)
-            if pushed:
-                session.log(image.label, f"pushed {pushed} cached step(s) to {registry.repo}")
+        if registry is not None:  # after the stage: its blobs are theirs, and it settles
+            with session._lock:
+                session.step_pushes[image.name] = lambda: _push_steps(session, image, step_plan,
+                                                                      registry)
         if image.image_spec:
             image_id = _apply_image_spec(session, image, image.image_spec, image_id, reference,
                                          Path(tmp))
@@ -584,39 +598,88 @@ def _push(session: Session, registry: RegistryStages, source: str, dest: str,
 def _push_stage(session: Session, image: Image, source: str, image_id: str, digest: str,
                 rebuilt: bool, started: float, size: str) -> Result:
     """Store a local stage in the registry unless another builder stored the same digest
-    meanwhile: as in werf, the stage already there wins and this one is discarded."""
+    meanwhile: as in werf, the stage already there wins and this one is discarded. The
+    stored stage is settled later (``settle``): nothing waits for that but what needs it."""
     registry = session.publish.repo
     assert registry is not None
-    own = ""
-    manifest_digest = ""
+    publishing = time.monotonic()
     winner = registry.settled(digest, refresh=True)
-    if winner is None:
-        with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
-            layout = Path(tmp) / "image"
-            digest_file = Path(tmp) / "digest"
-            exported = run.run(buildah.push_argv(session.setup.store, source, f"dir:{layout}",
-                                                 digest_file), env=session.env, check=False)
-            if not exported.ok:
-                raise BuildFailed(f"exporting {source} for the registry failed: "
-                                  f"{run.last_line(exported.stderr, 'no output')}",
-                                  f"check the space in {tempfile.gettempdir()} (TMPDIR)")
-            manifest_digest = digest_file.read_text().strip()
-            own = registry.store(image.name, str(layout), manifest_digest, digest)
-        winner = registry.settled(digest, refresh=True)  # waits out the settle window
-        if winner is None:
-            raise RegistryError(f"{registry.repo}:{own} disappeared right after it was pushed",
-                                "check the registry's storage and any cleanup job on it")
-    if winner.tag == own:
-        session.log(image.label, f"pushed {winner.reference}")
-        return Result(image.name, winner.reference, own, image_id, digest, rebuilt,
-                      image.final, time.monotonic() - started, size,
-                      "built" if rebuilt else "local", manifest_digest)
-    discarded = f"{registry.repo}:{own}" if own else source
-    session.log(image.label, f"{winner.reference} was stored by another builder first: "
-                            f"discarding own {discarded}")
+    if winner is not None:
+        session.log(image.label, f"{winner.reference} was stored by another builder first: "
+                                f"discarding own {source}")
+        return _winner(session, image, winner, digest, rebuilt, started, size)
+    manifest_digest = _push(session, registry, source,
+                            f"{registry.repo}:{digest}{UPLOAD_SUFFIX}",
+                            f"pushing {image.name} to {registry.repo}")
+    own, stamp = registry.stamp(image.name, manifest_digest, digest)
+    session.log(image.label, f"published the stage in {time.monotonic() - publishing:.3f} s "
+                            f"as {registry.repo}:{own} (it settles by the end of the build)")
+    result = Result(image.name, f"{registry.repo}:{own}", own, image_id, digest, rebuilt,
+                    image.final, time.monotonic() - started, size,
+                    "built" if rebuilt else "local", manifest_digest)
+    with session._lock:
+        session.unsettled[image.name] = Unsettled(result, stamp)
+    return result
+
+
+def _winner(session: Session, image: Image, winner: local.Stage, digest: str, rebuilt: bool,
+            started: float, size: str) -> Result:
+    registry = session.publish.repo
+    assert registry is not None
     return Result(image.name, winner.reference, winner.tag, registry.image_id(winner.tag),
                   digest, rebuilt, image.final, time.monotonic() - started, size, "repo",
                   registry.manifest_digest(winner.tag))
+
+
+@dataclass
+class Unsettled:
+    """A stage this build stored, until no older tag for its digest can still appear."""
+
+    result: Result
+    stamp: int  # unix millis of its tag
+    claimed: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def settle(session: Session, names: list[str]) -> dict[str, Result]:
+    """The results of the images ``names`` once the stages they stored are settled (see
+    storage/registry.py): one wait for all of them, the latest first, then one listing
+    answers for the rest. Where another builder's older tag won, its stage replaces ours."""
+    registry = session.publish.repo
+    with session._lock:
+        wanted = {n: u for n, u in session.unsettled.items() if n in names}
+        mine = {n: u for n, u in wanted.items() if not u.claimed}
+        for u in mine.values():
+            u.claimed = True
+    try:
+        first = True
+        for u in sorted(mine.values(), key=lambda x: -x.stamp):
+            assert registry is not None
+            own = u.result
+            winner = registry.settled(own.digest, refresh=first)
+            first = False
+            if winner is None:
+                raise RegistryError(f"{own.reference} disappeared right after it was pushed",
+                                    "check the registry's storage and any cleanup job on it")
+            if winner.tag != own.tag:
+                session.log(own.name or "~", f"{winner.reference} was stored by another "
+                                             f"builder first: discarding own {own.reference}")
+                u.result = replace(
+                    own, reference=winner.reference, tag=winner.tag,
+                    image_id=registry.image_id(winner.tag), source="repo",
+                    image_digest=registry.manifest_digest(winner.tag))
+            else:
+                session.log(own.name or "~", f"pushed {own.reference}")
+    finally:
+        with session._lock:
+            for name, u in mine.items():
+                session.unsettled.pop(name, None)
+                if name in session.results:
+                    session.results[name] = u.result
+                u.done.set()
+    for u in wanted.values():
+        u.done.wait()
+    return {n: u.result for n, u in wanted.items()}
 
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -633,6 +696,8 @@ def _publish_final(session: Session, image: Image, result: Result) -> Result:
     if not image.final:
         return result
     pub = session.publish
+    if pub.final_repo is not None or pub.custom_tags:
+        result = settle(session, [image.name]).get(image.name, result)
     target = pub.final_repo or pub.repo
     tags = [custom_tag(t, image.name, result.tag) for t in pub.custom_tags]
     final_reference = ""

@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dockwright import plan, run
-from dockwright.build import Result, Session, StageMissing, build_one, check_custom_tags
+from dockwright.build import Result, Session, StageMissing, build_one, check_custom_tags, settle
 from dockwright.config.model import Image
 from dockwright.engine import buildah
 from dockwright.errors import DockwrightError, Exit, Interrupted
@@ -206,5 +206,7 @@ def _schedule(session: Session, images: list[Image], limit: int,
                 session.reporter.state(image.label, "reused",
                                        "from the registry" if result.source == "repo"
                                        else "locally")
-    outcome.results = [done[i.name] for i in images if i.name in done]
+    settle(session, list(done))  # one wait for every stage stored in the registry
+    # settled results are in session.results (those settled earlier, for a dependent, too)
+    outcome.results = [session.results[i.name] for i in images if i.name in done]
     return outcome

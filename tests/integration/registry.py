@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -97,6 +98,14 @@ class Registry:
                 p.stderr, p.stderr
             return []
         return sorted(json.loads(p.stdout)["Tags"] or [])
+
+    def stage_tags(self, repo: str, authfile: Path | None = None) -> list[str]:
+        """The stage tags, ``<digest>-<unix millis>``."""
+        return [t for t in self.tags(repo, authfile) if re.fullmatch(r"[0-9a-f]{56}-\d{13}", t)]
+
+    def upload_tags(self, repo: str) -> list[str]:
+        """``<digest>-upload``: what each stage was uploaded as before its tag was stamped."""
+        return [t for t in self.tags(repo) if t.endswith("-upload")]
 
     def login(self, authfile: Path) -> None:
         subprocess.run(["skopeo", "login", "--tls-verify=false", "--authfile", str(authfile),

@@ -26,8 +26,13 @@ def test_stages_go_to_the_repo_and_another_machine_reuses_them(
     first = outcome(root_builder.build(project, *CHROOT, "--repo", repo).out)
     assert {s for _, s in first.values()} == {"built"}
     tags = registry.tags("hello")
-    assert len(tags) == 3
-    assert {ref for ref, _ in first.values()} == {f"{repo}:{t}" for t in tags}
+    stages = registry.stage_tags("hello")
+    assert len(stages) == 3
+    assert {ref for ref, _ in first.values()} == {f"{repo}:{t}" for t in stages}
+    # each stage went up as <digest>-upload first, then got its stamped tag (registry.py)
+    assert sorted(registry.upload_tags("hello")) == sorted(
+        f"{t.split('-')[0]}-upload" for t in stages)
+    assert len(tags) == 6
 
     # another machine: empty store, same registry -> builds nothing, pulls nothing
     second = other_root_builder.build(project, *CHROOT, "--repo", repo, "--debug")
@@ -52,7 +57,7 @@ def test_a_changed_image_pulls_only_what_it_builds_on(
     names = local_names(other_root_builder)
     assert first["base"][0] in names  # tools builds FROM base: pulled
     assert first["app"][0] not in names  # app is not needed: not pulled
-    assert len(registry.tags("hello")) == 4
+    assert len(registry.stage_tags("hello")) == 4
 
 
 def test_a_local_stage_is_pushed_not_rebuilt(root_builder: Builder, registry: Registry,
@@ -69,7 +74,7 @@ def test_a_local_stage_is_pushed_not_rebuilt(root_builder: Builder, registry: Re
     digest = base_tag.split("-")[0]
     # the registry tag is stamped when it is written (see storage/registry.py), the image
     # is the local one: same config digest, so the same image ID
-    (pushed,) = [t for t in registry.tags("hello") if t.startswith(digest + "-")]
+    (pushed,) = [t for t in registry.stage_tags("hello") if t.startswith(digest + "-")]
     manifest = json.loads(subprocess.run(
         ["skopeo", "inspect", "--raw", "--tls-verify=false",
          f"docker://{registry.host}/hello:{pushed}"],
@@ -93,7 +98,7 @@ def test_final_repo_custom_tags_and_report(root_builder: Builder, registry: Regi
     assert refs["app"][0] == f"{final}:{app_tag}"
     assert registry.tags("hello-final") == sorted(
         [app_tag, tools_tag, "app-latest", "tools-latest", "v1-app", "v1-tools"])
-    assert set(registry.tags("hello")) == stage_tags
+    assert set(registry.stage_tags("hello")) == stage_tags
     report = json.loads((project / ".werf-build-report.json").read_text())
     app = report["Images"]["app"]
     assert app["WerfImageName"] == "app" and app["DockerRepo"] == final
@@ -146,7 +151,7 @@ def test_tls_and_htpasswd(root_builder: Builder, other_root_builder: Builder,
                                extra_env=env)
     reused = other_root_builder.build(project, *CHROOT, "--repo", repo, extra_env=env)
     assert {s for _, s in outcome(reused.out).values()} == {"reused"}
-    assert len(secure_registry.tags("hello", authfile)) == 3
+    assert len(secure_registry.stage_tags("hello", authfile)) == 3
     report = (project / ".werf-build-report.json").read_text()
     for text in (denied.out, denied.err, built.out, built.err, reused.out, reused.err, report):
         assert secure_registry.password not in text

@@ -31,7 +31,7 @@ def test_concurrent_builders_agree(registry: Registry, tmp_path: Path) -> None:
         refs = [{n: ref for n, (ref, _) in r.items()} for r in results]
         assert refs[0] == refs[1] == refs[2]  # every builder reports the same references
         by_digest: dict[str, list[str]] = {}
-        for tag in registry.tags("hello"):
+        for tag in registry.stage_tags("hello"):
             by_digest.setdefault(tag.split("-")[0], []).append(tag)
         assert len(by_digest) == 3  # every stage has at least one tag
         for name, ref in refs[0].items():
@@ -70,7 +70,7 @@ def test_5xx_answers_are_retried(root_builder: Builder, registry: Registry,
     assert "invalid status code from registry 503 (Service Unavailable); retrying in 0.5 s " \
         "(1/3)" in r.err
     assert {s for _, s in outcome(r.out).values()} == {"built"}
-    assert len(registry.tags("hello")) == 3
+    assert len(registry.stage_tags("hello")) == 3
 
 
 def test_push_reset_midway_is_retried(root_builder: Builder, registry: Registry,
@@ -80,7 +80,7 @@ def test_push_reset_midway_is_retried(root_builder: Builder, registry: Registry,
         r = root_builder.build(project, *CHROOT, "--repo", f"{proxy.host}/hello")
     assert proxy.faults == 3
     assert "pushing base to" in r.err and "retrying in" in r.err, r.err
-    assert len(registry.tags("hello")) == 3
+    assert len(registry.stage_tags("hello")) == 3
     assert_complete(registry, "hello")
 
 
@@ -97,7 +97,7 @@ def test_push_that_keeps_failing_leaves_no_tag_and_the_next_run_completes(
     again = root_builder.build(project, *CHROOT, "--repo", f"{registry.host}/hello")
     states = {n: s for n, (_, s) in outcome(again.out).items()}
     assert states == {"base": "reused", "app": "built", "tools": "built"}  # base was built
-    assert len(registry.tags("hello")) == 3
+    assert len(registry.stage_tags("hello")) == 3
     assert_complete(registry, "hello")
 
 

@@ -5,14 +5,15 @@ settings apply). Tags are listed once per build; a missing repository is empty; 
 tags for one digest the oldest wins. Transient failures (refused or reset connections,
 5xx answers, timeouts) are retried a bounded number of times with backoff.
 
-Builders racing on one digest agree without a lock. A builder uploads the image without a
-tag first (by its manifest digest), then stamps ``<digest>-<now millis>`` and writes only
-the tag, which takes well under ``SETTLE_MS``. So a tag stamped at ``m`` is visible by
-``m + SETTLE_MS``, and a listing started at ``t`` holds every tag stamped before
-``t - SETTLE_MS``. The oldest tag ``o`` for a digest in a listing started at or after
-``o + SETTLE_MS`` is therefore the oldest there will ever be: every builder that waits for
-that (``settled``) picks the same one. Clocks of builders are assumed to agree to well
-within ``SETTLE_MS``.
+Builders racing on one digest agree without a lock. A builder uploads the image first under
+``<digest>-upload`` (not a stage tag: one per digest, whoever wrote it last), then stamps
+``<digest>-<now millis>`` and writes only that tag, for its own manifest (by the manifest
+digest its upload reported), which takes well under ``SETTLE_MS``. So a tag stamped at
+``m`` is visible by ``m + SETTLE_MS``, and a listing started at ``t`` holds every tag
+stamped before ``t - SETTLE_MS``. The oldest tag ``o`` for a digest in a listing started at
+or after ``o + SETTLE_MS`` is therefore the oldest there will ever be: every builder that
+waits for that (``settled``) picks the same one. Clocks of builders are assumed to agree to
+well within ``SETTLE_MS``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ TRANSIENT = re.compile(
 MISSING_REPO = re.compile(r"404|NAME_UNKNOWN|name unknown|repository name not known",
                           re.IGNORECASE)
 SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
+UPLOAD_SUFFIX = "-upload"  # <digest>-upload: the vehicle of a stage's blobs (module doc)
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
 
 
@@ -189,20 +191,14 @@ class RegistryStages:
             self.sleep(max(0.0, (settles_at - now_millis()) / 1000))
             refresh = True
 
-    def store(self, name: str, layout: str, manifest_digest: str, digest: str) -> str:
-        """Store the image exported to ``layout`` (a ``dir:`` directory) as a stage of
-        ``digest`` and return its tag. Blobs and manifest go up untagged first (by manifest
-        digest); the tag is stamped just before it is written, which then costs one manifest
-        write (see the module doc). A failure leaves no tag."""
-        source = f"dir:{layout}"
-        upload = call(skopeo.copy_argv(source, f"docker://{self.repo}@{manifest_digest}",
-                                       True, self.tls_verify, preserve_digests=True),
-                      self.env, f"pushing {name} to {redact(self.repo)}", self.retry, self.log)
-        if not upload.ok:
-            raise failure(f"pushing {name} to {redact(self.repo)}", upload, self.repo)
+    def stamp(self, name: str, manifest_digest: str, digest: str) -> tuple[str, int]:
+        """Tag the uploaded manifest ``manifest_digest`` as a stage of ``digest``: the tag is
+        stamped just before it is written, which costs one manifest write (module doc).
+        Returns the tag and its stamp. A failure leaves no tag."""
         stamp = now_millis()
         tag = f"{digest}-{stamp}"
-        tagged = call(skopeo.copy_argv(source, f"docker://{self.repo}:{tag}", True,
+        tagged = call(skopeo.copy_argv(f"docker://{self.repo}@{manifest_digest}",
+                                       f"docker://{self.repo}:{tag}", self.tls_verify,
                                        self.tls_verify, preserve_digests=True),
                       self.env, f"tagging {name} as {redact(self.repo)}:{tag}", self.retry,
                       self.log)
@@ -214,7 +210,7 @@ class RegistryStages:
                      f"{SETTLE_MS / 1000:.0f} s other builders wait for it: a builder racing "
                      "on the same stage may have picked another tag")
         self.added(tag)
-        return tag
+        return tag, stamp
 
     def manifest(self, tag: str) -> str:
         """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
