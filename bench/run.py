@@ -510,16 +510,26 @@ def second_user() -> tuple[str, list[str]]:
 
 def bench_edit_repo(runs: int) -> dict[str, object]:
     root = edit_project(WORK / "edit-repo", staged=True)
+    shutil.rmtree(WORK / "registry-edit", ignore_errors=True)  # nothing from an earlier run
     reg = Registry(WORK / "registry-edit").start()
     user, as_user = second_user()
     home = Path(f"~{user}").expanduser()
     (home / "auth.json").write_text("{}")
     shutil.chown(home / "auth.json", user)
+    first = WORK / "edit-repo-store"
+    if first.exists():
+        sh(["buildah", "--root", str(first), "--storage-driver", "overlay", "rmi", "-a", "-f"],
+           check=False)
+        shutil.rmtree(first)
     try:
         repo = f"{reg.host}/edit"
-        sh(dockwright("build", "--storage-root", str(WORK / "edit-repo-store"), *CHROOT_OVERLAY,
-                      "--quiet", "--repo", repo), cwd=root)
+        sh(dockwright("build", "--storage-root", str(first), *CHROOT_OVERLAY, "--quiet",
+                      "--repo", repo), cwd=root)
         store = home / "edit-store"
+        from tests.integration.conftest import Builder
+
+        flags = ["--root", str(store), "--runroot", str(Builder(user, store).run_root),
+                 "--storage-driver", "overlay"]
         argv = [*as_user, "/usr/bin/python3", "-m", "dockwright", "build", "--storage-root",
                 str(store), "--buildah-mode", "native-chroot", "--storage-driver", "overlay",
                 "--log-format", "plain", "--repo", repo]
@@ -536,23 +546,30 @@ def bench_edit_repo(runs: int) -> dict[str, object]:
             p = sh(argv, cwd=root)
             took = time.perf_counter() - start
             ran += "[app] RAN-deps" in p.stderr
-            ref = next(line.split("\t")[1] for line in p.stdout.splitlines())
-            markers.add(sh([*as_user, "buildah", "--root", str(store), "--storage-driver",
-                            "overlay", "unshare", "sh", "-c",
-                            f"c=$(buildah --root {store} --storage-driver overlay from "
-                            f"--pull=never --tls-verify=false -q {ref}) && cat "
-                            f"$(buildah --root {store} --storage-driver overlay mount $c)"
-                            f"/marker; buildah --root {store} --storage-driver overlay rm $c "
-                            f">/dev/null"]).stdout.strip())
+            digest = next(line.split("\t")[1] for line in p.stdout.splitlines()
+                          ).rsplit(":", 1)[1].split("-")[0]
+            names = sh([*as_user, "buildah", *flags, "images", "--format",
+                        "{{.Name}}:{{.Tag}}"]).stdout.split()
+            local_ref = next((n for n in names if n.startswith(f"localhost/edit:{digest}-")),
+                             None)
+            if local_ref is None:
+                raise SystemExit(f"no local image for {digest}: {names}\n{p.stdout}\n"
+                                 f"{p.stderr[-3000:]}")
+            bb = " ".join(["buildah", *flags])
+            markers.add(sh([*as_user, "buildah", *flags, "unshare", "sh", "-c",
+                            f"c=$({bb} from --pull=never -q {local_ref}) && cat "
+                            f"$({bb} mount $c)/marker; {bb} rm $c >/dev/null"]).stdout.strip())
             # the pull it needs, alone: the cached step it builds on, into an empty store
             (pulled,) = [line.split()[-1] for line in p.stderr.splitlines()
                          if "FROM " in line and "STEP 1/" in line]
-            tag = next(t for t in reg.tags("edit")
-                       if t.startswith("cache-") and _config_id(repo, t) == pulled)
+            tag = next((t for t in reg.tags("edit")
+                        if t.startswith("cache-") and _config_id(repo, t) == pulled), None)
+            if tag is None:
+                raise SystemExit(f"the build took no cached step:\n{p.stderr[-3000:]}")
             fresh()
             start_pull = time.perf_counter()
-            sh([*as_user, "buildah", "--root", str(store), "--storage-driver", "overlay",
-                "pull", "--quiet", "--tls-verify=false", f"{repo}:{tag}"])
+            sh([*as_user, "buildah", *flags, "pull", "--quiet", "--tls-verify=false",
+                f"{repo}:{tag}"])
             pull = time.perf_counter() - start_pull
             if n:  # the first is a warm-up
                 builds.append(took)
@@ -594,6 +611,7 @@ def bench_publish(runs: int) -> dict[str, object]:
              "overlay"]
     sh(["buildah", *flags, "build", "--isolation", "chroot", "-q", "-t", "localhost/pubbase:1",
         str(root / "base")])
+    shutil.rmtree(WORK / "registry-publish", ignore_errors=True)
     reg = Registry(WORK / "registry-publish").start()
     try:
         built = sh(dockwright("build", "--storage-root", str(store), *CHROOT_OVERLAY,

@@ -419,6 +419,10 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
             session.reporter.state(image.label, "pushing")
             result = _push_stage(session, image, found.reference, found.image_id, digest,
                                  False, started, found.size)
+            steps_registry = session.step_registry(image)
+            if steps_registry is not None:  # and the images of its steps this store has
+                _push_steps(session, image, _step_plan(session, image, inputs, pull=False),
+                            steps_registry)
             return _publish_final(session, image, result)
     elif found is not None:
         remember(session, image, inputs.manifest)
@@ -484,9 +488,8 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
         network = "host"  # see README: rootless private networks fail on many hosts
     cache = session.step_cache
     registry = session.step_registry(image)
-    chain = cache.chain(image, inputs.analysis, base_ids(session, inputs.analysis.bases, True),
-                        session.walks, session.hashes(image.context_dir))
-    step_plan = cache.plan(image.label, chain, inputs.analysis, registry, pull=True)
+    step_plan = _step_plan(session, image, inputs, pull=True)
+    chain = step_plan.chain
     display = os.path.relpath(image.dockerfile_path, session.project.dir)
     first_runs: set[int] = set()
     for keyed, line in zip(chain.steps, step_plan.lines(cache.previous(image), display),
@@ -529,7 +532,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
             raise BuildFailed(f"image '{image.label}' failed to build: {why}",
                               "see the Buildah output above; rerun with --debug for the "
                               "exact command")
-        image_id = seen.final
+        image_id = seen.final or (_local_id(session, reference) if spec.tag else "")
         if not image_id:
             raise BuildFailed(f"image '{image.label}': Buildah did not say which image it built",
                               "rerun with --debug and report the Buildah output")
@@ -544,6 +547,16 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
                                          Path(tmp))
     session.add_local(image_id, reference)  # no need to list the whole store again
     return image_id
+
+
+def _local_id(session: Session, reference: str) -> str:
+    """The ID of the local image ``reference`` (when Buildah's output did not end with it)."""
+    inspected = run.run(buildah.inspect_argv(session.setup.store, reference), env=session.env,
+                        check=False)
+    try:
+        return str(json.loads(inspected.stdout or "{}").get("FromImageID", ""))
+    except ValueError:
+        return ""
 
 
 def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: str,
@@ -765,15 +778,21 @@ def _bytes(size: str) -> int:
     return int(float(m[1]) * factor.get(m[2], 1))
 
 
+def _step_plan(session: Session, image: Image, inputs: plan.Inputs,
+               pull: bool) -> layers.Plan:
+    """The keys of ``image``'s steps and which of them are cached (``pull``: the base images
+    and the cached steps from the registry are pulled, to build)."""
+    cache = session.step_cache
+    chain = cache.chain(image, inputs.analysis, base_ids(session, inputs.analysis.bases, pull),
+                        session.walks, session.hashes(image.context_dir))
+    return cache.plan(image.label, chain, inputs.analysis, session.step_registry(image), pull)
+
+
 def step_lines(session: Session, image: Image, inputs: plan.Inputs) -> list[str]:
     """Per instruction: whether a build now would take it from the cache, and why not."""
-    cache = session.step_cache
-    chain = cache.chain(image, inputs.analysis, base_ids(session, inputs.analysis.bases, False),
-                        session.walks, session.hashes(image.context_dir))
-    step_plan = cache.plan(image.label, chain, inputs.analysis, session.step_registry(image),
-                           pull=False)
-    return step_plan.lines(cache.previous(image),
-                           os.path.relpath(image.dockerfile_path, session.project.dir))
+    return _step_plan(session, image, inputs, pull=False).lines(
+        session.step_cache.previous(image),
+        os.path.relpath(image.dockerfile_path, session.project.dir))
 
 
 def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:

@@ -247,3 +247,13 @@ def test_a_prefix_never_passes_an_onbuild(kind: str, root_builder: Builder,
     config = json.loads(root_builder.buildah("inspect", "--type", "image", ref,
                                              driver="overlay").out)["Docker"]["config"]
     assert config["OnBuild"] == ["RUN echo later"]  # kept for the images built FROM it
+
+
+def test_a_stage_found_locally_goes_up_with_its_steps(root_builder: Builder,
+                                                       registry: Registry,
+                                                       tmp_path: Path) -> None:
+    root = project(tmp_path / "p", staged=True)
+    build(root_builder, root)  # no --repo yet
+    ran, out = build(root_builder, root, "--repo", f"{registry.host}/steps")
+    assert ran == set() and "locally; pushing it" in out
+    assert len([t for t in registry.tags("steps") if t.startswith("cache-")]) == 5
