@@ -106,6 +106,7 @@ def vfs_store(store: Path) -> tuple[list[str], Callable[[], None]]:
 
     def clean() -> None:
         sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+        os.sync()  # the last run's writes go to disk now, not during the next timed run
 
     return flags, clean
 
@@ -403,8 +404,10 @@ def bench_parallel(runs: int) -> dict[str, object]:
     docs = ["configVersion: 1\nproject: par\n"]
     for n in range(4):
         rootfs(root / f"i{n}" / "rootfs")
+        # a RUN of its own in each (the same RUN text would be one cached step for all four)
         (root / f"i{n}" / "Dockerfile").write_text(
-            f'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sleep", "2"]\nLABEL n={n}\n')
+            f'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sh", "-c", "sleep 2; echo {n}"]'
+            f'\nLABEL n={n}\n')
         docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
     (root / "werf.yaml").write_text("---\n".join(docs))
     store = WORK / "par-store"

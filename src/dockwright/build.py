@@ -516,6 +516,9 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
             build_args=inputs.build_args,
             labels=(("werf", session.project.name),
                     ("werf-stage-content-digest", inputs.digest)),
+            # every step image carries the project's label, for a cleanup to find it
+            layer_labels=(("werf", session.project.name),) if (buildah.parse_version(
+                session.setup.buildah) or (0, 0)) >= buildah.LAYER_LABEL_BUILDAH else (),
             add_hosts=image.add_host,
             network=network,
             platform=plan.image_platform(session.project, image),
@@ -562,7 +565,7 @@ def _local_id(session: Session, reference: str) -> str:
 def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: str,
                       reference: str, tmp: Path) -> str:
     """Apply werf's imageSpec to the image ``built`` (untagged) and commit the result as
-    ``reference``; returns its ID. The untagged image is removed; so is the working
+    ``reference``; returns its ID. The untagged image stays (a step image); the working
     container, however this ends."""
     from dockwright.engine import imagespec  # only images with a spec pay its import
 
@@ -590,7 +593,8 @@ def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: st
     except BaseException:
         run.run(buildah.rm_argv(store, container), env=session.env, check=False)
         raise
-    run.run(buildah.rmi_argv(store, built), env=session.env, check=False)
+    # ``built`` stays, untagged: it is the build's last step image, and removing it would
+    # remove the untagged step images under it too (the instruction cache)
     return iidfile.read_text().strip().removeprefix("sha256:")
 
 

@@ -86,13 +86,20 @@ class StepCache:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
         listing: list[context.Listing] = []
 
-        def read(patterns: tuple[str, ...]) -> steps.Files:
+        def read(patterns: tuple[str, ...]) -> tuple[str, steps.Files]:
+            """As the image's own context entry is made (context.sources): the root over
+            the files' lines, cached with the listing; the lines only for a few files."""
             if not listing:
                 listing.append(plan.context_listing(image, ignore, walks, hashes))
-            found = context.files_for(image.context_dir, listing[0].entries,
-                                      [(p, image.dockerfile_path.name) for p in patterns],
-                                      ignore, hashes)
-            return tuple((f.rel, f"{f.mode:04o} {f.checksum}") for f in found)
+            where = [(p, image.dockerfile_path.name) for p in patterns]
+            found = context.sources(image.context_dir, listing[0], where, ignore, hashes,
+                                    details=False)
+            files: steps.Files = ()
+            if found.paths <= steps.MAX_FILES:
+                files = found.details or context.sources(
+                    image.context_dir, listing[0], where, ignore, hashes, details=True).details \
+                    or ()
+            return f"{found.paths} paths, sha256:{found.root}", files
 
         salt = "\n".join((self.project.name, plan.image_platform(self.project, image) or "",
                           image.cache_version or self.project.cache_version or ""))
@@ -170,7 +177,7 @@ class StepCache:
         ``<Dockerfile>.dockerignore`` next to the file it is given)."""
         binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
         source = image.dockerfile_path.read_text(encoding="utf-8")
-        derived = steps.derive(source, parsed, self.project.name, binds, step_plan.prefixes)
+        derived = steps.derive(source, parsed, binds, step_plan.prefixes)
         name = hashlib.sha256(derived.text.encode()).hexdigest()[:24]
         directory = self.state_dir / "dockerfiles" / name  # the user's own cache directory
         path = directory / image.dockerfile_path.name

@@ -15,8 +15,6 @@ Buildah a derived Dockerfile (``derive``):
 
 - each stage that a cached prefix covers starts ``FROM <image of its last cached step>``
   and keeps only the steps after it (and its ARG lines, which an image does not keep);
-- every other stage gets ``LABEL werf=<project>`` right after FROM, so that every image
-  Buildah keeps for a step carries the project label (``--label`` only labels the last);
 - a RUN with a bind mount is preceded by ``ARG DOCKWRIGHT_BIND_SOURCES=<digest of the
   sources>``: Buildah's own cache key does not cover what a bind mount reads, and would
   reuse the layer of a RUN whose mounted files changed (werf issue 6823).
@@ -46,10 +44,6 @@ def _h(*parts: str) -> str:
         h.update(len(part).to_bytes(8, "little"))
         h.update(part.encode())
     return h.hexdigest()
-
-
-def files_digest(files: Files) -> str:
-    return _h(*(f"{path}\t{detail}" for path, detail in files)) if files else ""
 
 
 @dataclass(frozen=True)
@@ -89,10 +83,11 @@ class Chain:
 
 
 def chain(analysis: Analysis, salt: str, base_ids: Mapping[str, str | None],
-          read: Callable[[tuple[str, ...]], Files]) -> Chain:
+          read: Callable[[tuple[str, ...]], tuple[str, Files]]) -> Chain:
     """The keys of ``analysis``'s steps. ``salt`` holds what every key depends on (the
-    project, whose label the steps carry, the platform, cacheVersion); ``read`` gives the
-    files that context patterns name, with their checksums."""
+    project, whose label the steps carry, the platform, cacheVersion); ``read`` gives, for
+    context patterns, one digest of the files they name with their checksums, and those
+    files when there are at most MAX_FILES (to name the ones that changed)."""
     steps: list[Keyed] = []
     starts: dict[int, str] = {}
     ends: dict[int, str] = {}
@@ -107,14 +102,12 @@ def chain(analysis: Analysis, salt: str, base_ids: Mapping[str, str | None],
             start = _h(KEY_VERSION, salt, "image", head.base, base or "(not present locally)")
         starts[head.stage] = previous = start
         for step in by_stage.get(head.stage, []):
-            files = read(step.sources) if step.sources else ()
-            sources = files_digest(files)
+            sources, files = read(step.sources) if step.sources else ("", ())
             reads = tuple([ends[s] for s in step.stages] +
                           [f"{ref}@{base_ids.get(ref) or '(not present locally)'}"
                            for ref in step.images])
             key = _h(previous, step.text, sources, *reads)
-            steps.append(Keyed(step, key, previous, sources,
-                               files if len(files) <= MAX_FILES else (), reads))
+            steps.append(Keyed(step, key, previous, sources, files, reads))
             previous = key
         ends[head.stage] = previous
     return Chain(tuple(steps), starts, ends)
@@ -140,7 +133,7 @@ class Derived:
     layout: tuple[tuple[int | None, ...], ...]
 
 
-def derive(source: str, df: Dockerfile, project: str, binds: Mapping[tuple[int, int], str],
+def derive(source: str, df: Dockerfile, binds: Mapping[tuple[int, int], str],
            prefixes: Mapping[int, tuple[int, str]]) -> Derived:
     """``source`` (the Dockerfile's text) as Buildah gets it (module doc). ``binds`` maps a
     RUN's (stage, position) to the digest of what its bind mounts read; ``prefixes`` maps a
@@ -169,8 +162,6 @@ def derive(source: str, df: Dockerfile, project: str, binds: Mapping[tuple[int, 
             out.append(f"FROM {prefix[1]}{name}\n")
         else:
             out.append(segment(n))
-            out.append(f'LABEL "werf"="{project}"\n')
-            positions.append(None)
         n += 1
         for position, ins in enumerate(stage.instructions):
             text = segment(n)

@@ -176,13 +176,12 @@ def wait_for(proc: subprocess.Popen[str], marker: str, timeout: float = 120) -> 
 
 
 LONG = '["/bin/busybox", "sleep", "30"]'
-# Buildah's steps: FROM is 1, then dockwright's LABEL (steps.py), then the Dockerfile's
 
 
 @pytest.mark.parametrize(("marker", "sig", "code"), [
-    pytest.param("[left] STEP 3/", signal.SIGINT, 130, id="sigint-during-run"),
+    pytest.param("[left] STEP 2/", signal.SIGINT, 130, id="sigint-during-run"),
     pytest.param("[base] STEP 1/", signal.SIGTERM, 143, id="sigterm-while-others-wait"),
-    pytest.param("[solo] STEP 4/", signal.SIGINT, 130, id="sigint-during-independent"),
+    pytest.param("[solo] STEP 3/", signal.SIGINT, 130, id="sigint-during-independent"),
 ])
 def test_interrupt_leaves_nothing_behind(root_builder: Builder, tmp_path: Path, marker: str,
                                          sig: int, code: int) -> None:
@@ -219,7 +218,7 @@ def test_second_ctrl_c_ends_at_once(root_builder: Builder, tmp_path: Path) -> No
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     proc = start(root_builder, project, env={"TMPDIR": str(tmp)})
-    wait_for(proc, "[left] STEP 3/")
+    wait_for(proc, "[left] STEP 2/")
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
@@ -246,7 +245,7 @@ def test_rootless_interrupt_leaves_nothing_behind(user_builder: Builder) -> None
         give_to(user_builder.user, d)
     user_builder.env.update(TMPDIR=str(tmp), XDG_RUNTIME_DIR=str(runtime))
     proc = start(user_builder, project, "--buildah-mode", "native-rootless")
-    wait_for(proc, "[left] STEP 3/")
+    wait_for(proc, "[left] STEP 2/")
     time.sleep(1)  # the RUN step's container is up
     assert any(tmp.iterdir())
     # to dockwright itself, under runuser (which would turn a signal into its own SIGTERM)

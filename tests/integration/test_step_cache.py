@@ -3,6 +3,7 @@ point on run again; locally, and on an empty store through a real registry (stag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -201,8 +202,9 @@ def test_an_empty_store_takes_the_steps_from_the_registry(
         in explained
 
 
+@pytest.mark.parametrize("damage", ["truncated layer", "missing layer", "garbage manifest"])
 def test_a_broken_cache_entry_is_a_miss_with_a_warning(
-        root_builder: Builder, other_root_builder: Builder, registry: Registry,
+        damage: str, root_builder: Builder, other_root_builder: Builder, registry: Registry,
         tmp_path: Path) -> None:
     root = project(tmp_path / "p", staged=True)
     repo = f"{registry.host}/steps"
@@ -216,10 +218,19 @@ def test_a_broken_cache_entry_is_a_miss_with_a_warning(
     bind_entry = by_layers[2]  # COPY rootfs (1 layer), RUN deps (2), RUN bind (3)
     layers = _manifest(registry, "steps", bind_entry)["layers"]
     assert isinstance(layers, list)
-    top = str(layers[-1]["digest"]).removeprefix("sha256:")
-    blob = registry.root / "data/docker/registry/v2/blobs/sha256" / top[:2] / top / "data"
-    data = blob.read_bytes()
-    blob.write_bytes(data[:len(data) // 2])  # truncated
+    top = str(layers[-1]["digest"]).removeprefix("sha256:")  # only this entry has it
+    blobs = registry.root / "data/docker/registry/v2/blobs/sha256"
+    blob = blobs / top[:2] / top / "data"
+    if damage == "truncated layer":
+        blob.write_bytes(blob.read_bytes()[:blob.stat().st_size // 2])
+    elif damage == "missing layer":
+        blob.unlink()
+    else:
+        raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                              f"docker://{repo}:{bind_entry}"], capture_output=True,
+                             check=True).stdout
+        digest = hashlib.sha256(raw).hexdigest()
+        (blobs / digest[:2] / digest / "data").write_bytes(b"{not a manifest" + raw[15:])
 
     ran, out = build(other_root_builder, root, "--repo", repo)
     assert re.search(rf"warning: the cached step {re.escape(repo)}:{bind_entry} cannot be "
@@ -257,3 +268,27 @@ def test_a_stage_found_locally_goes_up_with_its_steps(root_builder: Builder,
     ran, out = build(root_builder, root, "--repo", f"{registry.host}/steps")
     assert ran == set() and "locally; pushing it" in out
     assert len([t for t in registry.tags("steps") if t.startswith("cache-")]) == 5
+
+
+def test_a_changed_base_image_runs_every_step(root_builder: Builder, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    busybox_rootfs(root / "base" / "rootfs")
+    (root / "base" / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\nLABEL v=1\n")
+    (root / "app").mkdir()
+    (root / "app" / "Dockerfile").write_text(
+        'ARG BASE_IMAGE\nFROM $BASE_IMAGE\nENV X=1\n'
+        'RUN ["/bin/busybox", "sh", "-c", "echo RAN-deps; touch /one"]\n'
+        'RUN ["/bin/busybox", "sh", "-c", "echo RAN-last; touch /two"]\n')
+    (root / "werf.yaml").write_text(
+        "configVersion: 1\nproject: steps\n---\nimage: base\ncontext: base\n"
+        "dockerfile: Dockerfile\n---\nimage: app\ncontext: app\ndockerfile: Dockerfile\n"
+        "dependencies:\n- image: base\n  imports:\n  - type: ImageName\n"
+        "    targetBuildArg: BASE_IMAGE\n")
+    ran, _ = build(root_builder, root)
+    assert ran == {"deps", "last"}
+    (root / "base" / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\nLABEL v=2\n")
+    ran, out = build(root_builder, root)
+    assert ran == {"deps", "last"}  # a new base: nothing of the old chain fits
+    assert "Dockerfile:3 ENV X=1: runs: " in out
+    ran, _ = build(root_builder, root, "--no-parallel")
+    assert ran == set()

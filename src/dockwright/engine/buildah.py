@@ -59,6 +59,12 @@ class BuildSpec:
     ssh: str | None = None
     iidfile: Path | None = None
     layers: bool = False  # keep an image per step (the instruction cache)
+    layer_labels: tuple[tuple[str, str], ...] = ()  # on those images (Buildah 1.32 or newer)
+
+
+# Buildah 1.28 puts --label on every image a build keeps; from 1.30 only on the last one
+# (containers/buildah#4673), and 1.32 added --layer-label for the others (#4940).
+LAYER_LABEL_BUILDAH = (1, 32)
 
 
 def parse_version(text: str) -> tuple[int, int] | None:
@@ -84,6 +90,8 @@ def build_argv(store: StoreOptions, isolation: Isolation, spec: BuildSpec) -> li
         argv += ["--build-arg", f"{key}={value}"]
     for key, value in spec.labels:
         argv += ["--label", f"{key}={value}"]
+    for key, value in spec.layer_labels:
+        argv += ["--layer-label", f"{key}={value}"]
     for host in spec.add_hosts:
         argv += ["--add-host", host]
     if spec.network:
