@@ -111,6 +111,13 @@ def vfs_store(store: Path) -> tuple[list[str], Callable[[], None]]:
     return flags, clean
 
 
+def fresh(root: Path) -> Path:
+    """An empty workload directory."""
+    if root.exists():
+        shutil.rmtree(root)
+    return root
+
+
 def rootfs(directory: Path) -> None:
     (directory / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy2("/bin/busybox", directory / "bin" / "busybox")
@@ -291,9 +298,7 @@ def bench_registry(runs: int) -> dict[str, object]:
 
 
 def bench_cold(runs: int) -> dict[str, object]:
-    root = WORK / "cold"
-    if root.exists():
-        shutil.rmtree(root)
+    root = fresh(WORK / "cold")
     rootfs(root / "ctx" / "rootfs")
     (root / "ctx" / "Dockerfile").write_text(
         'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sh", "-c", "for i in 1 2 3; do '
@@ -457,9 +462,7 @@ DEP_STEP = ('RUN ["/bin/busybox", "sh", "-c", "echo RAN-deps; /bin/busybox sleep
 
 def edit_project(root: Path, staged: bool) -> Path:
     """A 4 s dependency step, then COPY of one source file: the loop a developer runs."""
-    if root.exists():
-        shutil.rmtree(root)
-    rootfs(root / "rootfs")
+    rootfs(fresh(root) / "rootfs")
     (root / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\n" + DEP_STEP +
                                      "COPY app.sh /app.sh\n")
     (root / "werf.yaml").write_text("configVersion: 1\nproject: edit\n---\nimage: app\n"
@@ -593,9 +596,7 @@ def _config_id(repo: str, tag: str) -> str:
 def bench_publish(runs: int) -> dict[str, object]:
     """A freshly built stage (FROM a 200 MB base the registry has) to --repo: dockwright's
     whole publish step (its log says how long) against ``buildah push`` of that image."""
-    root = WORK / "publish"
-    if root.exists():
-        shutil.rmtree(root)
+    root = fresh(WORK / "publish")
     rootfs(root / "base" / "rootfs")
     (root / "base" / "Dockerfile").write_text(
         'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "dd", "if=/dev/urandom", '

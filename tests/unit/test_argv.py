@@ -9,6 +9,7 @@ from dockwright.engine.buildah import (
     Isolation,
     LocalImage,
     StoreOptions,
+    all_ids_argv,
     build_argv,
     buildah_argv,
     candidate_names,
@@ -21,7 +22,6 @@ from dockwright.engine.buildah import (
     parse_images,
     push_argv,
     rm_argv,
-    rmi_argv,
     tag_argv,
 )
 from dockwright.storage.local import Stage, local_repo, stages
@@ -100,7 +100,8 @@ def test_small_argv_builders() -> None:
     assert push_argv(STORE, "localhost/p:t", "dir:/tmp/x", Path("/tmp/d"), False) == [
         "buildah", *GLOBAL, "push", "--quiet", "--retry", "0", "--digestfile", "/tmp/d",
         "--tls-verify=false", "localhost/p:t", "dir:/tmp/x"]
-    assert rmi_argv(STORE, "a", "b") == ["buildah", *GLOBAL, "rmi", "a", "b"]
+    assert all_ids_argv(STORE) == ["buildah", *GLOBAL, "images", "--all", "--quiet",
+                                   "--no-trunc"]
     assert tag_argv(STORE, "img", "t1", "t2") == ["buildah", *GLOBAL, "tag", "img", "t1", "t2"]
     assert inspect_argv(STORE, "ref") == ["buildah", *GLOBAL, "inspect", "--type", "image",
                                           "ref"]

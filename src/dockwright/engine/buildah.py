@@ -117,10 +117,6 @@ def all_ids_argv(store: StoreOptions) -> list[str]:
     return buildah_argv(store, "images", "--all", "--quiet", "--no-trunc")
 
 
-def rmi_argv(store: StoreOptions, *refs: str) -> list[str]:
-    return buildah_argv(store, "rmi", *refs)
-
-
 def push_argv(store: StoreOptions, image: str, dest: str, digestfile: Path,
               tls_verify: bool = True) -> list[str]:
     """Push ``image`` to ``dest`` (with its transport: ``docker://...``, ``dir:...``), the
