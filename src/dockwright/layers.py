@@ -196,7 +196,8 @@ class StepCache:
         """Index the images Buildah made for the steps; returns (steps from the cache,
         steps that ran)."""
         by_place = seen.by_place(derived)
-        full = self._full_ids({image_id for image_id, _ in by_place.values()}, final_id)
+        present = self.store_ids() | {final_id}
+        full = self._full_ids({image_id for image_id, _ in by_place.values()}, present)
         found: dict[str, str] = {}
         from_cache = len(step_plan.cached)
         ran = 0
@@ -213,15 +214,15 @@ class StepCache:
                 found[keyed.key] = image_id
         with self._lock:
             self._made.update(found.values())
-        self.index.add(found)
+        self.index.add(found, present | self._made)
         stepcache.write_records(stepcache.records_path(self.state_dir, image.name),
                                 {f"{k.where[0]}:{k.where[1]}": steps.Record.of(k)
                                  for k in step_plan.chain.steps})
         return from_cache, ran
 
-    def _full_ids(self, printed: set[str], final_id: str) -> dict[str, str]:
+    @staticmethod
+    def _full_ids(printed: set[str], known: set[str]) -> dict[str, str]:
         """Buildah prints a step's image ID in short: the store's images complete it."""
-        known = self.store_ids() | {final_id}
         out = {}
         for short in printed:
             matches = [i for i in known if i.startswith(short)]

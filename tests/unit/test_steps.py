@@ -238,3 +238,17 @@ def test_why(change: dict[str, object], reason: str) -> None:
     assert steps.why(keyed, record, False) == reason
     assert steps.why(keyed, None, False) == "no earlier build of this step"
     assert steps.why(keyed, record, True) == "a step before it runs"
+
+
+def test_the_local_index_merges_and_drops_what_the_store_lost(tmp_path: Path) -> None:
+    from dockwright.storage.stepcache import LocalIndex
+
+    index = LocalIndex(tmp_path / "steps.json")
+    index.add({"k1": "i1", "k2": "i2"})
+    other = LocalIndex(tmp_path / "steps.json")  # another build, same store
+    other.add({"k3": "i3"})
+    index.add({"k4": "i4"}, present={"i1", "i3", "i4"})  # i2 was removed from the store
+    assert LocalIndex(tmp_path / "steps.json").entries() == {"k1": "i1", "k3": "i3",
+                                                               "k4": "i4"}
+    (tmp_path / "steps.json").write_text("not json")
+    assert LocalIndex(tmp_path / "steps.json").entries() == {}  # unreadable: empty

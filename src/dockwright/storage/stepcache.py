@@ -40,8 +40,10 @@ class LocalIndex:
                     self._entries = {}
             return dict(self._entries)
 
-    def add(self, found: Mapping[str, str]) -> None:
-        """Record ``found`` (key -> image ID); merged with what other builds wrote since."""
+    def add(self, found: Mapping[str, str], present: set[str] | None = None) -> None:
+        """Record ``found`` (key -> image ID); merged with what other builds wrote since.
+        With ``present`` (the IDs in the store), entries whose image is gone are dropped,
+        so that the index does not grow with every build."""
         if not found:
             return
         self.entries()
@@ -54,6 +56,8 @@ class LocalIndex:
                 merged = {}
             merged.update(self._entries)
             merged.update(found)
+            if present is not None:
+                merged = {k: v for k, v in merged.items() if v in present}
             self._entries = merged
             cachefile.write(self.path, json.dumps(merged, sort_keys=True).encode())
 
