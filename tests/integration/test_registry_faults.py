@@ -78,8 +78,11 @@ def test_push_reset_midway_is_retried(root_builder: Builder, registry: Registry,
     project = copy_example(tmp_path / "hello")
     with FaultProxy(upstream=registry.port, mode="reset", count=3) as proxy:
         r = root_builder.build(project, *CHROOT, "--repo", f"{proxy.host}/hello")
-    assert proxy.faults == 3
-    assert "pushing base to" in r.err and "retrying in" in r.err, r.err
+    assert proxy.faults == 3  # three uploads were cut off midway
+    # and retried: by dockwright ("pushing base to ...: retrying in"), or within the one
+    # `buildah push` that now uploads straight to the registry, which can resume a blob
+    # upload itself (dockwright's own retries are proved by the 503 case above)
+    assert {s for _, s in outcome(r.out).values()} == {"built"}
     assert len(registry.stage_tags("hello")) == 3
     assert_complete(registry, "hello")
 
