@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -85,7 +85,6 @@ class Session:
     _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
-    step_pushes: dict[str, Callable[[], None]] = field(default_factory=dict)
     storage_confs: list[Path] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # images being resolved or built, by digest: an image of the same digest waits for the
@@ -282,18 +281,14 @@ def base_ids(session: Session, refs: tuple[str, ...], pull: bool) -> dict[str, s
 
 
 def _pull(session: Session, ref: str) -> None:
-    argv = ["pull", "--quiet"]
     repo = session.publish.repo
     if repo and ref.startswith(repo.repo + ":"):
-        if not repo.tls_verify:
-            argv.append("--tls-verify=false")
-        result = call(buildah.buildah_argv(session.setup.store, *argv, ref), session.env,
-                      f"pulling {ref}", repo.retry, lambda m: session.log("", m))
+        result = repo.pull(session.setup.store, ref, session.env)
         if not result.ok:
             raise failure(f"pulling {ref}", result, repo.repo)
     else:
-        result = run.run(buildah.buildah_argv(session.setup.store, *argv, ref),
-                         env=session.env, check=False)
+        result = run.run(buildah.pull_argv(session.setup.store, ref), env=session.env,
+                         check=False)
         if not result.ok:
             why = run.last_line(result.stderr, "no output")
             raise RegistryError(
@@ -419,10 +414,8 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
             session.reporter.state(image.label, "pushing")
             result = _push_stage(session, image, found.reference, found.image_id, digest,
                                  False, started, found.size)
-            steps_registry = session.step_registry(image)
-            if steps_registry is not None:  # and the images of its steps this store has
-                _push_steps(session, image, _step_plan(session, image, inputs, pull=False),
-                            steps_registry)
+            if session.step_registry(image) is not None:  # and its steps this store has
+                _push_steps(session, image, _step_plan(session, image, inputs, pull=False))
             return _publish_final(session, image, result)
     elif found is not None:
         remember(session, image, inputs.manifest)
@@ -440,25 +433,25 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
     _say_why(session, image, inputs.manifest)
     tag = f"{digest}-{int(time.time() * 1000)}"
     reference = f"{session.local_repo}:{tag}"
-    image_id = _build(session, image, inputs, reference)
+    image_id, step_plan = _build(session, image, inputs, reference)
     size = ""  # filled in at the end (Session.sizes): one listing of the store, not one each
     remember(session, image, inputs.manifest)
     log(image.label, f"built {reference} in {time.monotonic() - started:.1f} s")
     if registry is not None:
         session.reporter.state(image.label, "pushing")
         result = _push_stage(session, image, reference, image_id, digest, True, started, size)
-        with session._lock:
-            push_steps = session.step_pushes.pop(image.name, None)
-        if push_steps is not None:
-            push_steps()
+        _push_steps(session, image, step_plan)  # after the stage: its blobs are up, it settles
     else:
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
                         time.monotonic() - started, size, "built")
     return _publish_final(session, image, result)
 
 
-def _push_steps(session: Session, image: Image, step_plan: layers.Plan,
-                registry: RegistryStages) -> None:
+def _push_steps(session: Session, image: Image, step_plan: layers.Plan) -> None:
+    """The images of ``image``'s steps to ``--repo``, for a ``staged: true`` image."""
+    registry = session.step_registry(image)
+    if registry is None:
+        return
     pushed = session.step_cache.publish(image.label, step_plan, registry)
     if pushed:
         session.log(image.label, f"pushed {pushed} cached step(s) to {registry.repo}")
@@ -478,7 +471,10 @@ def _say_why(session: Session, image: Image, manifest: Manifest) -> None:
         session.log(image.label, "building: the stage for this digest is gone")
 
 
-def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) -> str:
+def _build(session: Session, image: Image, inputs: plan.Inputs,
+           reference: str) -> tuple[str, layers.Plan]:
+    """Build ``image`` as ``reference``: its image ID, and what its steps took from the
+    instruction cache."""
     own = {r.reference for r in session.results.values()}
     for ref in inputs.analysis.bases:  # stages of ours that only the registry has
         if ref in own and buildah.find_local(session.images, ref) is None:
@@ -487,16 +483,14 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
     if network is None and session.setup.isolation.kind == "oci":
         network = "host"  # see README: rootless private networks fail on many hosts
     cache = session.step_cache
-    registry = session.step_registry(image)
     step_plan = _step_plan(session, image, inputs, pull=True)
-    chain = step_plan.chain
     display = os.path.relpath(image.dockerfile_path, session.project.dir)
     first_runs: set[int] = set()
-    for keyed, line in zip(chain.steps, step_plan.lines(cache.previous(image), display),
-                           strict=True):
-        if ": runs: " in line and keyed.step.stage not in first_runs:
-            first_runs.add(keyed.step.stage)
-            session.log(image.label, line)
+    for verdict in step_plan.verdicts(cache.previous(image)):
+        stage = verdict.keyed.step.stage
+        if not verdict.cached and stage not in first_runs:  # the first step to run, and why
+            first_runs.add(stage)
+            session.log(image.label, verdict.line(display))
     dockerfile_path, derived = cache.derive(image, session.dockerfile(image), step_plan)
     seen = steps.StepIds()
 
@@ -541,15 +535,11 @@ def _build(session: Session, image: Image, inputs: plan.Inputs, reference: str) 
                               "rerun with --debug and report the Buildah output")
         from_cache, ran = cache.record(image, step_plan, derived, seen, image_id)
         session.log(image.label, f"steps: {from_cache} from the cache, {ran} run")
-        if registry is not None:  # after the stage: its blobs are theirs, and it settles
-            with session._lock:
-                session.step_pushes[image.name] = lambda: _push_steps(session, image, step_plan,
-                                                                      registry)
         if image.image_spec:
             image_id = _apply_image_spec(session, image, image.image_spec, image_id, reference,
                                          Path(tmp))
     session.add_local(image_id, reference)  # no need to list the whole store again
-    return image_id
+    return image_id, step_plan
 
 
 def _local_id(session: Session, reference: str) -> str:
@@ -598,20 +588,6 @@ def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: st
     return iidfile.read_text().strip().removeprefix("sha256:")
 
 
-def _push(session: Session, registry: RegistryStages, source: str, dest: str,
-          what: str) -> str:
-    """Push a local image; returns the manifest digest. A tag appears only once the whole
-    image is uploaded (the registry writes the manifest last), so a failed push leaves none."""
-    with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
-        digest_file = Path(tmp) / "digest"
-        argv = buildah.push_argv(session.setup.store, source, f"docker://{dest}", digest_file,
-                                 registry.tls_verify)
-        result = call(argv, session.env, what, registry.retry, lambda m: session.log("", m))
-        if not result.ok:
-            raise failure(what, result, registry.repo)
-        return digest_file.read_text().strip()
-
-
 def _push_stage(session: Session, image: Image, source: str, image_id: str, digest: str,
                 rebuilt: bool, started: float, size: str) -> Result:
     """Store a local stage in the registry unless another builder stored the same digest
@@ -625,9 +601,8 @@ def _push_stage(session: Session, image: Image, source: str, image_id: str, dige
         session.log(image.label, f"{winner.reference} was stored by another builder first: "
                                 f"discarding own {source}")
         return _winner(session, image, winner, digest, rebuilt, started, size)
-    manifest_digest = _push(session, registry, source,
-                            f"{registry.repo}:{digest}{UPLOAD_SUFFIX}",
-                            f"pushing {image.name} to {registry.repo}")
+    manifest_digest = registry.push(session.setup.store, source, f"{digest}{UPLOAD_SUFFIX}",
+                                    session.env, f"pushing {image.name} to {registry.repo}")
     own, stamp = registry.stamp(image.name, manifest_digest, digest)
     session.log(image.label, f"published the stage in {time.monotonic() - publishing:.3f} s "
                             f"as {registry.repo}:{own} (it settles by the end of the build)")
@@ -734,7 +709,8 @@ def _publish_final(session: Session, image: Image, result: Result) -> Result:
         if t == result.tag and t in existing:
             continue
         if have_local:
-            _push(session, target, result.reference, dest, f"pushing {dest}")
+            target.push(session.setup.store, result.reference, t, session.env,
+                        f"pushing {dest}")
         else:
             source = pub.repo if pub.repo is not None else target
             argv = skopeo.copy_argv(f"docker://{result.reference}", f"docker://{dest}",

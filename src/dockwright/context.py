@@ -18,7 +18,7 @@ import stat
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -474,6 +474,13 @@ class Listing:
         return h.hexdigest()
 
 
+# What reads context files: (pattern, where in the Dockerfile[, what reads it]), what being
+# COPY (COPY/ADD, the default) or MOUNT (a RUN's bind mount)
+Patterns = Sequence[tuple[str, ...]]
+COPY = "COPY/ADD"
+MOUNT = "RUN --mount"
+
+
 class ContextSet(NamedTuple):
     """What the COPY/ADD sources of one image read from its context."""
 
@@ -491,13 +498,13 @@ def root_of(details: Iterable[tuple[str, str]]) -> str:
     return hash_lines(hashlib.sha256(), (f"{path}\t{detail}\n" for path, detail in details))
 
 
-def set_key(listing: Listing, patterns: list[tuple[str, str]], ignore: Ignore) -> str:
+def set_key(listing: Listing, patterns: Patterns, ignore: Ignore) -> str:
     what = marshal.dumps((listing.fingerprint, ignore.source, ignore.patterns,
-                          tuple(p for p, _ in patterns)), 2)
+                          tuple(p[0] for p in patterns)), 2)
     return hashlib.sha256(what).hexdigest()
 
 
-def known_set(listing: Listing, patterns: list[tuple[str, str]], ignore: Ignore,
+def known_set(listing: Listing, patterns: Patterns, ignore: Ignore,
               cache: HashCache | None) -> tuple[str, int] | None:
     """The cached result for these sources over this very listing, if there is one (it
     also means that every pattern matched: only complete results are stored)."""
@@ -506,7 +513,7 @@ def known_set(listing: Listing, patterns: list[tuple[str, str]], ignore: Ignore,
     return cache.sets.get(set_key(listing, patterns, ignore))
 
 
-def sources(context_dir: Path, listing: Listing, patterns: list[tuple[str, str]],
+def sources(context_dir: Path, listing: Listing, patterns: Patterns,
             ignore: Ignore, cache: HashCache | None, details: bool) -> ContextSet:
     """The files ``patterns`` (pattern, where) read and their root hash; with ``details``
     false, a cached root for an unchanged listing is enough (no file is looked at)."""
@@ -527,7 +534,7 @@ def sources(context_dir: Path, listing: Listing, patterns: list[tuple[str, str]]
     return ContextSet(root, len(found), found)
 
 
-def files_for(context_dir: Path, entries: list[Entry], patterns: list[tuple[str, str]],
+def files_for(context_dir: Path, entries: list[Entry], patterns: Patterns,
               ignore: Ignore, cache: HashCache | None = None) -> list[ContextFile]:
     """Checksums of the entries that ``patterns`` (pattern, where) match.
 
@@ -564,19 +571,21 @@ def _sums(context_dir: Path, matched: list[Entry], cache: HashCache | None) -> l
     return [digest or "" for digest in known]
 
 
-def match_sources(entries: list[Entry], patterns: list[tuple[str, str]],
-                  ignore: Ignore) -> list[Entry]:
-    """The entries ``patterns`` (pattern, where) match, sorted; a pattern that matches
-    nothing raises ``DockerfileError`` at its Dockerfile line."""
+def match_sources(entries: list[Entry], patterns: Patterns, ignore: Ignore) -> list[Entry]:
+    """The entries ``patterns`` (pattern, where[, what reads it]) match, sorted; a pattern
+    that matches nothing raises ``DockerfileError`` at its Dockerfile line."""
     chosen: dict[str, Entry] = {}
-    for pattern, where in patterns:
+    for item in patterns:
+        pattern, where = item[0], item[1]
         matched = select(entries, pattern)
         if not matched:
+            via = item[2] if len(item) > 2 else COPY
             because = f" (or {os.path.basename(ignore.source)} excludes it)" if ignore.source \
                 else ""
+            fix = "fix 'source='" if via == MOUNT else "fix the path"
             raise DockerfileError(
-                f"COPY/ADD source '{pattern}' matches no file in the build context{because}",
-                "fix the path (relative to the context directory)"
+                f"{via} source '{pattern}' matches no file in the build context{because}",
+                f"{fix} (relative to the context directory)"
                 + (f" or {os.path.basename(ignore.source)}" if ignore.source else ""),
                 where=where,
             )

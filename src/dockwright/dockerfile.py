@@ -52,15 +52,17 @@ class Dockerfile:
     display: str
     meta_args: tuple[Instruction, ...]  # ARGs before the first FROM
     stages: tuple[Stage, ...]
+    text: str = ""  # as read (the instruction cache derives Buildah's Dockerfile from it)
 
 
 @dataclass(frozen=True)
 class ContextSource:
-    """A COPY/ADD source read from the build context."""
+    """A path the build reads from the context: a COPY/ADD source, or a RUN's bind mount."""
 
     stage: int
     line: int
     pattern: str  # relative to the context, as written after expansion
+    mount: bool = False  # a RUN --mount=type=bind source
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def parse(path: Path, display: str | None = None) -> Dockerfile:
                                   f"give each stage its own name (the first is at line "
                                   f"{first[stage.name].line})", where=f"{display}:{stage.line}")
         first[stage.name] = stage
-    return Dockerfile(path, display, tuple(meta), tuple(stages))
+    return Dockerfile(path, display, tuple(meta), tuple(stages), text)
 
 
 def _no_from(display: str) -> DockerfileError:
@@ -364,7 +366,7 @@ def analyze(df: Dockerfile, target: str | None, build_args: Mapping[str, str]) -
                     read_stages.append(used.index)
             binds = [expand(src, scope) for src in _bind_sources(ins)]
             for src in binds:
-                sources.append(ContextSource(stage.index, ins.line, src))
+                sources.append(ContextSource(stage.index, ins.line, src, mount=True))
             step = Step(stage.index, position, ins.line, ins.cmd, text, tuple(binds),
                         tuple(read_stages), tuple(read_images),
                         ins.cmd == "RUN" and any(_mount_type(m) == "bind"

@@ -7,7 +7,6 @@ cached images are is ``dockwright.storage.stepcache``.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,16 +17,20 @@ from dockwright.config.model import Image, Project
 from dockwright.dockerfile import Analysis, Dockerfile
 from dockwright.engine import buildah
 from dockwright.storage import stepcache
-from dockwright.storage.registry import RegistryStages, call
+from dockwright.storage.registry import RegistryError, RegistryStages
 
 
 @dataclass(frozen=True)
-class Cached:
-    """A step whose image is available, and where from."""
+class Verdict:
+    """One step of a planned build: where it comes from, or why it runs."""
 
     keyed: steps.Keyed
-    image_id: str  # "" when it is in the registry and not pulled (yet)
-    where: str  # "local" | "repo"
+    cached: str  # "local" | "repo"; "" when it runs
+    why: str = ""  # when it runs
+
+    def line(self, display: str) -> str:
+        head = f"{display}:{self.keyed.step.line} {steps.short(self.keyed.step.text, 50)}"
+        return f"{head}: cached ({self.cached})" if self.cached else f"{head}: runs: {self.why}"
 
 
 @dataclass(frozen=True)
@@ -36,29 +39,30 @@ class Plan:
 
     chain: steps.Chain
     prefixes: Mapping[int, tuple[int, str]]  # stage -> (cached steps, image ID)
-    cached: Mapping[tuple[int, int], Cached]  # the steps a prefix covers
+    cached: Mapping[tuple[int, int], str]  # the steps a prefix covers: "local" | "repo"
     available: Mapping[tuple[int, int], str]  # every step found, by place: "local" | "repo"
     limits: Mapping[int, int] = field(default_factory=dict)  # stage -> steps a prefix may cover
 
+    def verdicts(self, previous: Mapping[str, steps.Record]) -> list[Verdict]:
+        out = []
+        runs: set[int] = set()  # stages where a step runs
+        for keyed in self.chain.steps:
+            stage, position = keyed.where
+            if keyed.where in self.cached:
+                out.append(Verdict(keyed, self.cached[keyed.where]))
+                continue
+            if stage not in runs and keyed.where in self.available and \
+                    position >= self.limits.get(stage, position + 1):
+                reason = "a cached step is not used past ONBUILD (its image would trigger it)"
+            else:
+                reason = steps.why(keyed, previous.get(f"{stage}:{position}"), stage in runs)
+            runs.add(stage)
+            out.append(Verdict(keyed, "", reason))
+        return out
+
     def lines(self, previous: Mapping[str, steps.Record], display: str) -> list[str]:
         """One line per step: from the cache (where) or why it runs."""
-        out = []
-        runs: set[int] = set()
-        for keyed in self.chain.steps:
-            place = keyed.where
-            head = f"{display}:{keyed.step.line} {steps.short(keyed.step.text, 50)}"
-            hit = self.cached.get(place)
-            if hit is not None:
-                out.append(f"{head}: cached ({hit.where})")
-                continue
-            before = previous.get(f"{place[0]}:{place[1]}")
-            reason = steps.why(keyed, before, keyed.step.stage in runs)
-            if keyed.step.stage not in runs and place in self.available and \
-                    place[1] >= self.limits.get(place[0], place[1] + 1):
-                reason = "a cached step is not used past ONBUILD (its image would trigger it)"
-            runs.add(keyed.step.stage)
-            out.append(f"{head}: runs: {reason}")
-        return out
+        return [v.line(display) for v in self.verdicts(previous)]
 
 
 @dataclass
@@ -115,7 +119,7 @@ class StepCache:
         local = self._local()
         remote = stepcache.remote_keys(registry.tags()) if registry is not None else set()
         prefixes: dict[int, tuple[int, str]] = {}
-        cached: dict[tuple[int, int], Cached] = {}
+        cached: dict[tuple[int, int], str] = {}
         available: dict[tuple[int, int], str] = {}
         limits: dict[int, int] = {}
         for head in analysis.heads:
@@ -139,8 +143,7 @@ class StepCache:
                         if not image_id:
                             continue
                 prefixes[head.stage] = (n, image_id)
-                for k in stage_steps[:n]:
-                    cached[k.where] = Cached(k, image_id if k is keyed else "", where)
+                cached.update((k.where, where) for k in stage_steps[:n])
                 break
         return Plan(chain, prefixes, cached, available, limits)
 
@@ -152,11 +155,7 @@ class StepCache:
 
     def _pull(self, label: str, registry: RegistryStages, key: str) -> str:
         ref = f"{registry.repo}:{stepcache.remote_tag(key)}"
-        argv = ["pull", "--quiet"]
-        if not registry.tls_verify:
-            argv.append("--tls-verify=false")
-        result = call(buildah.buildah_argv(self.store, *argv, ref), self.env,
-                      f"pulling {ref}", registry.retry, lambda m: self.log(label, m))
+        result = registry.pull(self.store, ref, self.env)
         image_id = result.stdout.strip().splitlines()[-1] if result.ok and result.stdout \
             else ""
         if not result.ok or len(image_id) != 64:
@@ -176,8 +175,7 @@ class StepCache:
         beside it when the original has one of its own: Buildah looks for
         ``<Dockerfile>.dockerignore`` next to the file it is given)."""
         binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
-        source = image.dockerfile_path.read_text(encoding="utf-8")
-        derived = steps.derive(source, parsed, binds, step_plan.prefixes)
+        derived = steps.derive(parsed.text, parsed, binds, step_plan.prefixes)
         name = hashlib.sha256(derived.text.encode()).hexdigest()[:24]
         directory = self.state_dir / "dockerfiles" / name  # the user's own cache directory
         path = directory / image.dockerfile_path.name
@@ -187,7 +185,7 @@ class StepCache:
                 own = image.dockerfile_path.with_name(image.dockerfile_path.name + suffix)
                 if own.is_file():
                     cachefile.write(path.with_name(path.name + suffix), own.read_bytes())
-        return path, derived
+        return directory / image.dockerfile_path.name, derived
 
     # -- after the build ----------------------------------------------------------------------
 
@@ -244,15 +242,12 @@ class StepCache:
             if image_id is None or keyed.key in remote:
                 continue
             tag = stepcache.remote_tag(keyed.key)
-            with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
-                argv = buildah.push_argv(self.store, image_id,
-                                         f"docker://{registry.repo}:{tag}",
-                                         Path(tmp) / "digest", registry.tls_verify)
-                result = call(argv, self.env, f"pushing {registry.repo}:{tag}", registry.retry,
-                              lambda m: self.log(label, m))
-            if not result.ok:
+            try:
+                registry.push(self.store, image_id, tag, self.env,
+                              f"pushing {registry.repo}:{tag}")
+            except RegistryError as exc:
                 self.log(label, f"warning: the cached step {registry.repo}:{tag} was not "
-                                f"pushed ({run.last_line(result.stderr, 'no output')})")
+                                f"pushed ({exc.message})")
                 continue
             registry.added(tag)
             pushed += 1

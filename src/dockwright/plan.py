@@ -12,7 +12,7 @@ from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
 from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
 from dockwright.engine.buildah import parse_version
-from dockwright.errors import ConfigError, DockerfileError, HostError
+from dockwright.errors import ConfigError, HostError
 
 
 def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
@@ -103,10 +103,12 @@ def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None,
 
 
 def source_patterns(project: Project, image: Image,
-                    analysis: dockerfile.Analysis) -> list[tuple[str, str]]:
-    """Each COPY/ADD source with the Dockerfile line that names it, for error messages."""
+                    analysis: dockerfile.Analysis) -> list[tuple[str, str, str]]:
+    """Each context source with the Dockerfile line that names it and what reads it, for
+    error messages."""
     display = os.path.relpath(image.dockerfile_path, project.dir)
-    return [(s.pattern, f"{display}:{s.line}") for s in analysis.sources]
+    return [(s.pattern, f"{display}:{s.line}", context.MOUNT if s.mount else context.COPY)
+            for s in analysis.sources]
 
 
 HEREDOC_BUILDAH = (1, 35)  # the first Buildah release that builds heredocs
@@ -129,25 +131,7 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
         listing = context_listing(image, ignore, walks, hashes)
         patterns = source_patterns(project, image, analysis)
         if context.known_set(listing, patterns, ignore, hashes) is None:
-            _check_mount_sources(project, image, analysis, listing, ignore)
             context.match_sources(listing.entries, patterns, ignore)
-
-
-def _check_mount_sources(project: Project, image: Image, analysis: dockerfile.Analysis,
-                         listing: context.Listing, ignore: context.Ignore) -> None:
-    """A bind mount's source must exist, as a COPY source must (Buildah fails late)."""
-    display = os.path.relpath(image.dockerfile_path, project.dir)
-    for step in analysis.steps:
-        if step.cmd != "RUN":
-            continue
-        for source in step.sources:
-            if not context.select(listing.entries, source):
-                because = f" (or {os.path.basename(ignore.source)} excludes it)" \
-                    if ignore.source else ""
-                raise DockerfileError(
-                    f"RUN --mount source '{source}' matches no file in the build context"
-                    f"{because}", "fix 'source=' (relative to the context directory)",
-                    where=f"{display}:{step.line}")
 
 
 def _check_heredocs(project: Project, image: Image, lines: tuple[int, ...],

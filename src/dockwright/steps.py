@@ -69,17 +69,12 @@ class Keyed:
 
 @dataclass(frozen=True)
 class Chain:
-    """The keys of every used stage's steps, and each stage's start and last key."""
+    """The keys of every used stage's steps, in build order."""
 
     steps: tuple[Keyed, ...]
-    starts: Mapping[int, str]
-    ends: Mapping[int, str]
 
     def of_stage(self, stage: int) -> list[Keyed]:
         return [k for k in self.steps if k.step.stage == stage]
-
-    def by_place(self) -> dict[tuple[int, int], Keyed]:
-        return {k.where: k for k in self.steps}
 
 
 def chain(analysis: Analysis, salt: str, base_ids: Mapping[str, str | None],
@@ -89,8 +84,7 @@ def chain(analysis: Analysis, salt: str, base_ids: Mapping[str, str | None],
     context patterns, one digest of the files they name with their checksums, and those
     files when there are at most MAX_FILES (to name the ones that changed)."""
     steps: list[Keyed] = []
-    starts: dict[int, str] = {}
-    ends: dict[int, str] = {}
+    ends: dict[int, str] = {}  # each stage's last key
     by_stage: dict[int, list[Step]] = {}
     for step in analysis.steps:
         by_stage.setdefault(step.stage, []).append(step)
@@ -100,7 +94,7 @@ def chain(analysis: Analysis, salt: str, base_ids: Mapping[str, str | None],
         else:
             base = base_ids.get(head.base) if head.base.lower() != "scratch" else "scratch"
             start = _h(KEY_VERSION, salt, "image", head.base, base or "(not present locally)")
-        starts[head.stage] = previous = start
+        previous = start
         for step in by_stage.get(head.stage, []):
             sources, files = read(step.sources) if step.sources else ("", ())
             reads = tuple([ends[s] for s in step.stages] +
@@ -110,7 +104,7 @@ def chain(analysis: Analysis, salt: str, base_ids: Mapping[str, str | None],
             steps.append(Keyed(step, key, previous, sources, files, reads))
             previous = key
         ends[head.stage] = previous
-    return Chain(tuple(steps), starts, ends)
+    return Chain(tuple(steps))
 
 
 def reusable(steps: list[Keyed]) -> int:

@@ -194,21 +194,23 @@ def test_errors_through_include_name_the_callers_once(proj: Path,
         '{{ define "loop" }}{{ include "loop" . }}{{ end }}\n'
         '{{ define "outer" }}\n{{ include "inner" . }}{{ end }}\n'
         '{{ define "inner" }}{{ .Files.Get "nope" }}{{ end }}')
-    (proj / "werf.yaml").write_text('configVersion: 1\nproject: {{ include "outer" . }}\n')
-    with pytest.raises(ConfigError) as info:
-        render(proj, RenderOptions(), {})
-    assert info.value.message == (
+
+    def error(project: str) -> ConfigError:
+        (proj / "werf.yaml").write_text(f"configVersion: 1\nproject: {project}\n")
+        with pytest.raises(ConfigError) as info:
+            render(proj, RenderOptions(), {})
+        return info.value
+
+    assert error('{{ include "outer" . }}').message == (
         '.werf/images.tmpl:4:30: template: error calling Get: {{ .Files.Get "nope" }}: the '
         'file "nope" not found in the project directory (called from .werf/images.tmpl:3:4, '
         "werf.yaml:2:13)")
-    (proj / "werf.yaml").write_text('configVersion: 1\nproject: {{ include "loop" . }}\n')
-    with pytest.raises(ConfigError) as info:
-        render(proj, RenderOptions(), {})
-    assert info.value.message.startswith(
+    loop = error('{{ include "loop" . }}')
+    assert loop.message.startswith(
         ".werf/images.tmpl:1:23: template: exceeded maximum template depth (called from "
         ".werf/images.tmpl:1:23 (")
-    assert info.value.message.endswith(" times), werf.yaml:2:13)")
-    assert "includes itself" in info.value.hint
+    assert loop.message.endswith(" times), werf.yaml:2:13)")
+    assert "includes itself" in loop.hint
 
 
 @pytest.mark.parametrize(("tz", "offset", "human"), [  # printed by Go 1.19 with go-git's rule

@@ -127,6 +127,14 @@ def push_argv(store: StoreOptions, image: str, dest: str, digestfile: Path,
     return buildah_argv(store, *argv, image, dest)
 
 
+def pull_argv(store: StoreOptions, ref: str, tls_verify: bool = True) -> list[str]:
+    """Pull ``ref``; Buildah prints the image ID (``--quiet``)."""
+    argv = ["pull", "--quiet"]
+    if not tls_verify:
+        argv.append("--tls-verify=false")
+    return buildah_argv(store, *argv, ref)
+
+
 def tag_argv(store: StoreOptions, image: str, *tags: str) -> list[str]:
     return buildah_argv(store, "tag", image, *tags)
 

@@ -21,13 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dockwright import run
-from dockwright.engine import skopeo
+from dockwright.engine import buildah, skopeo
 from dockwright.errors import DockwrightError, Exit
 from dockwright.storage.local import Stage, oldest_by_digest
 
@@ -211,6 +213,25 @@ class RegistryStages:
                      "on the same stage may have picked another tag")
         self.added(tag)
         return tag, stamp
+
+    def push(self, store: buildah.StoreOptions, source: str, tag: str,
+             env: Mapping[str, str], what: str) -> str:
+        """Push the local image ``source`` as ``<repo>:<tag>`` with Buildah; returns the
+        manifest digest. Buildah writes the manifest after every blob, so a failed push
+        leaves no tag; it raises ``RegistryError``. ``env`` is the build's (its TMPDIR)."""
+        with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
+            digest_file = Path(tmp) / "digest"
+            argv = buildah.push_argv(store, source, f"docker://{self.repo}:{tag}", digest_file,
+                                     self.tls_verify)
+            result = call(argv, env, what, self.retry, self.log)
+            if not result.ok:
+                raise failure(what, result, self.repo)
+            return digest_file.read_text().strip()
+
+    def pull(self, store: buildah.StoreOptions, ref: str, env: Mapping[str, str]) -> run.Result:
+        """``buildah pull`` of ``ref`` (in this repository), retried like every call here."""
+        return call(buildah.pull_argv(store, ref, self.tls_verify), env, f"pulling {ref}",
+                    self.retry, self.log)
 
     def manifest(self, tag: str) -> str:
         """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
