@@ -176,15 +176,19 @@ class StepCache:
         ``<Dockerfile>.dockerignore`` next to the file it is given)."""
         binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
         derived = steps.derive(parsed.text, parsed, binds, step_plan.prefixes)
-        name = hashlib.sha256(derived.text.encode()).hexdigest()[:24]
+        files = {image.dockerfile_path.name: derived.text.encode()}
+        for suffix in (".dockerignore", ".containerignore"):
+            own = image.dockerfile_path.with_name(image.dockerfile_path.name + suffix)
+            if own.is_file():
+                files[own.name] = own.read_bytes()
+        # named by everything in it, so that a directory once written never changes
+        name = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:24]
         directory = self.state_dir / "dockerfiles" / name  # the user's own cache directory
-        path = directory / image.dockerfile_path.name
-        if not path.exists():
-            cachefile.write(path, derived.text.encode())
-            for suffix in (".dockerignore", ".containerignore"):
-                own = image.dockerfile_path.with_name(image.dockerfile_path.name + suffix)
-                if own.is_file():
-                    cachefile.write(path.with_name(path.name + suffix), own.read_bytes())
+        if not (directory / image.dockerfile_path.name).exists():
+            for file_name, data in files.items():  # the Dockerfile last: it marks them done
+                if file_name != image.dockerfile_path.name:
+                    cachefile.write(directory / file_name, data)
+            cachefile.write(directory / image.dockerfile_path.name, derived.text.encode())
         return directory / image.dockerfile_path.name, derived
 
     # -- after the build ----------------------------------------------------------------------

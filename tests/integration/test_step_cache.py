@@ -292,3 +292,25 @@ def test_a_changed_base_image_runs_every_step(root_builder: Builder, tmp_path: P
     assert "Dockerfile:3 ENV X=1: runs: " in out
     ran, _ = build(root_builder, root, "--no-parallel")
     assert ran == set()
+
+
+def test_the_dockerfiles_own_ignore_file_follows_its_changes(root_builder: Builder,
+                                                             tmp_path: Path) -> None:
+    """Buildah reads <Dockerfile>.dockerignore beside the Dockerfile it is given, the derived
+    one: a changed ignore file must reach it even when the derived text is the same."""
+    root = project(tmp_path / "p")
+    # the step the ignore file changes comes first: no cached prefix, the same derived text
+    (root / "Dockerfile").write_text("FROM scratch\nCOPY extra/ /extra/\nCOPY rootfs/ /\n")
+    (root / "extra").mkdir()
+    (root / "extra" / "a.txt").write_text("a")
+    (root / "extra" / "b.txt").write_text("b")
+    listed = []
+    for ignored in ("extra/b.txt\n", "extra/a.txt\n"):
+        (root / "Dockerfile.dockerignore").write_text(ignored)
+        _, out = build(root_builder, root)
+        listed.append(content(root_builder, out, "/extra/a.txt") if ignored.endswith("b.txt\n")
+                      else root_builder.run_in_image(
+                          next(x.split("\t")[1] for x in out.splitlines()
+                               if x.startswith("app\t")),
+                          "/bin/busybox", "ls", "/extra", driver="overlay"))
+    assert listed == ["a", "b.txt\n"]
