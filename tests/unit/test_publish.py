@@ -183,3 +183,15 @@ def test_read_images_from_the_store_list(tmp_path: Path) -> None:
     assert read_images(tmp_path, "vfs", [conf]) is None  # only buildah sees those
     conf.write_text("[storage.options]\nadditionalimagestores = []\n")
     assert read_images(tmp_path, "vfs", [conf, tmp_path / "absent.conf"]) is not None
+
+
+def test_a_logrus_error_of_several_lines_is_one_line() -> None:
+    stderr = ('time="2026-11-27T08:50:00Z" level=fatal msg="Error listing repository tags: '
+              'getting username and password: 1 error occurred:\\n\\t* reading JSON file '
+              '\\"/run/containers/1001/auth.json\\": permission denied\\n\\n"\n')
+    error = registry.failure("listing the tags of r/p", run.Result(("skopeo",), 1, "", stderr),
+                             "r/p")
+    assert error.message == (
+        'listing the tags of r/p failed: Error listing repository tags: getting username and '
+        'password: 1 error occurred: * reading JSON file "/run/containers/1001/auth.json": '
+        "permission denied")

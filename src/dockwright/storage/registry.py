@@ -108,9 +108,13 @@ def call(argv: list[str], env: Mapping[str, str], what: str, retry: Retry,
 
 
 def _last(text: str) -> str:
+    """The error a failed skopeo or Buildah call ends with, as one line."""
     line = run.last_line(text, "no output")
     m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)  # logrus: time=... msg="..."
-    return redact(m[1].replace('\\"', '"') if m else line)
+    if m:  # its escapes undone, and the lines of a multi-error joined
+        line = " ".join(re.sub(r'\\([nt"\\])', lambda e: {"n": " ", "t": " "}.get(e[1], e[1]),
+                               m[1]).split())
+    return redact(line)
 
 
 def now_millis() -> int:
