@@ -491,7 +491,6 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
         if not verdict.cached and stage not in first_runs:  # the first step to run, and why
             first_runs.add(stage)
             session.log(image.label, verdict.line(display))
-    dockerfile_path, derived = cache.derive(image, session.dockerfile(image), step_plan)
     seen = steps.StepIds()
 
     def on_line(line: str) -> None:
@@ -500,6 +499,8 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
 
     with tempfile.TemporaryDirectory(prefix="dockwright-") as tmp, \
             secret_files(image.secrets, session.env, image.context_dir) as secrets:
+        dockerfile_path, derived = cache.derive(image, session.dockerfile(image), step_plan,
+                                                Path(tmp))
         if session.containers_before is not None:
             session.containers_before.result()
         spec = buildah.BuildSpec(

@@ -16,6 +16,7 @@ from dockwright import cachefile, context, plan, run, steps
 from dockwright.config.model import Image, Project
 from dockwright.dockerfile import Analysis, Dockerfile
 from dockwright.engine import buildah
+from dockwright.errors import BuildFailed
 from dockwright.storage import stepcache
 from dockwright.storage.registry import RegistryError, RegistryStages
 
@@ -169,11 +170,13 @@ class StepCache:
 
     # -- the Dockerfile Buildah gets ----------------------------------------------------------
 
-    def derive(self, image: Image, parsed: Dockerfile, step_plan: Plan) -> tuple[Path,
-                                                                              steps.Derived]:
+    def derive(self, image: Image, parsed: Dockerfile, step_plan: Plan,
+               scratch: Path) -> tuple[Path, steps.Derived]:
         """The derived Dockerfile, written where Buildah can read it (its ignore file
         beside it when the original has one of its own: Buildah looks for
-        ``<Dockerfile>.dockerignore`` next to the file it is given)."""
+        ``<Dockerfile>.dockerignore`` next to the file it is given): in the cache directory,
+        where it stays for a look (``--debug`` names it), else in ``scratch``, the build's
+        own temporary directory (a cache directory that cannot be written fails no build)."""
         binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
         derived = steps.derive(parsed.text, parsed, binds, step_plan.prefixes)
         files = {image.dockerfile_path.name: derived.text.encode()}
@@ -183,13 +186,17 @@ class StepCache:
                 files[own.name] = own.read_bytes()
         # named by everything in it, so that a directory once written never changes
         name = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:24]
-        directory = self.state_dir / "dockerfiles" / name  # the user's own cache directory
-        if not (directory / image.dockerfile_path.name).exists():
-            for file_name, data in files.items():  # the Dockerfile last: it marks them done
-                if file_name != image.dockerfile_path.name:
-                    cachefile.write(directory / file_name, data)
-            cachefile.write(directory / image.dockerfile_path.name, derived.text.encode())
-        return directory / image.dockerfile_path.name, derived
+        target = image.dockerfile_path.name
+        for directory in (self.state_dir / "dockerfiles" / name, scratch / name):
+            if not (directory / target).exists():
+                for file_name, data in files.items():  # the Dockerfile last: it marks them done
+                    if file_name != target:
+                        cachefile.write(directory / file_name, data)
+                cachefile.write(directory / target, derived.text.encode())
+            if (directory / target).exists():
+                return directory / target, derived
+        raise BuildFailed(f"image '{image.label}': the Dockerfile for Buildah cannot be written "
+                          f"to {scratch}", "check the space and permissions of TMPDIR")
 
     # -- after the build ----------------------------------------------------------------------
 

@@ -314,3 +314,14 @@ def test_the_dockerfiles_own_ignore_file_follows_its_changes(root_builder: Build
                                if x.startswith("app\t")),
                           "/bin/busybox", "ls", "/extra", driver="overlay"))
     assert listed == ["a", "b.txt\n"]
+
+
+def test_a_cache_directory_that_cannot_be_written_fails_no_build(root_builder: Builder,
+                                                                tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    blocked = tmp_path / "a-file"  # not a directory: nothing can be written under it
+    blocked.write_text("")
+    root_builder.env["XDG_CACHE_HOME"] = str(blocked)
+    ran, out = build(root_builder, root)
+    assert ran == {"deps", "bind", "last"}
+    assert content(root_builder, out, "/app.out") == "app 1\n"
