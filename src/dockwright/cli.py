@@ -23,6 +23,7 @@ from dockwright.config.model import Project
 from dockwright.config.render import RenderOptions, render
 from dockwright.digest import diff
 from dockwright.errors import BuildFailed, DockwrightError, Exit, UsageError
+from dockwright.host.auth import auth_file, with_auth_file
 from dockwright.host.probes import Prober, cache_dir
 from dockwright.host.resolve import Setup, resolve
 from dockwright.host.view import HostView, Identity
@@ -100,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--log-format", choices=("auto", "plain", "live"), default="auto",
                    help="live: a table that updates (a terminal's default); plain: whole "
                    "lines prefixed with the image name (the default without a terminal)")
-    b.add_argument("--quiet", action="store_true",
+    b.add_argument("-q", "--quiet", action="store_true",
                    help="print only errors, warnings and the final references")
     b.add_argument("--explain", metavar="IMAGE",
                    help="print every input of IMAGE's digest and what changed since its last "
@@ -117,6 +118,24 @@ def _parser() -> argparse.ArgumentParser:
                    help="print one reviewable shell script that applies every fix")
     d.add_argument("--yes", action="store_true",
                    help="with --fix, as root: apply the script and check again")
+
+    li = sub.add_parser("login", parents=[common], help="log in to a registry (werf cr login)",
+                        description="Check a login with the registry and store it in the "
+                        "auth file every registry call of dockwright uses (Buildah's and "
+                        "skopeo's; dockwright doctor names it).")
+    li.add_argument("registry", metavar="REGISTRY", help="HOST or HOST:PORT")
+    li.add_argument("-u", "--username", help="the user name")
+    li.add_argument("-p", "--password", help="the password or token (visible to other "
+                    "users in ps: prefer --password-stdin)")
+    li.add_argument("--password-stdin", action="store_true",
+                    help="read the password or token from standard input")
+    li.add_argument("--insecure-registry", action="store_true",
+                    help="do not verify the registry's TLS certificate (loopback never is)")
+    lo = sub.add_parser("logout", parents=[common], help="remove a registry login",
+                        description="Remove the login for REGISTRY (or every login with "
+                        "--all) from the auth file dockwright uses.")
+    lo.add_argument("registry", metavar="REGISTRY", nargs="?", help="HOST or HOST:PORT")
+    lo.add_argument("--all", action="store_true", help="remove every login")
 
     c = sub.add_parser("config", parents=[common, project], help="show the parsed project",
                        description="Load and validate werf.yaml and print what was parsed.")
@@ -155,7 +174,7 @@ def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> Proje
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    env = dict(os.environ)
+    env = with_auth_file(os.environ, Identity.current())
     view, prober = _host(args)
     project = _load(args, env, view.identity.home)
     if not project.images and not args.images:
@@ -301,7 +320,7 @@ def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) 
             raise UsageError(f"{flag} {redact(value)} is not a registry repository",
                              "give HOST[:PORT]/PATH in lowercase, for example "
                              "registry.example.com/team/project; credentials belong in "
-                             "auth.json (buildah login), not in the name")
+                             "the auth file (dockwright login), not in the name")
         return RegistryStages(value, env, tls_verify_for(value, insecure),
                               log=lambda m: reporter.message("", m))
 
@@ -372,7 +391,46 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return code
 
 
-COMMANDS = {"build": cmd_build, "config": cmd_config, "doctor": cmd_doctor}
+def cmd_login(args: argparse.Namespace) -> int:
+    from dockwright.storage import registry
+
+    if not args.username:
+        raise UsageError("dockwright login needs --username", "add -u USER, and the password "
+                         "with --password-stdin (or -p)")
+    if args.password_stdin == (args.password is not None):
+        raise UsageError("give the password either with --password-stdin or with -p",
+                         "for example: echo \"$TOKEN\" | dockwright login -u USER "
+                         "--password-stdin " + args.registry)
+    password = sys.stdin.read() if args.password_stdin else args.password
+    password = password.rstrip("\r\n")
+    if not password:
+        raise UsageError("the password is empty", "pass the password or token on stdin")
+    ident = Identity.current()
+    found = auth_file(os.environ, ident)
+    verify = not args.insecure_registry and registry.tls_verify_for(args.registry, ())
+    registry.login(args.registry, args.username, password, os.environ, str(found.path),
+                   verify)
+    print(f"logged in to {args.registry}; the login is in {found.path} ({found.why})")
+    return Exit.OK
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from dockwright.storage import registry
+
+    if bool(args.registry) == bool(args.all):
+        raise UsageError("dockwright logout needs one REGISTRY, or --all",
+                         "for example: dockwright logout registry.example.com")
+    found = auth_file(os.environ, Identity.current())
+    name = None if args.all else args.registry
+    if registry.logout(name, os.environ, str(found.path)):
+        print(f"logged out of {name or 'every registry'} ({found.path})")
+    else:
+        print(f"not logged in to {name or 'any registry'} in {found.path}")
+    return Exit.OK
+
+
+COMMANDS = {"build": cmd_build, "config": cmd_config, "doctor": cmd_doctor,
+            "login": cmd_login, "logout": cmd_logout}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -397,6 +455,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return int(exc.exit_code)
+    except PermissionError as exc:  # a file of the user's that this user may not read or write
+        if debug:
+            log.exception("traceback")
+        print(f"error: permission denied: {exc.filename or exc}", file=sys.stderr)
+        print(f"hint: dockwright runs as {Identity.current().user}: give that user access to "
+              "it (read for inputs, write for outputs; search on every directory above it)",
+              file=sys.stderr)
+        return Exit.BAD_INPUT
     except KeyboardInterrupt as exc:
         print("error: interrupted", file=sys.stderr)
         print("hint: run the command again to finish", file=sys.stderr)

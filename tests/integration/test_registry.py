@@ -144,7 +144,7 @@ def test_tls_and_htpasswd(root_builder: Builder, other_root_builder: Builder,
     env = {"REGISTRY_AUTH_FILE": str(authfile)}
     denied = root_builder.build(project, *CHROOT, "--repo", repo, check=False, extra_env=env)
     assert denied.code == 4
-    assert "hint: log in first: buildah login " + secure_registry.host in denied.err
+    assert "hint: log in first: dockwright login " + secure_registry.host in denied.err
     assert "Traceback" not in denied.err
     secure_registry.login(authfile)
     built = root_builder.build(project, *CHROOT, "--repo", repo, "--save-build-report",

@@ -212,3 +212,26 @@ def test_stdout_closed_early_ends_quietly_as_sigpipe(project: Make) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait() == Exit.BROKEN_PIPE
     assert err == ""
+
+
+def test_quiet_has_its_short_form(cli: Cli, project: Make) -> None:
+    r = cli("build", "-q", "--explain", "nope", "--dir", project(SAMPLE))
+    assert "unrecognized arguments" not in r.err
+    assert r.code == Exit.BAD_INPUT and "nope" in r.err  # refused for the image, not -q
+
+
+def test_an_unreadable_file_is_bad_input_not_a_crash(cli: Cli, project: Make,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = project(SAMPLE)
+    stat = Path.stat
+
+    def denied(self: Path, **kwargs: bool) -> object:  # as for a user who may not read it
+        if self.name == "werf.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return stat(self, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", denied)
+    r = cli("config", "--dir", directory)
+    assert r.code == Exit.BAD_INPUT
+    assert r.err.startswith(f"error: permission denied: {directory / 'werf.yaml'}\n")
+    assert "hint: dockwright runs as " in r.err and "Traceback" not in r.err

@@ -13,7 +13,7 @@ import pytest
 
 from dockwright import doctor
 from dockwright.errors import Exit, HostError, UsageError
-from dockwright.host import checks, checks_runtime, checks_storage
+from dockwright.host import auth, checks, checks_runtime, checks_storage
 from dockwright.host.checks import CAP_SETGID, CAP_SETUID, Status
 from dockwright.host.probes import Prober, ProbeResult
 from dockwright.host.resolve import resolve
@@ -643,3 +643,41 @@ def test_userns_probe_failure_stops_the_build(host: Host) -> None:
     single = FakeProber(view, userns=ProbeResult(False, "single mapping only: 0 1000 1"))
     with pytest.raises(HostError, match="single mapping"):
         resolve(view, single, "native-chroot", "vfs")
+
+
+# -- registry-auth ---------------------------------------------------------------------------
+
+ALICE = Identity(1000, 1000, "alice", Path("/home/alice"))
+
+
+@pytest.mark.parametrize(("env", "identity", "path"), [
+    ({"REGISTRY_AUTH_FILE": "/a.json", "XDG_RUNTIME_DIR": "/run/user/1000"}, ALICE, "/a.json"),
+    ({"DOCKER_CONFIG": "/d", "XDG_RUNTIME_DIR": "/run/user/1000"}, ALICE, "/d/config.json"),
+    ({"XDG_RUNTIME_DIR": "/run/user/1000"}, ALICE, "/run/user/1000/containers/auth.json"),
+    ({}, Identity(0, 0, "root", Path("/root")), "/run/containers/0/auth.json"),
+    ({}, ALICE, "/var/tmp/containers-user-1000/containers/containers/auth.json"),
+    ({"TMPDIR": "/s"}, ALICE, "/s/containers-user-1000/containers/containers/auth.json"),
+])
+def test_the_auth_file_is_the_one_buildah_uses(env: dict[str, str], identity: Identity,
+                                               path: str) -> None:
+    assert str(auth.auth_file(env, identity).path) == path
+    assert auth.with_auth_file(env, identity)["REGISTRY_AUTH_FILE"] == path
+
+
+def test_registry_auth_check(host: Host) -> None:
+    file = "/var/tmp/containers-user-1000/containers/containers/auth.json"
+    check = auth.check_registry_auth(host.view())
+    assert check.status is Status.OK and "no logins yet in " + file in check.finding
+    assert "also read" not in check.finding
+    host.write("/home/alice/.docker/config.json", "{}")
+    assert "also read: /home/alice/.docker/config.json" in \
+        auth.check_registry_auth(host.view()).finding
+    host.write(file, '{"auths": {"b.example": {"auth": "eDp5"}, "a.example:5000": {}}}')
+    check = auth.check_registry_auth(host.view())
+    assert check.status is Status.OK
+    assert check.finding.endswith("readable; logged in to: a.example:5000, b.example")
+    assert "eDp5" not in check.finding
+    host.write(file, "{not json")
+    check = auth.check_registry_auth(host.view())
+    assert check.status is Status.FAIL and "is not valid JSON" in check.finding
+    assert check.fix and "dockwright login" in check.fix[0]

@@ -11,7 +11,13 @@ from dockwright import report, run
 from dockwright.build import custom_tag
 from dockwright.engine import skopeo
 from dockwright.storage import registry
-from dockwright.storage.registry import TRANSIENT, is_loopback, redact, tls_verify_for
+from dockwright.storage.registry import (
+    MISSING_REPO,
+    TRANSIENT,
+    is_loopback,
+    redact,
+    tls_verify_for,
+)
 
 
 @pytest.mark.parametrize(("repo", "insecure", "verify"), [
@@ -59,9 +65,25 @@ def test_transient_failures_are_recognised(stderr: str) -> None:
     "unauthorized: authentication required",
     "manifest unknown",
     "x509: certificate signed by unknown authority",
+    # the digits 429 and 404 inside a quoted digest are not HTTP statuses
+    'reading manifest sha256:0e4c1a9d5f2b4290c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4 '
+    'in 127.0.0.1:5000/app: manifest unknown',
+    'copying "docker://127.0.0.1:5000/app@sha256:404429aa": manifest unknown',
 ])
 def test_permanent_failures_are_not_retried(stderr: str) -> None:
     assert not TRANSIENT.search(stderr)
+    assert not MISSING_REPO.search(stderr)
+
+
+@pytest.mark.parametrize(("stderr", "transient", "missing"), [
+    ("invalid status code from registry 429 (Too Many Requests)", True, False),
+    ("received unexpected HTTP status: 429", True, False),
+    ("invalid status code from registry 404 (Not Found)", False, True),
+    ("repository name not known to registry", False, True),
+])
+def test_status_codes_still_count(stderr: str, transient: bool, missing: bool) -> None:
+    assert bool(TRANSIENT.search(stderr)) is transient
+    assert bool(MISSING_REPO.search(stderr)) is missing
 
 
 def test_custom_tag_placeholders() -> None:

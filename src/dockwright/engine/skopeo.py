@@ -44,3 +44,15 @@ def config_digest(manifest: str) -> str:
     """The image ID (config digest, without "sha256:") from a raw image manifest."""
     data = json.loads(manifest)
     return str(data.get("config", {}).get("digest", "")).removeprefix("sha256:")
+
+
+def login_argv(registry: str, username: str, authfile: str, tls_verify: bool) -> list[str]:
+    """Log in with the password on stdin (never in argv, where ps shows it)."""
+    return ["skopeo", "login", "--authfile", authfile, "--username", username,
+            "--password-stdin", *_tls(tls_verify), registry]
+
+
+def logout_argv(registry: str | None, authfile: str) -> list[str]:
+    """Log out of ``registry``, or of every registry when it is None."""
+    return ["skopeo", "logout", "--authfile", authfile,
+            *(["--all"] if registry is None else [registry])]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from dockwright import run
 from dockwright.engine import buildah, skopeo
-from dockwright.errors import DockwrightError, Exit
+from dockwright.errors import DockwrightError, Exit, UsageError
 from dockwright.storage.local import Stage, oldest_by_digest
 
 TRANSIENT = re.compile(
@@ -38,10 +38,11 @@ TRANSIENT = re.compile(
     r"use of closed network connection|"
     r"TLS handshake|no route to host|status code (?:from registry )?5\d\d|"
     r"\b5\d\d (?:Internal|Bad Gateway|Service Unavailable|Gateway Timeout)|"
-    r"received unexpected HTTP status: 5\d\d|server gave HTTP response|too many requests|429",
+    r"received unexpected HTTP status: 5\d\d|server gave HTTP response|too many requests|"
+    r"\b429\b",  # \b: never the digits inside a quoted hex digest
     re.IGNORECASE,
 )
-MISSING_REPO = re.compile(r"404|NAME_UNKNOWN|name unknown|repository name not known",
+MISSING_REPO = re.compile(r"\b404\b|NAME_UNKNOWN|name unknown|repository name not known",
                           re.IGNORECASE)
 SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
 UPLOAD_SUFFIX = "-upload"  # <digest>-upload: the vehicle of a stage's blobs (module doc)
@@ -126,9 +127,12 @@ def failure(what: str, result: run.Result, repo: str) -> RegistryError:
     if TRANSIENT.search(result.stderr):
         hint = (f"the registry {registry_host(repo)} did not answer after retries; check that "
                 "it is up and reachable, then run the build again (finished work is kept)")
+    elif re.search(r"(auth|config)\.json\W.*permission denied", result.stderr, re.I):
+        hint = ("this user cannot read the auth file named above: fix its permissions or set "
+                "REGISTRY_AUTH_FILE to a file of your own (dockwright doctor: registry-auth)")
     elif re.search(r"unauthorized|authentication required|denied", result.stderr, re.I):
-        hint = (f"log in first: buildah login {registry_host(repo)} (the credentials go to "
-                "auth.json, which skopeo and Buildah share)")
+        hint = (f"log in first: dockwright login {registry_host(repo)} (it writes the auth "
+                "file every registry call of dockwright reads; dockwright doctor names it)")
     elif re.search(r"x509|certificate", result.stderr, re.I):
         hint = (f"the registry's certificate is not trusted: add its CA to "
                 f"/etc/containers/certs.d/{registry_host(repo)}/ca.crt, or mark it insecure "
@@ -269,3 +273,42 @@ class RegistryStages:
             if self._tags is not None and tag not in self._tags:
                 self._tags.append(tag)
                 self._index = None
+
+
+REGISTRY_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::[0-9]+)?$")
+
+
+def login(registry: str, username: str, password: str, env: Mapping[str, str],
+          authfile: str, tls_verify: bool) -> None:
+    """Store a login for ``registry`` in ``authfile``, once the registry accepted it."""
+    _check_name(registry)
+    result = run.run(skopeo.login_argv(registry, username, authfile, tls_verify), env=env,
+                     input=password + "\n", check=False, timeout=120)
+    if result.ok:
+        return
+    if re.search(r"unauthorized|authentication required|invalid username|incorrect",
+                 result.stderr, re.I) and not TRANSIENT.search(result.stderr):
+        raise RegistryError(f"{registry} refused the login of {username!r}: "
+                            f"{_last(result.stderr)}",
+                            "check the username and password (or token); nothing was stored")
+    raise failure(f"logging in to {registry}", result, registry)
+
+
+def logout(registry: str | None, env: Mapping[str, str], authfile: str) -> bool:
+    """Remove the login for ``registry`` (every login when None); False if there was none."""
+    if registry is not None:
+        _check_name(registry)
+    result = run.run(skopeo.logout_argv(registry, authfile), env=env, check=False,
+                     timeout=60)
+    if result.ok:
+        return True
+    if re.search(r"not logged in", result.stderr, re.I):
+        return False
+    raise failure(f"logging out of {registry or 'every registry'}", result, registry or "")
+
+
+def _check_name(registry: str) -> None:
+    if not REGISTRY_NAME.match(registry):
+        raise UsageError(f"{redact(registry)!r} is not a registry host",
+                            "give HOST or HOST:PORT, for example registry.example.com or "
+                            "127.0.0.1:5000, without a scheme or a path")

@@ -1,0 +1,104 @@
+"""Where registry logins live: one auth file that Buildah and skopeo both read and write.
+
+Buildah and skopeo choose their default auth file differently for a user without
+``XDG_RUNTIME_DIR`` (``su``, ``runuser``, a CI executor). skopeo reads
+``/run/containers/<uid>/auth.json``, which fails with "permission denied" once root's Buildah
+has made ``/run/containers`` mode 0700; Buildah keeps that user's runtime files, logins
+included, under ``${TMPDIR:-/var/tmp}/containers-user-<uid>/containers`` (checked on Buildah
+1.28: ``/run/user/<uid>`` is not used even when it exists). dockwright therefore resolves the
+file once, the way Buildah does, and gives it to every child as ``REGISTRY_AUTH_FILE``: both
+tools then use that file first and still fall back to ``~/.config/containers/auth.json`` and
+``~/.docker/config.json`` (checked with skopeo 1.9 and Buildah 1.28).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockwright.host.checks import Check, Status
+from dockwright.host.view import HostView, Identity
+
+
+@dataclass(frozen=True)
+class AuthFile:
+    path: Path
+    why: str  # how it was chosen, for the doctor and error hints
+
+
+def auth_file(env: Mapping[str, str], identity: Identity) -> AuthFile:
+    """The auth file Buildah uses for this user and environment."""
+    if env.get("REGISTRY_AUTH_FILE"):
+        return AuthFile(Path(env["REGISTRY_AUTH_FILE"]), "REGISTRY_AUTH_FILE")
+    if env.get("DOCKER_CONFIG"):
+        return AuthFile(Path(env["DOCKER_CONFIG"]) / "config.json", "DOCKER_CONFIG")
+    if env.get("XDG_RUNTIME_DIR"):
+        return AuthFile(Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json",
+                        "XDG_RUNTIME_DIR")
+    if identity.is_root:
+        return AuthFile(Path("/run/containers/0/auth.json"), "root's default")
+    tmp = env.get("TMPDIR") or "/var/tmp"
+    return AuthFile(Path(tmp) / f"containers-user-{identity.uid}" / "containers" /
+                    "containers" / "auth.json",
+                    "Buildah's runtime directory for a user without XDG_RUNTIME_DIR")
+
+
+def with_auth_file(env: Mapping[str, str], identity: Identity) -> dict[str, str]:
+    """``env`` with ``REGISTRY_AUTH_FILE`` set for the children (see the module doc)."""
+    return {**env, "REGISTRY_AUTH_FILE": str(auth_file(env, identity).path)}
+
+
+def fallback_files(env: Mapping[str, str], identity: Identity) -> tuple[Path, ...]:
+    """The files both tools read after the auth file, in their order."""
+    config = Path(env.get("XDG_CONFIG_HOME") or identity.home / ".config")
+    return (config / "containers" / "auth.json", identity.home / ".docker" / "config.json")
+
+
+def _registries(text: str) -> list[str] | None:
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return None
+    auths = data.get("auths") if isinstance(data, dict) else None
+    return sorted(auths) if isinstance(auths, dict) else []
+
+
+def check_registry_auth(view: HostView) -> Check:
+    """Which auth file registry calls use, and whether this user can read it."""
+    found = auth_file(view.env, view.identity)
+    path = view.path(found.path)
+    where = f"{found.path} ({found.why})"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is not None and not os.access(parent, os.X_OK):
+            return _unreadable(found, f"{view.path(parent)} cannot be searched")
+        extra = [str(p) for p in fallback_files(view.env, view.identity)
+                 if view.path(p).is_file()]
+        also = f"; also read: {', '.join(extra)}" if extra else ""
+        return Check("registry-auth", Status.OK,
+                     f"no logins yet in {where}: public registries only{also}",
+                     ("dockwright login REGISTRY  # writes there; Buildah and skopeo read it",))
+    except PermissionError:
+        return _unreadable(found, "permission denied")
+    except OSError as exc:
+        return _unreadable(found, exc.strerror or str(exc))
+    names = _registries(text)
+    if names is None:
+        return Check("registry-auth", Status.FAIL, f"{where} is not valid JSON",
+                     (f"mv {found.path} {found.path}.broken  # then log in again: "
+                      "dockwright login REGISTRY",))
+    logged = ", ".join(names) if names else "none"
+    return Check("registry-auth", Status.OK, f"{where}, readable; logged in to: {logged}")
+
+
+def _unreadable(found: AuthFile, why: str) -> Check:
+    return Check("registry-auth", Status.FAIL,
+                 f"{found.path} ({found.why}) cannot be read: {why}; every registry call "
+                 "would fail",
+                 ("export REGISTRY_AUTH_FILE=$HOME/.config/containers/auth.json  # a file of "
+                  "your own, then: dockwright login REGISTRY",))
