@@ -27,6 +27,7 @@ from dockwright.host.auth import auth_file, with_auth_file
 from dockwright.host.probes import Prober, cache_dir
 from dockwright.host.resolve import Setup, resolve
 from dockwright.host.view import HostView, Identity
+from dockwright.options import check_env, env_bool, run_options
 from dockwright.progress import Live, Plain, Reporter
 from dockwright.schedule import Outcome, Terminated, build_all
 from dockwright.storage.registry import RegistryStages, redact, tls_verify_for
@@ -97,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="build independent images at the same time (default: on; "
                    "$WERF_PARALLEL)")
     b.add_argument("--parallel-tasks-limit", type=int, metavar="N",
-                   help="at most N images at once (default 5; $WERF_PARALLEL_TASKS_LIMIT)")
+                   help="at most N images at once, -1 for no limit (default 5; "
+                   "$WERF_PARALLEL_TASKS_LIMIT)")
     b.add_argument("--log-format", choices=("auto", "plain", "live"), default="auto",
                    help="live: a table that updates (a terminal's default); plain: whole "
                    "lines prefixed with the image name (the default without a terminal)")
@@ -158,7 +160,7 @@ def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOp
     """How to render werf.yaml: flags first, then werf's variables."""
     loose = args.loose_giterminism
     if loose is None:
-        loose = _flag(env, "WERF_LOOSE_GITERMINISM")
+        loose = bool(env_bool(env, "WERF_LOOSE_GITERMINISM"))
     return RenderOptions(config=args.config or env.get("WERF_CONFIG") or None,
                          templates_dir=args.config_templates_dir
                          or env.get("WERF_CONFIG_TEMPLATES_DIR") or None,
@@ -175,6 +177,7 @@ def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> Proje
 
 def cmd_build(args: argparse.Namespace) -> int:
     env = with_auth_file(os.environ, Identity.current())
+    check_env(env)
     view, prober = _host(args)
     project = _load(args, env, view.identity.home)
     if not project.images and not args.images:
@@ -204,6 +207,14 @@ def _reporter(args: argparse.Namespace, env: dict[str, str], names: list[str]) -
 def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setup: Setup,
            session: Session) -> int:
     say = session.log
+    opts = run_options(env, parallel=args.parallel, tasks=args.parallel_tasks_limit,
+                       save_report=args.save_build_report, report_path=args.build_report_path,
+                       require_built=args.require_built_images)
+    limit = opts.tasks_limit or len(project.images) or 1  # 0: no limit
+    report_path = opts.report_path if opts.report_path.is_absolute() else \
+        project.dir / opts.report_path
+    if opts.save_report:
+        report.check_writable(report_path)
     if args.explain:
         inputs, previous = explain(session, args.explain)
         out = sys.stdout
@@ -224,14 +235,8 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
         say("", reason)
     for warning in setup.warnings:
         say("", f"warning: {warning}")
-    parallel = args.parallel if args.parallel is not None else \
-        env.get("WERF_PARALLEL", "true").lower() not in ("0", "false", "no")
-    limit = args.parallel_tasks_limit or int(env.get("WERF_PARALLEL_TASKS_LIMIT") or 5)
-    if limit < 1:
-        raise UsageError("--parallel-tasks-limit must be at least 1", "the default is 5")
-    outcome = build_all(session, tuple(args.images), parallel, limit)
-    save_report = args.save_build_report or args.build_report_path or _truthy(
-        env.get("WERF_SAVE_BUILD_REPORT"))
+    outcome = build_all(session, tuple(args.images), opts.parallel, limit)
+    save_report = opts.save_report
     if save_report or not args.quiet:
         outcome.results = session.sizes(outcome.results)
     results = outcome.results
@@ -240,10 +245,7 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
         for line in summary_table(outcome):
             print(line, file=sys.stderr)
     if save_report:
-        path = args.build_report_path or Path(env.get("WERF_BUILD_REPORT_PATH") or
-                                              ".werf-build-report.json")
-        report.write(path if path.is_absolute() else project.dir / path,
-                     records(session, results))
+        report.write(report_path, records(session, results))
     for r in results:
         state = "built" if r.rebuilt else "reused"
         print(f"{r.name or '~'}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
@@ -290,21 +292,6 @@ def summary_table(outcome: Outcome) -> list[str]:
             for row in rows]
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    """A boolean WERF_* variable: 1/true/yes, 0/false/no or unset; anything else is refused."""
-    value = env.get(name, "").strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    raise UsageError(f"{name}={env[name]!r} is not a boolean", f"set {name} to 1 or 0 (or "
-                     "true/false), or unset it")
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes")
-
-
 REPO_RE = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._/-]+)?$|^\[[0-9a-f:]+\]:[0-9]+/"
                      r"[a-z0-9._/-]+$")
 
@@ -327,10 +314,12 @@ def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) 
     custom = tuple(args.add_custom_tag) + tuple(
         v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v)
     return Publish(
-        repo=stages(args.repo or env.get("WERF_REPO"), "--repo"),
-        final_repo=stages(args.final_repo or env.get("WERF_FINAL_REPO"), "--final-repo"),
+        repo=stages(args.repo or env.get("WERF_REPO"), "--repo" if args.repo else "WERF_REPO"),
+        final_repo=stages(args.final_repo or env.get("WERF_FINAL_REPO"),
+                          "--final-repo" if args.final_repo else "WERF_FINAL_REPO"),
         custom_tags=custom,
-        require_built=args.require_built_images or _truthy(env.get("WERF_REQUIRE_BUILT_IMAGES")),
+        require_built=args.require_built_images or bool(
+            env_bool(env, "WERF_REQUIRE_BUILT_IMAGES")),
     )
 
 
@@ -384,6 +373,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dockwright import doctor
 
+    check_env(os.environ)
     view, prober = _host(args)
     code, text = doctor.command(args, view, prober)
     if text:

@@ -74,3 +74,9 @@ class Interrupted(DockwrightError):
     def __init__(self, message: str, hint: str = "", code: Exit = Exit.INTERRUPTED) -> None:
         super().__init__(message, hint)
         self.exit_code = code
+
+
+class ReportError(DockwrightError):
+    """The build report could not be written (the images are built)."""
+
+    exit_code = Exit.BAD_INPUT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,6 +10,8 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from dockwright.errors import ReportError, UsageError
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,34 @@ def to_env(records: Sequence[ImageRecord]) -> str:
                    for r in records)
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, before anything is built, a report path that cannot be written."""
+    if path.is_dir():
+        raise UsageError(f"the build report path {path} is a directory",
+                         "give a file name, for example build-report.json or build.env")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("/"))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"the build report cannot be written to {path}: {parent} is not a "
+                         "writable directory", "choose another --build-report-path "
+                         "(or WERF_BUILD_REPORT_PATH), or fix the directory's permissions")
+
+
 def write(path: Path, records: Sequence[ImageRecord]) -> None:
-    """Write atomically: a reader never sees half a report."""
+    """Write atomically: a reader never sees half a report, and a failure leaves no file."""
     text = to_env(records) if path.suffix == ".env" else to_json(records)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    tmp = ""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise ReportError(f"the build report could not be written to {path}: "
+                          f"{exc.strerror or exc}", "the images are built (run the build "
+                          "again to write the report: it reuses them); fix the path or its "
+                          "directory's permissions") from None

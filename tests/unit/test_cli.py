@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dockwright import __version__
-from dockwright.errors import Exit
+from dockwright import __version__, report
+from dockwright.errors import Exit, ReportError
+from dockwright.options import tasks_limit
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -235,3 +236,60 @@ def test_an_unreadable_file_is_bad_input_not_a_crash(cli: Cli, project: Make,
     assert r.code == Exit.BAD_INPUT
     assert r.err.startswith(f"error: permission denied: {directory / 'werf.yaml'}\n")
     assert "hint: dockwright runs as " in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"WERF_PARALLEL_TASKS_LIMIT": "abc"}, "WERF_PARALLEL_TASKS_LIMIT='abc' is not a number"),
+    ({"WERF_PARALLEL_TASKS_LIMIT": "0"}, "WERF_PARALLEL_TASKS_LIMIT=0: the limit must be at "
+     "least 1, or -1 for no limit"),
+    ({"WERF_PARALLEL": "sometimes"}, "WERF_PARALLEL='sometimes' is not a boolean"),
+    ({"WERF_SAVE_BUILD_REPORT": "ja"}, "WERF_SAVE_BUILD_REPORT='ja' is not a boolean"),
+    ({"WERF_REQUIRE_BUILT_IMAGES": "2"}, "WERF_REQUIRE_BUILT_IMAGES='2' is not a boolean"),
+    ({"WERF_CONTAINERIZED": "maybe"}, "WERF_CONTAINERIZED='maybe' is not a boolean"),
+    ({"WERF_LOOSE_GITERMINISM": "x"}, "WERF_LOOSE_GITERMINISM='x' is not a boolean"),
+])
+def test_bad_werf_variables_are_bad_input(cli: Cli, project: Make,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          env: dict[str, str], message: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for argv in (("build", "--dir", project(SAMPLE)), ("doctor",)):
+        r = cli(*argv)
+        assert r.code == Exit.BAD_INPUT, (argv, r.err)
+        assert r.err.startswith(f"error: {message}\nhint: "), r.err
+        assert "internal error" not in r.err and r.out == ""
+
+
+@pytest.mark.parametrize(("flag", "env", "limit"), [
+    (None, {}, 5), (3, {}, 3), (-1, {}, 0), (None, {"WERF_PARALLEL_TASKS_LIMIT": "-1"}, 0),
+    (None, {"WERF_PARALLEL_TASKS_LIMIT": " 8 "}, 8), (2, {"WERF_PARALLEL_TASKS_LIMIT": "8"}, 2),
+])
+def test_tasks_limit(flag: int | None, env: dict[str, str], limit: int) -> None:
+    assert tasks_limit(flag, env) == limit
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_a_limit_flag_below_one_is_refused(cli: Cli, project: Make, value: str) -> None:
+    r = cli("build", "--parallel-tasks-limit", value, "--dir", project(SAMPLE))
+    assert r.code == Exit.BAD_INPUT
+    assert f"error: --parallel-tasks-limit {value}: the limit must be at least 1" in r.err
+
+
+def test_an_unwritable_report_path_is_refused_before_building(cli: Cli, project: Make,
+                                                              tmp_path: Path) -> None:
+    directory = project(SAMPLE)
+    (tmp_path / "afile").write_text("")
+    for path, message in ((tmp_path, "is a directory"),
+                          (tmp_path / "afile" / "r.json", "is not a writable directory")):
+        r = cli("build", "--build-report-path", path, "--dir", directory)
+        assert r.code == Exit.BAD_INPUT, r.err
+        assert "error: the build report" in r.err and message in r.err
+        assert "mode " not in r.err  # stopped before the setup was even announced
+
+
+def test_a_report_that_fails_to_write_leaves_no_file(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.mkdir()  # os.replace onto a directory fails after the temporary file is written
+    with pytest.raises(ReportError, match="could not be written"):
+        report.write(target, [])
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
