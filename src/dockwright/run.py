@@ -22,6 +22,7 @@ from dockwright.errors import CommandFailed
 
 log = logging.getLogger("dockwright")
 
+REAP_SECONDS = 3.0  # how long a child ended by an exception may take to stop after SIGTERM
 _children: set[subprocess.Popen[str]] = set()
 _children_lock = threading.Lock()
 
@@ -120,17 +121,10 @@ def run(
                 out, err = proc.communicate()
                 err += f"\n{argv[0]}: timed out after {timeout} s"
         else:
-            tail: deque[str] = deque(maxlen=40)
-            assert proc.stdout is not None
-            if input is not None and proc.stdin is not None:
-                proc.stdin.write(input)
-                proc.stdin.close()
-            for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                tail.append(line)
-                on_line(line)
-            proc.wait()
-            out, err = "", "\n".join(tail)
+            out, err = "", _stream(proc, argv[0], input, timeout, on_line)
+    except BaseException:  # the caller never sees this child again: end it and wait for it
+        _reap(proc)
+        raise
     finally:
         with _children_lock:
             _children.discard(proc)
@@ -140,6 +134,56 @@ def run(
         if check:
             raise _failure(argv, result.returncode, err)
     return result
+
+
+def _stream(proc: subprocess.Popen[str], program: str, input: str | None,
+            timeout: float | None, on_line: Callable[[str], None]) -> str:
+    """Feed ``on_line`` every line of the merged output; returns the last lines. At
+    ``timeout`` the child is killed (a timer: reading a pipe cannot time out)."""
+    tail: deque[str] = deque(maxlen=40)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(OSError):
+            proc.kill()
+
+    timer = threading.Timer(timeout, expire) if timeout is not None else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        assert proc.stdout is not None
+        if input is not None and proc.stdin is not None:
+            proc.stdin.write(input)
+            proc.stdin.close()
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            tail.append(line)
+            on_line(line)
+        proc.wait()
+    finally:
+        if timer:
+            timer.cancel()
+    if expired.is_set():
+        tail.append(f"{program}: timed out after {timeout} s")
+    return "\n".join(tail)
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    """Terminate ``proc`` and wait for it: SIGTERM, then SIGKILL after ``REAP_SECONDS``."""
+    try:
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+            proc.wait(timeout=REAP_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait()
 
 
 def stop_children(sig: int = signal.SIGTERM) -> int:
