@@ -18,7 +18,7 @@ import stat
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
-from dockwright import cachefile
+from dockwright import cachefile, run
 from dockwright.digest import hash_lines
 from dockwright.errors import DockerfileError
 
@@ -156,6 +156,7 @@ _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "link"}
 
 
 PARALLEL_WALK = 20_000  # paths a context had last time from which a second process helps
+HELPER_SLACK = 10.0  # seconds the walk helper may take beyond 4 times this process's half
 
 
 def walk_parts(context_dir: Path, ignore: Ignore, expected: int = 0) -> list[bytes]:
@@ -210,12 +211,21 @@ def walk_parts(context_dir: Path, ignore: Ignore, expected: int = 0) -> list[byt
     gc.disable()
     try:
         subtrees = _split(context_dir, ignore) or []
-        helper = _fork_walk(subtrees, subtree) if subtrees and expected >= PARALLEL_WALK \
-            else None
+        helper = run.fork_call(lambda: marshal.dumps({rel: subtree(rel) for rel in subtrees})) \
+            if subtrees and expected >= PARALLEL_WALK else None
         marks.update(dict.fromkeys(subtrees, -1))
         out: list[Raw] = []
-        scan(opendir(context_dir, _BELOW & ~os.O_NOFOLLOW), "", out)
-        blocks = helper.result() if helper is not None else {}
+        started = time.monotonic()
+        try:
+            scan(opendir(context_dir, _BELOW & ~os.O_NOFOLLOW), "", out)
+        except BaseException:
+            if helper is not None:
+                helper.cancel()
+            raise
+        blocks: dict[str, bytes] = {}
+        if helper is not None:  # it walks about as much as this process did
+            data = helper.result(HELPER_SLACK + 4 * (time.monotonic() - started))
+            blocks = _blocks(data) if data is not None else {}
         parts: list[bytes] = []
         at = 0
         for rel, mark in sorted(((r, m) for r, m in marks.items() if m >= 0),
@@ -263,44 +273,13 @@ def _split(context_dir: Path, ignore: Ignore) -> list[str] | None:
     return None
 
 
-class _Helper(NamedTuple):
-    subtrees: list[str]
-    pid: int
-    pipe: int
-
-    def result(self) -> dict[str, bytes]:
-        """The helper's walks by subtree; empty when it failed (walked here instead)."""
-        with os.fdopen(self.pipe, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(self.pid, 0)
-        if status != 0:
-            return {}
-        with contextlib.suppress(ValueError, EOFError, TypeError):
-            blocks = marshal.loads(data)
-            if isinstance(blocks, dict):
-                return blocks
-        return {}
-
-
-def _fork_walk(subtrees: list[str], walk: Callable[[str], bytes]) -> _Helper | None:
-    """Walk ``subtrees`` in a forked process, which sends them back through a pipe."""
-    try:
-        read, write = os.pipe()
-        pid = os.fork()
-    except OSError:
-        return None
-    if pid:
-        os.close(write)
-        return _Helper(subtrees, pid, read)
-    code = 1
-    try:  # the child: walk, send, and leave without running anything of the parent's
-        os.close(read)
-        blocks = {rel: walk(rel) for rel in subtrees}
-        with os.fdopen(write, "wb") as f:
-            f.write(marshal.dumps(blocks))
-        code = 0
-    finally:
-        os._exit(code)
+def _blocks(data: bytes) -> dict[str, bytes]:
+    """The helper's walks by subtree; empty when unreadable (they are walked here then)."""
+    with contextlib.suppress(ValueError, EOFError, TypeError):
+        blocks = marshal.loads(data)
+        if isinstance(blocks, dict):
+            return blocks
+    return {}
 
 
 def entries_of(raw: list[Raw]) -> list[Entry]:

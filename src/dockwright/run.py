@@ -1,4 +1,4 @@
-"""The only module that starts processes.
+"""The only module that starts processes (and the one fork of a helper, ``fork_call``).
 
 Every argv is logged under ``--debug``; a missing program and a killing signal become
 ``CommandFailed`` with a readable message instead of a raw exit status.
@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import shlex
 import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ log = logging.getLogger("dockwright")
 
 REAP_SECONDS = 3.0  # how long a child ended by an exception may take to stop after SIGTERM
 _children: set[subprocess.Popen[str]] = set()
+_forks: set[int] = set()  # pids of fork_call helpers still running
 _children_lock = threading.Lock()
 
 
@@ -190,7 +193,101 @@ def stop_children(sig: int = signal.SIGTERM) -> int:
     """Send ``sig`` to every child still running; returns how many there were."""
     with _children_lock:
         procs = list(_children)
+        forks = list(_forks)
     for proc in procs:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(sig)
-    return len(procs)
+    for pid in forks:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    return len(procs) + len(forks)
+
+
+class Forked:
+    """A forked helper computing bytes for this process (``fork_call``)."""
+
+    def __init__(self, pid: int, pipe: int) -> None:
+        self.pid = pid
+        self.pipe = pipe
+        self._done = False
+
+    def result(self, timeout: float) -> bytes | None:
+        """The helper's bytes, or None when it failed or did not finish within ``timeout``
+        seconds (it is killed then). Either way the helper has been waited for."""
+        deadline = time.monotonic() + timeout
+        chunks: list[bytes] = []
+        complete = False
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                ready, _, _ = select.select([self.pipe], [], [], left)
+                if not ready:
+                    break
+                chunk = os.read(self.pipe, 1 << 20)
+                if not chunk:
+                    complete = True
+                    break
+                chunks.append(chunk)
+            status = self._reap(deadline if complete else None)
+        except BaseException:
+            self.cancel()
+            raise
+        if not complete:
+            log.debug("fork %d: no result within %.1f s; killed", self.pid, timeout)
+        return b"".join(chunks) if complete and status == 0 else None
+
+    def cancel(self) -> None:
+        """Kill the helper and wait for it (a caller that no longer wants its result)."""
+        self._reap(None)
+
+    def _reap(self, deadline: float | None) -> int:
+        """Wait until ``deadline`` for the helper to exit, then kill it; returns its status."""
+        if self._done:
+            return -1
+        try:
+            while deadline is not None and time.monotonic() < deadline:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    return status
+                time.sleep(0.001)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            return -1
+        finally:
+            self._done = True
+            os.close(self.pipe)
+            with _children_lock:
+                _forks.discard(self.pid)
+
+
+def fork_call(work: Callable[[], bytes]) -> Forked | None:
+    """Run ``work`` in a forked copy of this process, for CPU-bound work that must start
+    faster than a new interpreter could (a context walk). The copy runs ``work`` only,
+    sends its bytes through a pipe and leaves with ``os._exit``: nothing of the parent's
+    (atexit, threads, buffers) runs there. A copy made while another thread held a lock it
+    needs would hang: ``Forked.result``'s timeout is the answer. None when fork fails."""
+    try:
+        read, write = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:  # the copy
+        code = 1
+        try:
+            os.close(read)
+            data = memoryview(work())
+            while data:
+                data = data[os.write(write, data):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    log.debug("fork %d: helper", pid)
+    with _children_lock:
+        _forks.add(pid)
+    return Forked(pid, read)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dockwright import run
 from dockwright.context import Ignore, checksum, clean, files_for, load_ignore, select, walk
 from dockwright.errors import DockerfileError
 
@@ -454,10 +455,12 @@ def test_walk_with_a_second_process_is_the_same_walk(tmp_path: Path, ignore_text
     (root / "top/c3/link").symlink_to("../a0")
     ignore = ignore_of(root, ignore_text)
     alone = ctx.walk_raw(root, ignore)
-    forks: list[list[str]] = []
-    real = ctx._fork_walk
-    monkeypatch.setattr(ctx, "_fork_walk", lambda sub, walk: forks.append(sub)
-                        or real(sub, walk))
+    forks: list[list[str] | None] = []
+    real_split, real_fork = ctx._split, run.fork_call
+    splits: list[list[str] | None] = []
+    monkeypatch.setattr(ctx, "_split", lambda *a: splits.append(real_split(*a)) or splits[-1])
+    monkeypatch.setattr(run, "fork_call", lambda work: forks.append(splits[-1])
+                        or real_fork(work))
     assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK) == alone
     assert forks == [helper]
     # the same parts either way, so the same fingerprint
@@ -465,7 +468,7 @@ def test_walk_with_a_second_process_is_the_same_walk(tmp_path: Path, ignore_text
         ctx.walk_parts(root, ignore)
     assert len(ctx.walk_parts(root, ignore)) == 5  # around and in the two subtrees
     # the helper process fails: its part is walked here instead
-    monkeypatch.setattr(ctx._Helper, "result", lambda self: {})
+    monkeypatch.setattr(run.Forked, "result", lambda self, timeout: self.cancel())
     assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK) == alone
     assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK - 1) == alone
     assert len(forks) == 3  # a small context is walked by one process

@@ -71,3 +71,39 @@ def test_an_exception_ends_and_reaps_the_child(streamed: bool) -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(pids[0], os.WNOHANG)
     assert run.stop_children() == 0
+
+
+def test_a_forked_helper_sends_its_bytes_and_is_waited_for() -> None:
+    helper = run.fork_call(lambda: b"x" * 3_000_000)  # more than a pipe holds
+    assert helper is not None
+    assert helper.result(timeout=10) == b"x" * 3_000_000
+    assert not alive(helper.pid)
+    assert run.stop_children() == 0
+
+
+def test_a_forked_helper_that_hangs_is_killed_at_the_timeout() -> None:
+    helper = run.fork_call(lambda: time.sleep(30) or b"late")  # type: ignore[func-returns-value]
+    assert helper is not None
+    started = time.monotonic()
+    assert helper.result(timeout=0.3) is None
+    assert time.monotonic() - started < 3
+    assert not alive(helper.pid)
+
+
+def test_a_forked_helper_that_fails_gives_nothing() -> None:
+    def fail() -> bytes:
+        raise OSError("walk failed")
+
+    helper = run.fork_call(fail)
+    assert helper is not None
+    assert helper.result(timeout=10) is None
+    assert not alive(helper.pid)
+
+
+def test_a_cancelled_helper_is_reaped() -> None:
+    helper = run.fork_call(lambda: time.sleep(30) or b"")  # type: ignore[func-returns-value]
+    assert helper is not None
+    assert run.stop_children() == 1  # a running helper counts as a child
+    helper.cancel()
+    assert not alive(helper.pid)
+    assert run.stop_children() == 0
