@@ -551,23 +551,41 @@ def _sums(context_dir: Path, matched: list[Entry], cache: HashCache | None) -> l
 
 
 def match_sources(entries: list[Entry], patterns: Patterns, ignore: Ignore) -> list[Entry]:
-    """The entries ``patterns`` (pattern, where[, what reads it]) match, sorted; a pattern
-    that matches nothing raises ``DockerfileError`` at its Dockerfile line."""
+    """The entries ``patterns`` (pattern, where[, what reads it]) match, sorted. As in
+    Buildah, an instruction fails when a plain path matches nothing, or when none of its
+    sources matches anything; a wildcard that matches nothing beside one that does is fine.
+    The failure is a ``DockerfileError`` at the instruction's line."""
     chosen: dict[str, Entry] = {}
+    empty: dict[tuple[str, str], list[str]] = {}  # (where, what reads) -> unmatched patterns
+    found: set[tuple[str, str]] = set()  # instructions with a source that matched
     for item in patterns:
         pattern, where = item[0], item[1]
+        via = item[2] if len(item) > 2 else COPY
         matched = select(entries, pattern)
+        if not matched and not _is_glob(pattern):
+            raise _no_match(pattern, where, via, ignore)
         if not matched:
-            via = item[2] if len(item) > 2 else COPY
-            because = f" (or {os.path.basename(ignore.source)} excludes it)" if ignore.source \
-                else ""
-            fix = "fix 'source='" if via == MOUNT else "fix the path"
-            raise DockerfileError(
-                f"{via} source '{pattern}' matches no file in the build context{because}",
-                f"{fix} (relative to the context directory)"
-                + (f" or {os.path.basename(ignore.source)}" if ignore.source else ""),
-                where=where,
-            )
+            empty.setdefault((where, via), []).append(pattern)
+        else:
+            found.add((where, via))
         for entry in matched:
             chosen[entry.rel] = entry
+    for (where, via), unmatched in empty.items():
+        if (where, via) not in found:
+            raise _no_match(unmatched[0], where, via, ignore)
     return sorted(chosen.values(), key=lambda e: e.rel)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _no_match(pattern: str, where: str, via: str, ignore: Ignore) -> DockerfileError:
+    because = f" (or {os.path.basename(ignore.source)} excludes it)" if ignore.source else ""
+    fix = "fix 'source='" if via == MOUNT else "fix the path"
+    return DockerfileError(
+        f"{via} source '{pattern}' matches no file in the build context{because}",
+        f"{fix} (relative to the context directory)"
+        + (f" or {os.path.basename(ignore.source)}" if ignore.source else ""),
+        where=where,
+    )

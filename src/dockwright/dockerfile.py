@@ -104,6 +104,12 @@ class Analysis:
     steps: tuple[Step, ...] = ()  # the instructions of the used stages, in build order
 
 
+# flags that take a value, which must be joined to them with '=' (--from=stage)
+VALUE_FLAGS = {"COPY": ("from", "chown", "chmod", "exclude"),
+               "ADD": ("chown", "chmod", "checksum", "exclude"),
+               "RUN": ("mount", "network", "security")}
+
+
 def parse(path: Path, display: str | None = None) -> Dockerfile:
     display = display or str(path)
     try:
@@ -130,6 +136,13 @@ def parse(path: Path, display: str | None = None) -> Dockerfile:
             raise DockerfileError(f"unknown instruction: {c.cmd}",
                                   f"valid instructions: {', '.join(sorted(INSTRUCTIONS))}",
                                   where=f"{display}:{c.start_line}")
+        for flag in ins.flags:
+            if flag[2:] in VALUE_FLAGS.get(cmd, ()):
+                following = f"{flag}={ins.value[0]}" if ins.value else f"{flag}=VALUE"
+                raise DockerfileError(f"{cmd} {flag} has no value: a space does not join a "
+                                      "flag to its value (Buildah refuses it)",
+                                      f"join them with '=': {cmd} {following} ...",
+                                      where=f"{display}:{c.start_line}")
         if cmd == "FROM":
             if current is not None and head is not None:
                 stages.append(Stage(len(stages), head[0], head[1], head[2], tuple(current)))

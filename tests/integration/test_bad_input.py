@@ -124,6 +124,17 @@ CASES = [
          {"Dockerfile": "FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\n",
           "werf.yaml": werf(APP + "target: a\n")},
          "Dockerfile:2: --from=b refers to this or a later stage", "stages above it"),
+    Case("COPY --from without '='",
+         {"Dockerfile": "FROM scratch\nCOPY --from registry.example/img:1 /x /x\n"},
+         "Dockerfile:2: COPY --from has no value: a space does not join a flag to its value...",
+         "join them with '=': COPY --from=registry.example/img:1 ..."),
+    Case("RUN --mount without '='",
+         {"Dockerfile": "FROM scratch\nRUN --mount type=bind,target=/x true\n"},
+         "Dockerfile:2: RUN --mount has no value...", "RUN --mount=type=bind,target=/x"),
+    Case("COPY of wildcards none of which matches",
+         {"Dockerfile": "FROM scratch\nCOPY *foo *bar /x/\n"},
+         "Dockerfile:2: COPY/ADD source '*foo' matches no file in the build context",
+         "fix the path"),
     Case("RUN --mount source missing",
          {"Dockerfile": "FROM scratch\nRUN --mount=type=bind,source=nothere,target=/x true\n"},
          "Dockerfile:2: RUN --mount source 'nothere' matches no file in the build context",
@@ -454,6 +465,15 @@ def test_the_good_project_builds(root_builder: Builder, tmp_path: Path) -> None:
     tags, containers = leftovers(root_builder, "vfs")
     assert len(tags) == 1
     assert containers == ""
+
+
+def test_a_wildcard_matching_nothing_beside_a_match_builds(root_builder: Builder,
+                                                           tmp_path: Path) -> None:
+    """Buildah copies what the other sources match; dockwright refused it before building."""
+    project = make_project(tmp_path / "glob", {
+        "Dockerfile": 'FROM scratch\nCOPY *foo rootfs/ /\nRUN ["/bin/busybox", "true"]\n'})
+    result = root_builder.build(project, "--storage-driver", "vfs")
+    assert result.out.startswith(f"app\tlocalhost/{PROJECT}:")
 
 
 @pytest.mark.parametrize("case", params())

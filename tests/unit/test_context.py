@@ -472,3 +472,18 @@ def test_walk_with_a_second_process_is_the_same_walk(tmp_path: Path, ignore_text
     assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK) == alone
     assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK - 1) == alone
     assert len(forks) == 3  # a small context is walked by one process
+
+
+def test_a_wildcard_matching_nothing_beside_a_source_that_matches_is_fine(ctx: Path) -> None:
+    """As Buildah: COPY *foo *.txt /d/ copies the .txt files; only an instruction none of
+    whose sources matches anything, or a plain path that is missing, fails."""
+    entries = walk(ctx, Ignore("", ()))
+    files = files_for(ctx, entries, [("*foo", "Dockerfile:2"), ("a.txt", "Dockerfile:2")],
+                      Ignore("", ()))
+    assert [f.rel for f in files] == ["a.txt"]
+    with pytest.raises(DockerfileError, match=r"^Dockerfile:3: COPY/ADD source '\*foo'"):
+        files_for(ctx, entries, [("a.txt", "Dockerfile:2"), ("*foo", "Dockerfile:3"),
+                                 ("*bar", "Dockerfile:3")], Ignore("", ()))
+    with pytest.raises(DockerfileError, match=r"^Dockerfile:2: COPY/ADD source 'nosuch'"):
+        files_for(ctx, entries, [("nosuch", "Dockerfile:2"), ("a.txt", "Dockerfile:2")],
+                  Ignore("", ()))
