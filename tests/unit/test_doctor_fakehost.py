@@ -323,6 +323,21 @@ def test_idmap_tools_missing(host: Host) -> None:
     assert check.fix == (checks.INSTALL_UIDMAP,)
 
 
+def test_the_fix_leaves_a_working_idmap_tool_alone(host: Host) -> None:
+    """setuid newuidmap, bare newgidmap: only newgidmap is changed (the script stripped the
+    setuid bit of both and capped only newgidmap, which broke newuidmap)."""
+    host.tool("newgidmap", 0o755)
+    check = checks.check_idmap_tools(host.view(), lambda p: None)
+    assert check.status is Status.FAIL
+    assert "newuidmap has" not in check.finding
+    assert check.fix == ("sudo setcap cap_setgid+ep /usr/bin/newgidmap",
+                         "sudo chmod u-s,g-s /usr/bin/newgidmap")
+    script = doctor.fix_script(doctor.diagnose(host.view(), FakeProber(host.view()),
+                                               doctor.Asked("auto", "auto", None)))
+    assert [line for line in doctor.root_lines(script) if "map" in line] == [
+        "setcap cap_setgid+ep /usr/bin/newgidmap", "chmod u-s,g-s /usr/bin/newgidmap"]
+
+
 def test_idmap_tools_without_setuid_or_caps(host: Host) -> None:
     host.tool("newuidmap", 0o755)
     host.tool("newgidmap", 0o755)

@@ -197,7 +197,7 @@ def check_idmap_tools(view: HostView,
         return Check("newuidmap", Status.SKIP, "root needs no newuidmap")
     problems: list[str] = []
     fixes: list[str] = []
-    setuid_tools: list[str] = []
+    broken: list[str] = []  # only these are changed: a working tool is left as it is
     for tool, cap, bit in (("newuidmap", "cap_setuid", CAP_SETUID),
                            ("newgidmap", "cap_setgid", CAP_SETGID)):
         path = view.which(tool)
@@ -211,14 +211,12 @@ def check_idmap_tools(view: HostView,
         setuid = bool(st.st_mode & stat.S_ISUID) and view.owned_by_root(path)
         caps = read_caps(str(real))
         has_cap = caps is not None and caps[1] and bool(caps[0] & (1 << bit))
-        if setuid:
-            setuid_tools.append(str(path))
         if not setuid and not has_cap:
             problems.append(f"{path} has neither the setuid bit nor the {cap} file capability")
             fixes.append(f"sudo setcap {cap}+ep {path}")
-            setuid_tools.append(str(path))
+            broken.append(str(path))
     if problems:
-        fixes.append(f"sudo chmod u-s,g-s {' '.join(setuid_tools)}")
+        fixes.append(f"sudo chmod u-s,g-s {' '.join(broken)}")
         return Check("newuidmap", Status.FAIL,
                      "; ".join(problems) + ": Buildah falls back to a single mapping with "
                      "only a warning ('newuidmap should be setuid or have filecaps setuid') and "
