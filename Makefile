@@ -7,12 +7,12 @@ PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := buildah runc crun fuse-overlayfs uidmap slirp4netns skopeo docker-registry \
-	busybox-static libcap2-bin util-linux apache2-utils openssl python3-venv
+	busybox-static libcap2-bin util-linux apache2-utils openssl python3-venv procps
 # The tests also need Go and sprig, to render werf.yaml templates with the real thing
 TEST_APT_PACKAGES := golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev
 EXAMPLE := examples/hello
 
-.PHONY: run test unit integration lint deps test-deps venv example-rootfs bench clean
+.PHONY: run test unit integration lint deps test-deps venv example-rootfs bench docs clean
 
 deps: PACKAGES := $(APT_PACKAGES)
 test-deps: PACKAGES := $(APT_PACKAGES) $(TEST_APT_PACKAGES)
@@ -60,6 +60,11 @@ test: test-deps venv lint
 # dockwright against raw Buildah, side by side (about 15 minutes; writes bench/results/latest.json)
 bench: deps venv
 	$(BIN)/python bench/run.py
+
+# regenerate docs/doctor-faults.md from real faults (the suite itself writes no tracked file)
+docs: deps venv
+	DOCKWRIGHT_FAULT_TABLE=$(CURDIR)/docs/doctor-faults.md $(BIN)/pytest -q \
+		tests/integration/test_doctor_faults.py
 
 clean:
 	rm -rf $(VENV) $(EXAMPLE)/base/rootfs

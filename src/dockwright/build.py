@@ -471,6 +471,16 @@ def _say_why(session: Session, image: Image, manifest: Manifest) -> None:
         session.log(image.label, "building: the stage for this digest is gone")
 
 
+def run_network(configured: str | None, setup: Setup) -> str | None:
+    """Buildah's ``--network`` for an image's RUN steps: werf.yaml's ``network`` first, then
+    the build's (``Setup.network``); None for a network of their own (Buildah's default)
+    and for chroot isolation, which always shares the host's."""
+    if setup.isolation.kind != "oci":
+        return None
+    wanted = configured if configured not in (None, "", "default") else setup.network
+    return None if wanted == "private" else wanted
+
+
 def _build(session: Session, image: Image, inputs: plan.Inputs,
            reference: str) -> tuple[str, layers.Plan]:
     """Build ``image`` as ``reference``: its image ID, and what its steps took from the
@@ -479,9 +489,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
     for ref in inputs.analysis.bases:  # stages of ours that only the registry has
         if ref in own and buildah.find_local(session.images, ref) is None:
             _pull(session, ref)
-    network = image.network
-    if network is None and session.setup.isolation.kind == "oci":
-        network = "host"  # see README: rootless private networks fail on many hosts
+    network = run_network(image.network, session.setup)
     cache = session.step_cache
     step_plan = _step_plan(session, image, inputs, pull=True)
     display = os.path.relpath(image.dockerfile_path, session.project.dir)

@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                       "(default: $WERF_BUILDAH_STORAGE_DRIVER or auto)")
     host.add_argument("--storage-root", help="containers storage directory (default: Buildah's "
                       "place for this user; $DOCKWRIGHT_STORAGE_ROOT)")
+    host.add_argument("--network", help="network of RUN steps with OCI isolation: private "
+                      "(default: a network of their own), host or none; werf.yaml's 'network' "
+                      "of an image wins ($DOCKWRIGHT_NETWORK)")
     host.add_argument("--no-probe-cache", action="store_true",
                       help="run the host probes again instead of using cached results")
 
@@ -184,10 +187,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"nothing to build: {project.config_path.name} declares no images",
               file=sys.stderr)
         return Exit.OK
+    chosen = plan.order(project, tuple(args.images))
     setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
                     args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
-                    args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"))
-    names = [i.label for i in plan.order(project, tuple(args.images))]
+                    args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"),
+                    args.network or env.get("DOCKWRIGHT_NETWORK"),
+                    need_private=any(i.network in (None, "", "default") for i in chosen))
+    names = [i.label for i in chosen]
     reporter = _reporter(args, env, names)
     try:
         publish = _publish(args, env, reporter)

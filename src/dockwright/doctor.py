@@ -20,7 +20,14 @@ from dockwright.errors import Exit, HostError, UsageError
 from dockwright.host import auth, checks, checks_runtime, checks_storage
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
-from dockwright.host.resolve import Setup, parse_driver, parse_mode, resolve, storage_places
+from dockwright.host.resolve import (
+    Setup,
+    parse_driver,
+    parse_mode,
+    parse_network,
+    resolve,
+    storage_places,
+)
 from dockwright.host.view import HostView
 
 SCHEMA = "dockwright-doctor/1"
@@ -31,6 +38,7 @@ class Asked:
     mode: str  # auto | native-rootless | native-chroot
     driver: str  # auto | overlay | vfs
     storage_root: str | None
+    network: str = "private"  # private | host | none
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,8 @@ def asked_from(args: argparse.Namespace, env: dict[str, str] | Any) -> Asked:
     """The same values and environment variables as ``build``."""
     return Asked(parse_mode(args.buildah_mode or env.get("WERF_BUILDAH_MODE")),
                  parse_driver(args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER")),
-                 args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT") or None)
+                 args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT") or None,
+                 parse_network(args.network or env.get("DOCKWRIGHT_NETWORK")))
 
 
 def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
@@ -65,6 +74,7 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
     existing = checks_storage.existing_driver(view, graph_root)
     driver = "vfs" if asked.driver == "vfs" or (asked.driver == "auto" and existing == "vfs") \
         else asked.driver
+    runtimes, runtime = checks_runtime.check_runtimes(view, prober, runtime_mode)
     storage_dir = checks_storage.check_storage_dir(view, graph_root, asked.storage_root is None)
     if storage_dir.failed:  # the overlay probe needs the store's directory: no guess
         blocked = "not probed: the storage directory is not usable (see storage-dir)"
@@ -87,7 +97,10 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         checks.check_subids(view, "/etc/subgid"),
         checks.check_idmap_tools(view),
         checks.check_userns_probe(view, prober),
-        checks_runtime.check_runtimes(view, prober, runtime_mode)[0],
+        runtimes,
+        checks_runtime.check_network(view, prober, "chroot" if runtime_mode == "native-chroot"
+                                     or (runtime_mode == "auto" and runtime is None) else "oci",
+                                     runtime, asked.network),
         storage_dir,
         checks_storage.check_storage_fs(view, graph_root),
         checks_storage.check_store_driver(view, graph_root, asked.driver),
@@ -101,7 +114,8 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
 def diagnose(view: HostView, prober: Prober, asked: Asked) -> Report:
     found = tuple(survey(view, prober, asked))
     try:
-        setup = resolve(view, prober, asked.mode, asked.driver, asked.storage_root)
+        setup = resolve(view, prober, asked.mode, asked.driver, asked.storage_root,
+                        asked.network)
     except HostError as exc:
         return Report(view, asked, found, None, exc)
     return Report(view, asked, found, setup, None)

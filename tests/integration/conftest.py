@@ -238,8 +238,12 @@ def _user_builder(rootless_user: str, tmp_path: Path) -> Iterator[Builder]:
     work = SHARED / f"work-{os.getpid()}-{tmp_path.name}"
     work.mkdir(parents=True, exist_ok=True)
     os.chown(work, entry.pw_uid, entry.pw_gid)
+    # DOCKWRIGHT_NETWORK=host: rootless Buildah 1.28 gives RUN steps no private network here
+    # (netavark: setns ... not permitted), so a rootless build needs that allowance;
+    # test_network.py takes it away to test the default
     b = Builder(rootless_user, work / "storage", {"WERF_CONTAINERIZED": "no",
-                                                  "XDG_CACHE_HOME": str(work / "cache")})
+                                                  "XDG_CACHE_HOME": str(work / "cache"),
+                                                  "DOCKWRIGHT_NETWORK": "host"})
     yield b
     b.cleanup()
     shutil.rmtree(work, ignore_errors=True)

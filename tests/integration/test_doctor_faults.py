@@ -4,7 +4,8 @@ For each fault: the doctor (run as the test user ``dwdoctor``) flags it with the
 real ``dockwright build`` in the affected mode fails with the doctor's message; after the
 printed fix is applied, the doctor is green and the build succeeds. Faults that affect every
 user (newuidmap's mode and capabilities, /dev/fuse) are injected only under the exclusive host
-lock. When every fault ran, the rows are written to docs/doctor-faults.md.
+lock. When every fault ran, the rows are written to $DOCKWRIGHT_FAULT_TABLE (``make docs``:
+docs/doctor-faults.md), else beside the suite's shared files.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import pytest
 
 from dockwright.host.checks_runtime import RUNTIMES
 from tests.integration.conftest import (
-    REPO,
     SHARED,
     Builder,
     Run,
@@ -35,7 +35,9 @@ from tests.integration.conftest import (
 )
 
 USER = "dwdoctor"
-TABLE = REPO / "docs" / "doctor-faults.md"
+# a run of the suite writes the table beside its other files; 'make docs' points this at
+# docs/doctor-faults.md (tests never write tracked files)
+TABLE = Path(os.environ.get("DOCKWRIGHT_FAULT_TABLE") or SHARED / "doctor-faults.md")
 FAULTS = ("subuid line removed", "newuidmap/newgidmap without setuid or capability",
           "storage directory not writable", "every OCI runtime hidden from PATH",
           "crun the only runtime on PATH", "/dev/fuse unusable (store on overlayfs)")
@@ -96,11 +98,12 @@ def work(doctor_user: str, tmp_path: Path) -> Iterator[Path]:
 
 def make_builder(work: Path, data: Path | None = None, **env: str) -> Builder:
     """The user's store is $XDG_DATA_HOME/containers/storage: the seed's
-    ~/.local/share/containers, inside this test's own directory."""
+    ~/.local/share/containers, inside this test's own directory. The host network is
+    allowed: rootless Buildah gives RUN steps no private network here (test_network.py)."""
     data = data or work / "data"
     return Builder(USER, data / "containers" / "storage",
                    {"WERF_CONTAINERIZED": "no", "XDG_CACHE_HOME": str(work / "cache"),
-                    "XDG_DATA_HOME": str(data), **env})
+                    "XDG_DATA_HOME": str(data), "DOCKWRIGHT_NETWORK": "host", **env})
 
 
 def project(work: Path) -> Path:

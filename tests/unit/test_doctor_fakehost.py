@@ -22,6 +22,7 @@ from dockwright.host.view import HostView, Identity
 OK_MAP = ProbeResult(True, "0 1000 1 | 1 100000 65536")
 MOUNTED = ProbeResult(True, "test mount succeeded")
 BUILDAH = ProbeResult(True, "buildah version 1.28.2")
+OWN_NETWORK = ProbeResult(True, "a container got its own network")
 HYBRID = "cgroups in hybrid mode not supported, drop all controllers from cgroupv2"
 
 
@@ -30,8 +31,10 @@ class FakeProber(Prober):
 
     def __init__(self, view: HostView, *, userns: ProbeResult = OK_MAP,
                  runtimes: dict[str, ProbeResult] | None = None,
-                 overlay: ProbeResult = MOUNTED, buildah: ProbeResult = BUILDAH) -> None:
+                 overlay: ProbeResult = MOUNTED, buildah: ProbeResult = BUILDAH,
+                 network: ProbeResult = OWN_NETWORK) -> None:
         super().__init__(view, use_cache=False)
+        self.network = network
         self.userns = userns
         self.runtimes = runtimes or {}
         self.overlay = overlay
@@ -47,6 +50,10 @@ class FakeProber(Prober):
 
     def native_overlay(self, storage_parent: Path) -> ProbeResult:
         return self.overlay
+
+    def private_network(self, runtime: str) -> ProbeResult:
+        self.probed.append(f"network:{runtime}")
+        return self.network
 
     def buildah_version(self) -> ProbeResult:
         return self.buildah
@@ -517,7 +524,7 @@ def test_fuse(host: Host) -> None:
 def args(*, mode: str | None = None, driver: str | None = None, json_out: bool = False,
          fix: bool = False, yes: bool = False) -> argparse.Namespace:
     return argparse.Namespace(buildah_mode=mode, storage_driver=driver, storage_root=None,
-                              json=json_out, fix=fix, yes=yes, no_probe_cache=True)
+                              network=None, json=json_out, fix=fix, yes=yes, no_probe_cache=True)
 
 
 def test_doctor_green_host(host: Host) -> None:
@@ -696,3 +703,54 @@ def test_registry_auth_check(host: Host) -> None:
     check = auth.check_registry_auth(host.view())
     assert check.status is Status.FAIL and "is not valid JSON" in check.finding
     assert check.fix and "dockwright login" in check.fix[0]
+
+
+# -- network ---------------------------------------------------------------------------------
+
+SETNS = ProbeResult(False, "netavark: setns: IO error: Operation not permitted (os error 1)")
+NO_IPTABLES = ProbeResult(False, "netavark: No such file or directory (os error 2)")
+
+
+def test_network_check(host: Host) -> None:
+    view = host.view()
+    ok = checks_runtime.check_network(view, FakeProber(view), "oci", "/usr/bin/runc", "private")
+    assert ok.status is Status.OK and "of their own" in ok.finding
+    chroot = checks_runtime.check_network(view, FakeProber(view, network=SETNS), "chroot",
+                                          None, "private")
+    assert chroot.status is Status.OK and "share the host's network" in chroot.finding
+    for asked in ("host", "none"):
+        prober = FakeProber(view, network=SETNS)
+        check = checks_runtime.check_network(view, prober, "oci", "/usr/bin/runc", asked)
+        assert check.status is Status.OK and f"asked: {asked}" in check.finding
+        assert prober.probed == []  # nothing to probe when the host's or no network is asked
+    failed = checks_runtime.check_network(view, FakeProber(view, network=SETNS), "oci",
+                                          "/usr/bin/runc", "private")
+    assert failed.status is Status.FAIL and "setns" in failed.finding
+    assert "export DOCKWRIGHT_NETWORK=host  # RUN steps share the host's network, or:" in \
+        failed.fix
+
+
+def test_network_without_sbin_on_path_names_it(host: Host) -> None:
+    host.tool("iptables", directory="/usr/sbin")
+    view = host.view()  # PATH=/usr/bin:/bin, as runuser leaves it
+    check = checks_runtime.check_network(view, FakeProber(view, network=NO_IPTABLES), "oci",
+                                         "/usr/bin/runc", "private")
+    assert check.fix[0] == 'export PATH="$PATH:/usr/sbin"  # netavark runs iptables from PATH'
+    host.remove("/usr/sbin/iptables")
+    check = checks_runtime.check_network(view, FakeProber(view, network=NO_IPTABLES), "oci",
+                                         "/usr/bin/runc", "private")
+    assert check.fix[0].startswith("sudo apt-get install -y iptables")
+
+
+def test_resolve_stops_without_a_private_network_unless_none_needs_one(host: Host) -> None:
+    view = host.view()
+    prober = FakeProber(view, network=SETNS)
+    with pytest.raises(HostError, match="RUN steps cannot get a network of their own"):
+        resolve(view, prober, "native-rootless", "vfs")
+    assert resolve(view, prober, "native-rootless", "vfs", network_value="host").network == \
+        "host"
+    assert resolve(view, prober, "native-rootless", "vfs",
+                   need_private=False).network == "private"  # werf.yaml sets every image's
+    assert resolve(view, prober, "native-chroot", "vfs").network == "host"
+    with pytest.raises(UsageError, match="unexpected network specified: bridge"):
+        resolve(view, prober, "native-rootless", "vfs", network_value="bridge")

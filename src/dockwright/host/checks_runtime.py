@@ -99,3 +99,42 @@ def check_runtimes(view: HostView, prober: Prober, mode: str = "auto"
     else:
         fix += ("# or build without an OCI runtime: export WERF_BUILDAH_MODE=native-chroot",)
     return Check("oci-runtime", status, finding, fix), None
+
+
+NETWORKS = ("private", "host", "none")
+
+
+def check_network(view: HostView, prober: Prober, isolation: str, runtime: str | None,
+                  asked: str) -> Check:
+    """The network RUN steps get: their own (the default), the host's, or none."""
+    if isolation == "chroot":
+        return Check("network", Status.OK,
+                     "chroot isolation: RUN steps share the host's network, services on its "
+                     "loopback included (native-rootless gives them a network of their own)")
+    if asked == "host":
+        return Check("network", Status.OK, "RUN steps use the host's network (asked: host), "
+                     "services on its loopback included")
+    if asked == "none":
+        return Check("network", Status.OK, "RUN steps have no network (asked: none)")
+    if runtime is None:
+        return Check("network", Status.SKIP, "not probed: no OCI runtime works here")
+    probe = prober.private_network(runtime)
+    if probe.ok:
+        return Check("network", Status.OK, "RUN steps get a network of their own (Buildah's "
+                     "default); the host's loopback services are out of their reach")
+    fixes: list[str] = []
+    if "No such file or directory" in probe.detail and view.which("iptables") is None:
+        # netavark runs iptables from PATH; su/runuser/CI environments often lack /usr/sbin
+        sbin = next((d for d in ("/usr/sbin", "/sbin") if view.is_program(f"{d}/iptables")),
+                    None)
+        fixes.append(f'export PATH="$PATH:{sbin}"  # netavark runs iptables from PATH' if sbin
+                     else "sudo apt-get install -y iptables  # netavark needs it")
+    elif not view.identity.is_root:
+        fixes.append("# this Buildah gives rootless RUN steps no network of their own here "
+                     "(as root it would)")
+    fixes += ["export DOCKWRIGHT_NETWORK=host  # RUN steps share the host's network, or:",
+              "export DOCKWRIGHT_NETWORK=none  # RUN steps have no network",
+              "# per image: 'network: host' in werf.yaml; per build: --network host"]
+    return Check("network", Status.FAIL,
+                 f"a private network for RUN steps does not work here ({probe.detail})",
+                 tuple(fixes))

@@ -115,6 +115,25 @@ class Prober:
                 run.run(buildah_argv(store, "unshare", "rm", "-rf", base), env=self.env,
                         check=False)
 
+    def _run_trivial(self, runtime: str, *options: str) -> run.Result:
+        """``true`` in a scratch container, the host's programs mounted read-only, run by
+        ``runtime`` with ``options``: what a RUN step needs, and nothing of the user's."""
+        with self._scratch_store() as store:
+            made = run.run(buildah_argv(store, "from", "--pull=never", "scratch"), env=self.env,
+                           check=False)
+            if not made.ok:
+                return made
+            container = made.stdout.strip()
+            mounts: list[str] = []
+            for directory in ("/usr", "/lib", "/lib64", "/bin"):
+                if os.path.isdir(directory):
+                    mounts += ["--volume", f"{directory}:{directory}:ro"]
+            tried = run.run(buildah_argv(store, "run", "--isolation", "oci", "--runtime",
+                                         runtime, *options, *mounts, container, "true"),
+                            env=self.env, check=False, timeout=120)
+            run.run(buildah_argv(store, "rm", container), env=self.env, check=False)
+            return tried
+
     def buildah_version(self) -> ProbeResult:
         """``buildah --version``: its version line, or why it does not run."""
         key = self._fingerprint("buildah-version")
@@ -132,23 +151,27 @@ class Prober:
         cached = self._cached(key)
         if cached:
             return cached
-        with self._scratch_store() as store:
-            made = run.run(buildah_argv(store, "from", "--pull=never", "scratch"), env=self.env,
-                           check=False)
-            if not made.ok:
-                return self._store(key, ProbeResult(False, run.last_line(made.stderr)))
-            container = made.stdout.strip()
-            mounts: list[str] = []
-            for directory in ("/usr", "/lib", "/lib64", "/bin"):
-                if os.path.isdir(directory):
-                    mounts += ["--volume", f"{directory}:{directory}:ro"]
-            tried = run.run(buildah_argv(store, "run", "--isolation", "oci", "--runtime",
-                                         runtime, "--network", "host", *mounts, container,
-                                         "true"), env=self.env, check=False)
-            run.run(buildah_argv(store, "rm", container), env=self.env, check=False)
+        tried = self._run_trivial(runtime, "--network", "host")
         if tried.ok:
             return self._store(key, ProbeResult(True, "ran a container"))
         return self._store(key, ProbeResult(False, _runtime_error(tried.stderr)))
+
+    def private_network(self, runtime: str) -> ProbeResult:
+        """Does a RUN step get a network of its own here (Buildah's default: netavark or CNI
+        as root, slirp4netns or pasta rootless)? A trivial container, without --network."""
+        helpers = [_stat_key(p) for p in ("/usr/lib/podman/netavark", "/usr/libexec/podman/"
+                                           "netavark", "/usr/bin/slirp4netns", "/usr/bin/pasta",
+                                           "/dev/net/tun")]
+        key = self._fingerprint("private-network", _stat_key(runtime), *helpers,
+                                self.env.get("PATH", ""))  # netavark runs iptables from PATH
+        cached = self._cached(key)
+        if cached:
+            return cached
+        tried = self._run_trivial(runtime)
+        if tried.ok:
+            return self._store(key, ProbeResult(True, "a container got its own network"))
+        return self._store(key, ProbeResult(False, run.last_line(tried.stderr)
+                                            .removeprefix("Error: ")))
 
     def userns_mapping(self) -> ProbeResult:
         """Does Buildah's user namespace get the full sub-id mapping (not a single id)?"""

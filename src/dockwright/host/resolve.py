@@ -35,6 +35,18 @@ def parse_mode(value: str | None) -> str:
     return mode
 
 
+def parse_network(value: str | None) -> str:
+    """The network asked for RUN steps: private (the default), host or none."""
+    network = (value or "private").strip()
+    if network in ("", "default"):
+        return "private"
+    if network not in checks_runtime.NETWORKS:
+        raise UsageError(f"unexpected network specified: {network}",
+                         "DOCKWRIGHT_NETWORK / --network takes one of: "
+                         f"{', '.join(checks_runtime.NETWORKS)}")
+    return network
+
+
 def parse_driver(value: str | None) -> str:
     driver = (value or "auto").strip()
     if driver in ("", "default"):
@@ -56,6 +68,7 @@ class Setup:
     warnings: tuple[str, ...] = ()
     checks: tuple[Check, ...] = field(default=(), compare=False)
     buildah: str = ""  # "buildah version 1.28.2", as Buildah says it
+    network: str = "private"  # of RUN steps, where werf.yaml says nothing: private|host|none
 
     def summary(self) -> str:
         runtime = f" with {os.path.basename(self.isolation.runtime)}" \
@@ -101,10 +114,13 @@ def gate_checks(view: HostView, prober: Prober, wanted_driver: str, graph_root: 
 
 
 def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value: str | None,
-            storage_root: str | None = None) -> Setup:
+            storage_root: str | None = None, network_value: str | None = None,
+            need_private: bool = True) -> Setup:
     """The setup a build uses here; HostError, with the doctor's findings and fixes, when the
-    asked mode or driver cannot work."""
+    asked mode, driver or network cannot work (``need_private``: some image leaves its
+    network to the default)."""
     mode = parse_mode(mode_value)
+    network = parse_network(network_value)
     wanted_driver = parse_driver(driver_value)
     ident = view.identity
     reasons: list[str] = []
@@ -150,13 +166,19 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
         warnings.append(runtime_check.finding)
 
     isolation = Isolation("oci", runtime) if mode == "native-rootless" else Isolation("chroot")
+    if isolation.kind == "oci" and (network != "private" or need_private):
+        network_check = checks_runtime.check_network(view, prober, "oci", runtime, network)
+        done.append(network_check)
+        if network_check.failed:
+            raise _host_error("RUN steps cannot get a network of their own here", [network_check])
     store, store_reasons, store_warnings = _choose_storage(view, prober, wanted_driver,
                                                            graph_root, run_root, done)
     reasons += store_reasons
     warnings += store_warnings
     version = prober.buildah_version()  # cached: gate_checks asked already
     return Setup(mode, isolation, store, not ident.is_root, tuple(reasons), tuple(warnings),
-                 tuple(done), version.detail if version.ok else "")
+                 tuple(done), version.detail if version.ok else "",
+                 network if isolation.kind == "oci" else "host")
 
 
 def _choose_storage(view: HostView, prober: Prober, wanted: str, graph_root: Path,
