@@ -17,19 +17,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dockwright import __version__, plan, report
-from dockwright.build import Publish, Session, explain, new_session, records, step_lines
+from dockwright.build import explain, step_lines
 from dockwright.config import load_project
 from dockwright.config.model import Project
 from dockwright.config.render import RenderOptions, render
 from dockwright.digest import diff
-from dockwright.errors import BuildFailed, DockwrightError, Exit, UsageError
+from dockwright.errors import BuildFailed, DockwrightError, Exit, Terminated, UsageError
+from dockwright.host import limits
 from dockwright.host.auth import auth_file, with_auth_file
 from dockwright.host.probes import Prober, cache_dir
 from dockwright.host.resolve import Setup, resolve
 from dockwright.host.view import HostView, Identity
 from dockwright.options import check_env, env_bool, run_options
 from dockwright.progress import Live, Plain, Reporter
-from dockwright.schedule import Outcome, Terminated, build_all
+from dockwright.publish import records
+from dockwright.report import Source
+from dockwright.schedule import Outcome, build_all
+from dockwright.session import Publish, Session, new_session
 from dockwright.storage.registry import RegistryStages, redact, tls_verify_for
 
 log = logging.getLogger("dockwright")
@@ -154,9 +158,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _host(args: argparse.Namespace) -> tuple[HostView, Prober]:
-    view = HostView(env=dict(os.environ), identity=Identity.current())
-    return view, Prober(view, use_cache=not args.no_probe_cache)
+def child_env() -> dict[str, str]:
+    """The environment of every Buildah and skopeo call: the user's, with the auth file both
+    tools use (host/auth.py) and the resource limits root can give RUN steps here
+    (host/limits.py)."""
+    ident = Identity.current()
+    env = with_auth_file(os.environ, ident)
+    wanted = limits.needed(HostView(env=env, identity=ident), limits.hard_limits())
+    return limits.with_limits(env, wanted, cache_dir(env, ident.home))
+
+
+def _host(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[HostView, Prober]:
+    """The host as the checks see it (the user's environment), and the probes, which run
+    Buildah with ``env`` as a build would."""
+    ident = Identity.current()
+    view = HostView(env=dict(os.environ), identity=ident)
+    return view, Prober(HostView(env=dict(env), identity=ident),
+                        use_cache=not args.no_probe_cache)
 
 
 def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOptions:
@@ -179,10 +197,10 @@ def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> Proje
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    env = with_auth_file(os.environ, Identity.current())
-    check_env(env)
-    view, prober = _host(args)
-    project = _load(args, env, view.identity.home)
+    check_env(os.environ)
+    env = child_env()
+    view, prober = _host(args, env)
+    project = _load(args, os.environ, view.identity.home)  # templates see the user's env
     if not project.images and not args.images:
         print(f"nothing to build: {project.config_path.name} declares no images",
               file=sys.stderr)
@@ -284,7 +302,7 @@ def summary_table(outcome: Outcome) -> list[str]:
     rows = [("IMAGE", "REFERENCE", "RESULT", "TIME", "SIZE")]
     for r in outcome.results:
         rows.append((r.name or "~", r.final_reference or r.reference,
-                     "built" if r.rebuilt else ("reused (registry)" if r.source == "repo"
+                     "built" if r.rebuilt else ("reused (registry)" if r.source == Source.REPO
                                                 else "reused"),
                      f"{r.seconds:.1f}s", r.size or "-"))
     for name in outcome.failed:
@@ -380,7 +398,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from dockwright import doctor
 
     check_env(os.environ)
-    view, prober = _host(args)
+    view, prober = _host(args, child_env())
     code, text = doctor.command(args, view, prober)
     if text:
         print(text, end="" if text.endswith("\n") else "\n")
@@ -439,7 +457,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="debug: %(message)s", stream=sys.stderr)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader gone away is found here, not at interpreter exit
+        return code
     except BrokenPipeError:  # the reader of stdout went away (| head): end as SIGPIPE would
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

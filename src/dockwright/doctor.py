@@ -17,7 +17,7 @@ from typing import Any
 
 from dockwright import run
 from dockwright.errors import Exit, HostError, UsageError
-from dockwright.host import auth, checks, checks_runtime, checks_storage
+from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.resolve import (
@@ -107,6 +107,7 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         checks_storage.check_run_root(view, run_root),
         checks_storage.check_xdg_runtime_dir(view),
         *overlay,
+        limits.check_rlimits(view, limits.hard_limits()),
         auth.check_registry_auth(view),
     ]
 

@@ -80,3 +80,17 @@ class ReportError(DockwrightError):
     """The build report could not be written (the images are built)."""
 
     exit_code = Exit.BAD_INPUT
+
+
+class RegistryError(DockwrightError):
+    """A registry could not be reached or refused an operation."""
+
+    exit_code = Exit.REGISTRY
+
+
+class StageMissing(Exception):
+    """With --require-built-images: the stage for this digest exists nowhere."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like SIGINT's KeyboardInterrupt."""

@@ -16,9 +16,9 @@ from dockwright import cachefile, context, plan, run, steps
 from dockwright.config.model import Image, Project
 from dockwright.dockerfile import Analysis, Dockerfile
 from dockwright.engine import buildah
-from dockwright.errors import BuildFailed
+from dockwright.errors import BuildFailed, RegistryError
 from dockwright.storage import stepcache
-from dockwright.storage.registry import RegistryError, RegistryStages
+from dockwright.storage.registry import RegistryStages
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,26 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-STATES = ("waiting", "resolving", "reused", "building", "pushing", "done", "failed",
-          "skipped")
+class State(StrEnum):
+    """Where an image is in the build (the live view's column, in this order)."""
+
+    WAITING = "waiting"
+    RESOLVING = "resolving"
+    REUSED = "reused"
+    BUILDING = "building"
+    PUSHING = "pushing"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+STATES = tuple(State)
 
 
 class Reporter(Protocol):
@@ -27,7 +40,7 @@ class Reporter(Protocol):
     def output(self, image: str, line: str) -> None:
         """A line of Buildah's output while ``image`` builds."""
 
-    def state(self, image: str, state: str, detail: str = "") -> None:
+    def state(self, image: str, state: State, detail: str = "") -> None:
         """``image`` moved to ``state`` (one of STATES)."""
 
     def close(self) -> None:
@@ -56,7 +69,7 @@ class Plain:
         if not self.quiet:
             self._print(image, line)
 
-    def state(self, image: str, state: str, detail: str = "") -> None:
+    def state(self, image: str, state: State, detail: str = "") -> None:
         if state in ("failed", "skipped") and not self.quiet:
             self._print(image, f"{state}: {detail}" if detail else state)
 
@@ -117,7 +130,7 @@ class Live:
             if "STEP " in line:
                 row.detail = line[line.index("STEP "):]
 
-    def state(self, image: str, state: str, detail: str = "") -> None:
+    def state(self, image: str, state: State, detail: str = "") -> None:
         with self._lock:
             row = self.rows[image]
             if row.state == "waiting":

@@ -9,9 +9,18 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from dockwright.errors import ReportError, UsageError
+
+
+class Source(StrEnum):
+    """Where an image's stage came from in this build."""
+
+    LOCAL = "local"  # local storage
+    REPO = "repo"  # the --repo registry
+    BUILT = "built"  # this build made it
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,7 @@ class ImageRecord:
     size: int
     seconds: float
     created_ns: int
-    source: str  # "local", "repo", "built"
+    source: Source
 
     @property
     def image_name(self) -> str:
@@ -56,7 +65,7 @@ def to_json(records: Sequence[ImageRecord]) -> str:
                 "DockerImageDigest": r.image_digest,
                 "CreatedAt": r.created_ns,
                 "Size": r.size,
-                "SourceType": "" if r.source == "built" else r.source,
+                "SourceType": "" if r.source == Source.BUILT else str(r.source),
                 "BaseImagePulled": False,
                 "Rebuilt": r.rebuilt,
                 "BuildTime": build_time,

@@ -25,15 +25,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dockwright import plan, run
-from dockwright.build import Result, Session, StageMissing, build_one, check_custom_tags, settle
+from dockwright.build import build_one
 from dockwright.config.model import Image
 from dockwright.engine import buildah
-from dockwright.errors import DockwrightError, Exit, Interrupted
+from dockwright.errors import DockwrightError, Exit, Interrupted, StageMissing, Terminated
+from dockwright.progress import State
+from dockwright.publish import check_custom_tags, settle
+from dockwright.report import Source
+from dockwright.session import Result, Session
 from dockwright.storage import local
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered to the main thread like SIGINT (exit 143 instead of 130)."""
 
 
 @dataclass
@@ -68,7 +68,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
         if registry is not None:
             registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
-        session.reporter.state(image.label, "waiting")
+        session.reporter.state(image.label, State.WAITING)
     with scratch_dir(session):
         return _build_all(session, images, parallel, limit)
 
@@ -178,7 +178,7 @@ def _schedule(session: Session, images: list[Image], limit: int,
                     outcome.missing.append(image.name)
                 else:
                     outcome.skipped[image.name] = blocked[0]
-                    session.reporter.state(image.label, "skipped",
+                    session.reporter.state(image.label, State.SKIPPED,
                                            f"'{blocked[0]}' did not build")
                 continue
             if len(running) < limit and all(d in done for d in deps):
@@ -196,15 +196,16 @@ def _schedule(session: Session, images: list[Image], limit: int,
                 continue
             except DockwrightError as exc:
                 outcome.failed[image.name] = exc
-                session.reporter.state(image.label, "failed", exc.message)
+                session.reporter.state(image.label, State.FAILED, exc.message)
                 continue
             done[image.name] = result
             session.results[image.name] = result
             if result.rebuilt:
-                session.reporter.state(image.label, "done", f"built in {result.seconds:.1f} s")
+                session.reporter.state(image.label, State.DONE,
+                                       f"built in {result.seconds:.1f} s")
             else:
-                session.reporter.state(image.label, "reused",
-                                       "from the registry" if result.source == "repo"
+                session.reporter.state(image.label, State.REUSED,
+                                       "from the registry" if result.source == Source.REPO
                                        else "locally")
     settle(session, list(done))  # one wait for every stage stored in the registry
     # settled results are in session.results (those settled earlier, for a dependent, too)

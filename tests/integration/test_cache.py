@@ -32,7 +32,7 @@ NOTHING = {"base": "reused", "app": "reused", "tools": "reused"}
 APP = {"base": "reused", "app": "built", "tools": "reused"}
 TOOLS = {"base": "reused", "app": "reused", "tools": "built"}
 
-CHANGES: list[tuple[str, Callable[[Path], None], dict[str, str]]] = [
+CHANGES: list[tuple[str, Callable[[Path], object], dict[str, str]]] = [
     ("copied file", lambda p: append(p / "app/src/greeting.txt.in", "more\n"), APP),
     ("file mode of a copied file", lambda p: (p / "app/app.sh").chmod(0o700), APP),
     ("new file in a copied directory", lambda p: (p / "app/src/new.txt").write_text("n"), APP),

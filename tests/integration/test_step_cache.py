@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,7 +160,7 @@ def test_a_rootless_user_gets_the_same_cache(user_builder: Builder) -> None:
                                      driver="vfs") == "app 2\n"
 
 
-def _manifest(registry: Registry, repo: str, tag: str) -> dict[str, object]:
+def _manifest(registry: Registry, repo: str, tag: str) -> dict[str, Any]:
     raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
                           f"docker://{registry.host}/{repo}:{tag}"], capture_output=True,
                          text=True, check=True).stdout

@@ -201,13 +201,21 @@ def test_config_render_and_template_options(cli: Cli, project: Make,
     assert r.code == Exit.BAD_INPUT and "is not a boolean" in r.err
 
 
-def test_stdout_closed_early_ends_quietly_as_sigpipe(project: Make) -> None:
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_stdout_closed_early_ends_quietly_as_sigpipe(project: Make, unbuffered: str) -> None:
+    """Buffered (Python's default) or not: the broken pipe is found while main() runs (with
+    buffered output it was found only at interpreter exit: exit 120 and a message)."""
+    import os
     import subprocess
     import sys
 
     root = project(SAMPLE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
     proc = subprocess.Popen([sys.executable, "-m", "dockwright", "config", "--json", "--dir",
-                             str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # the reader goes away before anything is written
     err = proc.stderr.read().decode()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
-from dockwright import run
+from dockwright import cachefile, run
 from dockwright.context import Ignore, checksum, clean, files_for, load_ignore, select, walk
 from dockwright.errors import DockerfileError
 
@@ -18,6 +20,18 @@ TREE = [
     "build/out.o", "build/logs/x.log",
     ".git/HEAD",
 ]
+
+
+R = TypeVar("R")
+
+
+def recording(real: Callable[..., R], calls: list[Any],
+              what: Callable[..., Any]) -> Callable[..., R]:
+    """``real``, noting ``what(*args)`` of each call in ``calls``."""
+    def wrapper(*args: Any) -> R:
+        calls.append(what(*args))
+        return real(*args)
+    return wrapper
 
 
 @pytest.fixture
@@ -339,7 +353,7 @@ def test_hash_cache_reuses_checksums_and_sees_every_change(tmp_path: Path,
         root, ctx.walk(root, ignore), [("d", "Dockerfile:1")], ignore)}
     reads: list[str] = []
     real = ctx.checksum
-    monkeypatch.setattr(ctx, "checksum", lambda d, e: reads.append(e.rel) or real(d, e))
+    monkeypatch.setattr(ctx, "checksum", recording(real, reads, lambda d, e: e.rel))
     assert digest() == first
     assert reads == ["d"]  # only the directory entry: no file was read again
     # same size, mtime put back by hand: ctime still shows the rewrite
@@ -382,11 +396,10 @@ def test_unchanged_context_is_answered_by_the_set_cache(tmp_path: Path,
     assert first.root == ctx.root_of(first.details)
     reads: list[str] = []
     real = ctx.checksum
-    monkeypatch.setattr(ctx, "checksum", lambda d, e: reads.append(e.rel) or real(d, e))
+    monkeypatch.setattr(ctx, "checksum", recording(real, reads, lambda d, e: e.rel))
     loaded: list[Path] = []
-    real_load = ctx.cachefile.read_marshal
-    monkeypatch.setattr(ctx.cachefile, "read_marshal", lambda p: loaded.append(p)
-                        or real_load(p))
+    real_load = cachefile.read_marshal
+    monkeypatch.setattr(cachefile, "read_marshal", recording(real_load, loaded, lambda p: p))
     again = sources()
     assert again == ctx.ContextSet(first.root, 11, None)  # from the cache alone
     assert reads == [] and loaded == [ctx.HashCache.sets_path(cache_file)]  # no per-file table
@@ -458,9 +471,12 @@ def test_walk_with_a_second_process_is_the_same_walk(tmp_path: Path, ignore_text
     forks: list[list[str] | None] = []
     real_split, real_fork = ctx._split, run.fork_call
     splits: list[list[str] | None] = []
-    monkeypatch.setattr(ctx, "_split", lambda *a: splits.append(real_split(*a)) or splits[-1])
-    monkeypatch.setattr(run, "fork_call", lambda work: forks.append(splits[-1])
-                        or real_fork(work))
+    def split(*args: Any) -> list[str] | None:
+        splits.append(real_split(*args))
+        return splits[-1]
+
+    monkeypatch.setattr(ctx, "_split", split)
+    monkeypatch.setattr(run, "fork_call", recording(real_fork, forks, lambda work: splits[-1]))
     assert ctx.walk_raw(root, ignore, expected=ctx.PARALLEL_WALK) == alone
     assert forks == [helper]
     # the same parts either way, so the same fingerprint

@@ -79,7 +79,7 @@ def proj(tmp_path: Path) -> Path:
     return write(tmp_path / "p", FILES)
 
 
-Change = Callable[[Path], None]
+Change = Callable[[Path], object]
 
 
 def edit(rel: str, text: str) -> Change:

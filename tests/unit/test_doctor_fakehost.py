@@ -13,7 +13,7 @@ import pytest
 
 from dockwright import doctor
 from dockwright.errors import Exit, HostError, UsageError
-from dockwright.host import auth, checks, checks_runtime, checks_storage
+from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import CAP_SETGID, CAP_SETUID, Status
 from dockwright.host.probes import Prober, ProbeResult
 from dockwright.host.resolve import resolve
@@ -683,7 +683,24 @@ ALICE = Identity(1000, 1000, "alice", Path("/home/alice"))
 def test_the_auth_file_is_the_one_buildah_uses(env: dict[str, str], identity: Identity,
                                                path: str) -> None:
     assert str(auth.auth_file(env, identity).path) == path
-    assert auth.with_auth_file(env, identity)["REGISTRY_AUTH_FILE"] == path
+
+
+def test_the_auth_file_is_made_where_buildah_would_make_it(tmp_path: Path) -> None:
+    """Buildah refuses a REGISTRY_AUTH_FILE that does not exist: an empty one is made."""
+    env = {"TMPDIR": str(tmp_path)}
+    made = Path(auth.with_auth_file(env, ALICE)["REGISTRY_AUTH_FILE"])
+    assert made == tmp_path / "containers-user-1000/containers/containers/auth.json"
+    assert json.loads(made.read_text()) == {"auths": {}}
+    assert made.stat().st_mode & 0o777 == 0o600
+    made.write_text('{"auths": {"r.example": {}}}')
+    assert auth.with_auth_file(env, ALICE)["REGISTRY_AUTH_FILE"] == str(made)
+    assert "r.example" in made.read_text()  # never overwritten
+    mine = {"REGISTRY_AUTH_FILE": str(tmp_path / "absent.json")}
+    assert auth.with_auth_file(mine, ALICE) == mine  # the user's choice, untouched
+    assert not (tmp_path / "absent.json").exists()
+    (tmp_path / "file").write_text("")
+    blocked = {"TMPDIR": str(tmp_path / "file")}  # cannot be made: the tools choose
+    assert auth.with_auth_file(blocked, ALICE) == blocked
 
 
 def test_registry_auth_check(host: Host) -> None:
@@ -754,3 +771,36 @@ def test_resolve_stops_without_a_private_network_unless_none_needs_one(host: Hos
     assert resolve(view, prober, "native-chroot", "vfs").network == "host"
     with pytest.raises(UsageError, match="unexpected network specified: bridge"):
         resolve(view, prober, "native-rootless", "vfs", network_value="bridge")
+
+
+# -- rlimits ---------------------------------------------------------------------------------
+
+HERE = {"nofile": 20000, "nproc": 96365}  # this VM's hard limits
+
+
+def test_root_without_cap_sys_resource_gets_its_own_hard_limits(host: Host,
+                                                                tmp_path: Path) -> None:
+    host.write("/proc/self/status", "Name:\tpython3\nCapEff:\t000001fffeffffff\n")
+    root = host.view(root_user=True)
+    assert limits.needed(root, HERE) == ("nofile=20000:20000", "nproc=96365:96365")
+    assert limits.needed(root, {"nofile": 1_048_576, "nproc": 96365}) == \
+        ("nproc=96365:96365",)
+    assert limits.needed(host.view(), HERE) == ()  # rootless: Buildah keeps the hard limits
+    env = limits.with_limits({"PATH": "/bin"}, limits.needed(root, HERE), tmp_path)
+    conf = Path(env["CONTAINERS_CONF_OVERRIDE"])
+    assert conf.read_text() == ('[containers]\ndefault_ulimits = ["nofile=20000:20000", '
+                                '"nproc=96365:96365"]\n')
+    assert limits.with_limits({"CONTAINERS_CONF_OVERRIDE": "/mine.conf"}, ("nofile=1:1",),
+                              tmp_path) == {"CONTAINERS_CONF_OVERRIDE": "/mine.conf"}
+    check = limits.check_rlimits(root, HERE)
+    assert check.status is Status.OK and "nofile=20000:20000" in check.finding
+    host.env["CONTAINERS_CONF_OVERRIDE"] = "/mine.conf"
+    check = limits.check_rlimits(host.view(root_user=True), HERE)
+    assert check.status is Status.WARN and "/mine.conf" in check.fix[0]
+
+
+def test_root_with_cap_sys_resource_needs_nothing(host: Host) -> None:
+    host.write("/proc/self/status", "Name:\tpython3\nCapEff:\t000001ffffffffff\n")
+    assert limits.needed(host.view(root_user=True), HERE) == ()
+    assert limits.check_rlimits(host.view(root_user=True), HERE).finding == \
+        "RUN steps get Buildah's own resource limits"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dockwright import report, run
-from dockwright.build import custom_tag
 from dockwright.engine import skopeo
+from dockwright.publish import custom_tag
 from dockwright.storage import registry
 from dockwright.storage.registry import (
     MISSING_REPO,
@@ -111,7 +111,7 @@ def test_skopeo_argv() -> None:
 
 def test_report_json_and_env() -> None:
     record = report.ImageRecord("dev/app-front", "reg.io/p", "d-1", "sha256:i", "sha256:m",
-                                True, True, 123, 1.234, 5, "built")
+                                True, True, 123, 1.234, 5, report.Source.BUILT)
     data = json.loads(report.to_json([record]))
     image = data["Images"]["dev/app-front"]
     assert image["DockerImageName"] == "reg.io/p:d-1" and image["BuildTime"] == "1.23"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_render_and_its_cache(proj: Path, tmp_path: Path,
     assert text() == first and counter.misses == 1
     assert text({**env, "UNRELATED": "y"}) == first and counter.misses == 1  # not read
 
-    steps = [
+    steps: list[tuple[str, Callable[[], object], str]] = [
         ("an environment variable env read", lambda: env.update(PROJECT="p2"), "project: p2"),
         ("a file .Files.Get read", lambda: (proj / "settings.txt").write_text("two\n"),
          "settings: two"),

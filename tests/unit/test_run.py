@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -34,38 +35,34 @@ def test_a_captured_child_is_killed_at_its_timeout() -> None:
     assert result.returncode == -9 and "timed out after 0.3 s" in result.stderr
 
 
-@pytest.mark.parametrize("streamed", [True, False])
-def test_an_exception_ends_and_reaps_the_child(streamed: bool) -> None:
+def test_an_exception_in_a_streamed_run_ends_and_reaps_the_child() -> None:
     pids: list[int] = []
 
     def boom(line: str) -> None:
         pids.append(int(line))
         raise RuntimeError("the caller failed")
 
-    if streamed:
-        with pytest.raises(RuntimeError):
-            run.run(["sh", "-c", "echo $$; exec sleep 30"], on_line=boom)
-    else:
-        def interrupt(*args: object, **kwargs: object) -> tuple[str, str]:
+    with pytest.raises(RuntimeError):
+        run.run(["sh", "-c", "echo $$; exec sleep 30"], on_line=boom)
+    assert_reaped(pids)
+
+
+def test_an_interrupt_while_waiting_ends_and_reaps_the_child(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pids: list[int] = []
+
+    class Interrupted(subprocess.Popen[str]):
+        def communicate(self, *args: object, **kwargs: object) -> tuple[str, str]:
+            pids.append(self.pid)
             raise KeyboardInterrupt
 
-        proc_pid: list[int] = []
-        real = run.subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.run(["sleep", "30"])
+    assert_reaped(pids)
 
-        class Popen(real):  # type: ignore[misc, valid-type]
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                super().__init__(*args, **kwargs)
-                proc_pid.append(self.pid)
 
-            communicate = interrupt
-
-        run.subprocess.Popen = Popen  # type: ignore[misc]
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                run.run(["sleep", "30"])
-        finally:
-            run.subprocess.Popen = real  # type: ignore[misc]
-        pids = proc_pid
+def assert_reaped(pids: list[int]) -> None:
     assert len(pids) == 1
     assert not alive(pids[0])  # terminated and waited for: not even a zombie
     with pytest.raises(ChildProcessError):

@@ -47,8 +47,26 @@ def auth_file(env: Mapping[str, str], identity: Identity) -> AuthFile:
 
 
 def with_auth_file(env: Mapping[str, str], identity: Identity) -> dict[str, str]:
-    """``env`` with ``REGISTRY_AUTH_FILE`` set for the children (see the module doc)."""
-    return {**env, "REGISTRY_AUTH_FILE": str(auth_file(env, identity).path)}
+    """``env`` with ``REGISTRY_AUTH_FILE`` set for the children (see the module doc).
+
+    Buildah refuses an auth file given this way that does not exist ("checking authfile:
+    stat ...: no such file or directory"), so a missing one is created empty (no logins,
+    mode 0600, where ``buildah login`` would create it). Where that fails, ``env`` is
+    returned unchanged: the tools then choose as they always did."""
+    if env.get("REGISTRY_AUTH_FILE"):
+        return dict(env)  # the user's choice, as it is
+    path = auth_file(env, identity).path
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return dict(env)
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write('{"auths": {}}\n')
+    return {**env, "REGISTRY_AUTH_FILE": str(path)}
 
 
 def fallback_files(env: Mapping[str, str], identity: Identity) -> tuple[Path, ...]:

@@ -101,7 +101,6 @@ def check_runtimes(view: HostView, prober: Prober, mode: str = "auto"
     return Check("oci-runtime", status, finding, fix), None
 
 
-NETWORKS = ("private", "host", "none")
 
 
 def check_network(view: HostView, prober: Prober, isolation: str, runtime: str | None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from dockwright.engine.buildah import Isolation, StoreOptions
@@ -16,51 +17,76 @@ from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.view import HostView
 
-MODES = ("auto", "native-rootless", "native-chroot")
-DRIVERS = ("auto", "overlay", "vfs")
+
+class Mode(StrEnum):
+    """WERF_BUILDAH_MODE: how RUN steps are isolated (auto chooses one of the others)."""
+
+    AUTO = "auto"
+    ROOTLESS = "native-rootless"
+    CHROOT = "native-chroot"
+
+
+class Driver(StrEnum):
+    """WERF_BUILDAH_STORAGE_DRIVER."""
+
+    AUTO = "auto"
+    OVERLAY = "overlay"
+    VFS = "vfs"
+
+
+class Network(StrEnum):
+    """DOCKWRIGHT_NETWORK: the network of RUN steps with OCI isolation."""
+
+    PRIVATE = "private"
+    HOST = "host"
+    NONE = "none"
+
+
+MODES = tuple(Mode)
+DRIVERS = tuple(Driver)
 VFS_COST = ("vfs copies every layer in full: expect several times the image size on disk "
             "(werf measured 1.2 GB on vfs against 328 MB on overlay for a 7-layer image)")
 
 
-def parse_mode(value: str | None) -> str:
+def parse_mode(value: str | None) -> Mode:
     mode = (value or "auto").strip()
     if mode in ("", "default"):
-        return "auto"
+        return Mode.AUTO
     if mode == "docker":
         raise UsageError("dockwright has no Docker-daemon backend (WERF_BUILDAH_MODE=docker)",
                          f"use one of the Buildah modes: {', '.join(MODES)}")
     if mode not in MODES:
         raise UsageError(f"unexpected mode specified: {mode}",
                          f"WERF_BUILDAH_MODE / --buildah-mode takes one of: {', '.join(MODES)}")
-    return mode
+    return Mode(mode)
 
 
-def parse_network(value: str | None) -> str:
+def parse_network(value: str | None) -> Network:
     """The network asked for RUN steps: private (the default), host or none."""
     network = (value or "private").strip()
     if network in ("", "default"):
-        return "private"
-    if network not in checks_runtime.NETWORKS:
+        return Network.PRIVATE
+    if network not in tuple(Network):
         raise UsageError(f"unexpected network specified: {network}",
                          "DOCKWRIGHT_NETWORK / --network takes one of: "
-                         f"{', '.join(checks_runtime.NETWORKS)}")
-    return network
+                         f"{', '.join(Network)}")
+    return Network(network)
 
 
-def parse_driver(value: str | None) -> str:
+def parse_driver(value: str | None) -> Driver:
     driver = (value or "auto").strip()
     if driver in ("", "default"):
-        return "auto"
+        return Driver.AUTO
     if driver not in DRIVERS:
         raise UsageError(f"unexpected storage driver specified: {driver}",
                          "WERF_BUILDAH_STORAGE_DRIVER / --storage-driver takes one of: "
                          f"{', '.join(DRIVERS)}")
-    return driver
+    return Driver(driver)
 
 
 @dataclass(frozen=True)
 class Setup:
-    mode: str  # "native-rootless" | "native-chroot"
+    mode: Mode  # ROOTLESS or CHROOT, never AUTO
     isolation: Isolation
     store: StoreOptions
     rootless: bool  # running as a user other than root
@@ -68,7 +94,7 @@ class Setup:
     warnings: tuple[str, ...] = ()
     checks: tuple[Check, ...] = field(default=(), compare=False)
     buildah: str = ""  # "buildah version 1.28.2", as Buildah says it
-    network: str = "private"  # of RUN steps, where werf.yaml says nothing: private|host|none
+    network: str = "private"  # of RUN steps where werf.yaml says nothing: a Network
 
     def summary(self) -> str:
         runtime = f" with {os.path.basename(self.isolation.runtime)}" \
@@ -145,8 +171,8 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
 
     in_container, why_container = checks.containerized(view)
     runtime_check, runtime = None, None
-    if mode == "auto" and in_container:
-        mode = "native-chroot"
+    if mode == Mode.AUTO and in_container:
+        mode = Mode.CHROOT
         reasons.append(f"auto: native-chroot, because this runs in a container "
                        f"({why_container}); set WERF_CONTAINERIZED=no if it does not")
     elif mode in ("auto", "native-rootless"):
@@ -155,8 +181,8 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
         if runtime_check.failed:
             raise _host_error("native-rootless mode needs an OCI runtime that works here",
                               [runtime_check])
-        if mode == "auto":
-            mode = "native-rootless" if runtime else "native-chroot"
+        if mode == Mode.AUTO:
+            mode = Mode.ROOTLESS if runtime else Mode.CHROOT
             reasons.append(f"auto: native-rootless, with OCI runtime {runtime}" if runtime
                            else f"auto: native-chroot, because {runtime_check.finding}")
         elif in_container:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from dockwright import run
 from dockwright.engine import buildah, skopeo
-from dockwright.errors import DockwrightError, Exit, UsageError
+from dockwright.errors import RegistryError, UsageError
 from dockwright.storage.local import Stage, oldest_by_digest
 
 TRANSIENT = re.compile(
@@ -47,10 +47,6 @@ MISSING_REPO = re.compile(r"\b404\b|NAME_UNKNOWN|name unknown|repository name no
 SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
 UPLOAD_SUFFIX = "-upload"  # <digest>-upload: the vehicle of a stage's blobs (module doc)
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
-
-
-class RegistryError(DockwrightError):
-    exit_code = Exit.REGISTRY
 
 
 def redact(text: str) -> str:

@@ -1,0 +1,245 @@
+"""One build run: the project, the host setup, the store's images, where stages go.
+
+``Session`` is what every stage of the pipeline reads (``build`` per image, ``publish`` for
+registries, ``schedule`` for the order); ``Result`` is what an image's build produced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from dockwright import context, dockerfile, layers, plan, run
+from dockwright.config.model import Image, Project
+from dockwright.engine import buildah
+from dockwright.host.probes import cache_dir
+from dockwright.host.resolve import Setup
+from dockwright.progress import Reporter
+from dockwright.report import Source
+from dockwright.storage import local
+from dockwright.storage.registry import RegistryStages
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Where stages and final images go (``--repo``, ``--final-repo``, custom tags)."""
+
+    repo: RegistryStages | None = None
+    final_repo: RegistryStages | None = None
+    custom_tags: tuple[str, ...] = ()
+    require_built: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    reference: str  # where the stage is: "<repo>:<tag>"
+    tag: str
+    image_id: str  # hex, no "sha256:"
+    digest: str  # the stage digest (content-based)
+    rebuilt: bool
+    final: bool
+    seconds: float
+    size: str = ""
+    source: Source = Source.LOCAL
+    image_digest: str = ""  # registry manifest digest, when in a registry
+    final_reference: str = ""  # in --final-repo, when given
+
+    @property
+    def repo(self) -> str:
+        return self.reference.rsplit(":", 1)[0]
+
+
+@dataclass
+class Session:
+    """What one build run knows: the project, the host setup, local images, registries."""
+
+    project: Project
+    setup: Setup
+    env: Mapping[str, str]
+    reporter: Reporter
+    state_dir: Path
+    publish: Publish = field(default_factory=Publish)
+    listing: Future[list[buildah.LocalImage]] | None = None  # the store's images, as listed
+    parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
+    results: dict[str, Result] = field(default_factory=dict)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    walks: plan.Walks = field(default_factory=dict)
+    hash_caches: dict[Path, context.HashCache] = field(default_factory=dict)
+    hash_root: Path | None = None
+    # the store's containers before the build (see schedule.py): no build may start before
+    # this list is taken, or an interruption could not tell its containers from others'
+    containers_before: Future[set[str]] | None = None
+    _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
+    _step_cache: layers.StepCache | None = None
+    unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
+    storage_confs: list[Path] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # images being resolved or built, by digest: an image of the same digest waits for the
+    # first one and reuses its stage (image: [a, b], or identical generated images)
+    _digests: dict[str, tuple[threading.Lock, str]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def digest_turn(self, digest: str, label: str) -> Iterator[str | None]:
+        """Hold ``digest`` for ``label``; yields the label of the image that held it before
+        (None when none did)."""
+        with self._lock:
+            held = self._digests.get(digest)
+            if held is None:
+                held = self._digests[digest] = (threading.Lock(), label)
+        lock, first = held
+        waited = lock.locked()
+        with lock:
+            yield first if waited and first != label else None
+
+    def hashes(self, context_dir: Path) -> context.HashCache:
+        """The checksum cache of one build context (shared by the images that use it)."""
+        with self._lock:
+            if context_dir not in self.hash_caches:
+                name = hashlib.sha256(str(context_dir).encode()).hexdigest()[:24]
+                path = self.hash_root / f"{name}.marshal" if self.hash_root else None
+                self.hash_caches[context_dir] = context.HashCache(path)
+            return self.hash_caches[context_dir]
+
+    def save_caches(self) -> None:
+        for cache in self.hash_caches.values():
+            cache.save()
+
+    def log(self, image: str, text: str) -> None:
+        self.reporter.message(image, text)
+
+    @property
+    def local_repo(self) -> str:
+        return local.local_repo(self.project.name)
+
+    @property
+    def images(self) -> list[buildah.LocalImage]:
+        if self.listing is None:
+            self.refresh()
+        assert self.listing is not None
+        return self.listing.result()
+
+    def refresh(self, background: bool = False) -> None:
+        """List the store's images (``background``: in a thread, while other work goes on;
+        the first use of ``images`` waits for it)."""
+        future: Future[list[buildah.LocalImage]] = Future()
+        self.listing = future
+
+        def list_now() -> None:
+            try:
+                future.set_result(buildah.list_images(self.setup.store, self.env))
+            except BaseException as exc:  # handed to whoever uses the listing
+                future.set_exception(exc)
+
+        if background:
+            threading.Thread(target=list_now, name="list-images", daemon=True).start()
+        else:
+            list_now()
+
+    def _set_images(self, images: list[buildah.LocalImage]) -> None:
+        future: Future[list[buildah.LocalImage]] = Future()
+        future.set_result(images)
+        self.listing = future
+
+    def add_local(self, image_id: str, reference: str) -> None:
+        """Record an image this build just made (its size is filled in by ``sizes``)."""
+        with self._lock:
+            self._set_images([*self.images, buildah.LocalImage(image_id, (reference,), 0, "")])
+
+    def sizes(self, results: list[Result]) -> list[Result]:
+        """``results`` with the sizes of what was built, from one listing of the store."""
+        if all(r.size for r in results):
+            return results
+        self.refresh()
+        by_id = {i.id: i.size for i in self.images}
+        return [r if r.size else replace(r, size=by_id.get(r.image_id, "")) for r in results]
+
+    def local_stage(self, digest: str) -> local.Stage | None:
+        """The oldest stage for ``digest`` in local storage (indexed once per listing)."""
+        images = self.images
+        with self._lock:
+            if self._local_index is None or self._local_index[0] is not images:
+                index: dict[str, local.Stage] = {}
+                for repo in self.stage_repos():
+                    for key, stage in local.stages(images, repo).items():
+                        if key not in index or stage.millis < index[key].millis:
+                            index[key] = stage
+                self._local_index = (images, index)
+            return self._local_index[1].get(digest)
+
+    @property
+    def step_cache(self) -> layers.StepCache:
+        with self._lock:
+            if self._step_cache is None:
+                self._step_cache = layers.StepCache(
+                    self.project, self.setup.store, self.env, self.state_dir,
+                    lambda: {i.id for i in self.images}, self.store_ids, self.log)
+            return self._step_cache
+
+    def store_ids(self) -> set[str]:
+        """The IDs of every image in the store now (untagged step images included)."""
+        store = self.setup.store
+        found = local.read_images(store.graph_root, store.driver, self.storage_confs)
+        if found is not None:
+            return {i.id for i in found}
+        listed = run.run(buildah.all_ids_argv(store), env=self.env)
+        return {line.strip().removeprefix("sha256:") for line in listed.stdout.splitlines()
+                if line.strip()}
+
+    def step_registry(self, image: Image) -> RegistryStages | None:
+        """Where the steps of ``image`` are shared: ``--repo``, for ``staged: true``."""
+        return self.publish.repo if image.staged else None
+
+    def stage_repos(self) -> list[str]:
+        repos = [self.local_repo]
+        if self.publish.repo:
+            repos.append(self.publish.repo.repo)
+        return repos
+
+    def dockerfile(self, image: Image) -> dockerfile.Dockerfile:
+        if image.dockerfile_path not in self.parsed:
+            display = os.path.relpath(image.dockerfile_path, self.project.dir)
+            self.parsed[image.dockerfile_path] = dockerfile.parse(image.dockerfile_path, display)
+        return self.parsed[image.dockerfile_path]
+
+
+def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter: Reporter,
+                home: Path, publish: Publish | None = None) -> Session:
+    # per store: another store's builds say nothing about what this one holds
+    store_key = hashlib.sha256(str(setup.store.graph_root).encode()).hexdigest()[:16]
+    state = cache_dir(env, home) / "manifests" / store_key / project.name
+    session = Session(project, setup, env, reporter, state, publish or Publish(),
+                      hash_root=cache_dir(env, home) / "hashes")
+    session.storage_confs = storage_confs(env, home)
+    known = local.read_images(setup.store.graph_root, setup.store.driver,
+                              session.storage_confs)
+    if known is not None:
+        session._set_images(known)  # sizes, when shown, come from one listing at the end
+    else:
+        session.refresh(background=True)  # while werf.yaml's images are validated
+    return session
+
+
+def storage_confs(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Where containers/storage reads its configuration, for this user."""
+    if env.get("CONTAINERS_STORAGE_CONF"):
+        return [Path(env["CONTAINERS_STORAGE_CONF"])]
+    config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return [config / "containers" / "storage.conf", Path("/etc/containers/storage.conf"),
+            Path("/usr/share/containers/storage.conf")]
+
+
+@dataclass
+class Unsettled:
+    """A stage this build stored, until no older tag for its digest can still appear."""
+
+    result: Result
+    stamp: int  # unix millis of its tag
+    claimed: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
