@@ -687,11 +687,16 @@ def test_the_auth_file_is_the_one_buildah_uses(env: dict[str, str], identity: Id
 
 def test_the_auth_file_is_made_where_buildah_would_make_it(tmp_path: Path) -> None:
     """Buildah refuses a REGISTRY_AUTH_FILE that does not exist: an empty one is made."""
-    env = {"TMPDIR": str(tmp_path)}
+    env = {"TMPDIR": str(tmp_path), "HOME": str(tmp_path / "home")}
     made = Path(auth.with_auth_file(env, ALICE)["REGISTRY_AUTH_FILE"])
-    assert made == tmp_path / "containers-user-1000/containers/containers/auth.json"
+    runtime = tmp_path / "containers-user-1000"
+    assert made == runtime / "containers/containers/auth.json"
     assert json.loads(made.read_text()) == {"auths": {}}
     assert made.stat().st_mode & 0o777 == 0o600
+    # every directory made is 0700: Buildah takes its runtime directory only so
+    assert {oct(p.stat().st_mode & 0o777) for p in (runtime, made.parent.parent)} == {"0o700"}
+    for p in (runtime, *runtime.rglob("*")):
+        os.chown(p, ALICE.uid, ALICE.gid)  # as alice would have made them
     made.write_text('{"auths": {"r.example": {}}}')
     assert auth.with_auth_file(env, ALICE)["REGISTRY_AUTH_FILE"] == str(made)
     assert "r.example" in made.read_text()  # never overwritten
@@ -699,8 +704,21 @@ def test_the_auth_file_is_made_where_buildah_would_make_it(tmp_path: Path) -> No
     assert auth.with_auth_file(mine, ALICE) == mine  # the user's choice, untouched
     assert not (tmp_path / "absent.json").exists()
     (tmp_path / "file").write_text("")
-    blocked = {"TMPDIR": str(tmp_path / "file")}  # cannot be made: the tools choose
+    blocked = {"TMPDIR": str(tmp_path / "file"), "HOME": str(tmp_path / "file")}
+    # neither place can be made: the tools choose, as they did
     assert auth.with_auth_file(blocked, ALICE) == blocked
+
+
+def test_buildah_moves_to_home_rundir_when_its_tmp_directory_is_not_private(
+        tmp_path: Path) -> None:
+    env = {"TMPDIR": str(tmp_path), "HOME": str(tmp_path / "home")}
+    runtime = tmp_path / "containers-user-1000"
+    runtime.mkdir(mode=0o755)
+    os.chown(runtime, ALICE.uid, ALICE.gid)
+    assert auth.auth_file(env, ALICE).path == \
+        tmp_path / "home/rundir/containers/containers/auth.json"
+    runtime.chmod(0o700)
+    assert auth.auth_file(env, ALICE).path == runtime / "containers/containers/auth.json"
 
 
 def test_registry_auth_check(host: Host) -> None:

@@ -4,8 +4,10 @@ Buildah and skopeo choose their default auth file differently for a user without
 ``XDG_RUNTIME_DIR`` (``su``, ``runuser``, a CI executor). skopeo reads
 ``/run/containers/<uid>/auth.json``, which fails with "permission denied" once root's Buildah
 has made ``/run/containers`` mode 0700; Buildah keeps that user's runtime files, logins
-included, under ``${TMPDIR:-/var/tmp}/containers-user-<uid>/containers`` (checked on Buildah
-1.28: ``/run/user/<uid>`` is not used even when it exists). dockwright therefore resolves the
+included, under ``${TMPDIR:-/var/tmp}/containers-user-<uid>/containers``, or under
+``$HOME/rundir/containers`` when that directory is not the user's own with mode 0700
+(checked on Buildah 1.28:
+``/run/user/<uid>`` is not used even when it exists). dockwright therefore resolves the
 file once, the way Buildah does, and gives it to every child as ``REGISTRY_AUTH_FILE``: both
 tools then use that file first and still fall back to ``~/.config/containers/auth.json`` and
 ``~/.docker/config.json`` (checked with skopeo 1.9 and Buildah 1.28).
@@ -13,8 +15,10 @@ tools then use that file first and still fall back to ``~/.config/containers/aut
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +44,38 @@ def auth_file(env: Mapping[str, str], identity: Identity) -> AuthFile:
                         "XDG_RUNTIME_DIR")
     if identity.is_root:
         return AuthFile(Path("/run/containers/0/auth.json"), "root's default")
-    tmp = env.get("TMPDIR") or "/var/tmp"
-    return AuthFile(Path(tmp) / f"containers-user-{identity.uid}" / "containers" /
-                    "containers" / "auth.json",
+    runtime = buildah_runtime_dir(env, identity)
+    return AuthFile(runtime / "containers" / "containers" / "auth.json",
                     "Buildah's runtime directory for a user without XDG_RUNTIME_DIR")
+
+
+def buildah_runtime_dir(env: Mapping[str, str], identity: Identity) -> Path:
+    """Where Buildah keeps the runtime files of a user without ``XDG_RUNTIME_DIR``:
+    ``${TMPDIR:-/var/tmp}/containers-user-UID`` when it is missing or the user's own with
+    mode 0700 exactly, else ``$HOME/rundir`` (checked on Buildah 1.28)."""
+    tmp = Path(env.get("TMPDIR") or "/var/tmp") / f"containers-user-{identity.uid}"
+    try:
+        st = tmp.stat()
+    except FileNotFoundError:
+        return tmp  # Buildah makes it, 0700
+    except OSError:
+        st = None
+    if st is not None and st.st_uid == identity.uid and stat.S_IMODE(st.st_mode) == 0o700:
+        return tmp
+    return Path(os.path.realpath(env.get("HOME") or identity.home)) / "rundir"
+
+
+def _make_dirs(path: Path) -> None:
+    """``path`` and its missing parents, each new one mode 0700 (Buildah accepts its
+    runtime directory only so)."""
+    missing = []
+    for parent in (path, *path.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
 
 
 def with_auth_file(env: Mapping[str, str], identity: Identity) -> dict[str, str]:
@@ -57,7 +89,7 @@ def with_auth_file(env: Mapping[str, str], identity: Identity) -> dict[str, str]
         return dict(env)  # the user's choice, as it is
     path = auth_file(env, identity).path
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass

@@ -115,6 +115,12 @@ class Prober:
                 run.run(buildah_argv(store, "unshare", "rm", "-rf", base), env=self.env,
                         check=False)
 
+    def _conf_override(self) -> str:
+        """containers.conf settings given through the environment (host/limits.py): a
+        container that failed without them may run with them."""
+        path = self.env.get("CONTAINERS_CONF_OVERRIDE", "")
+        return f"{path}:{self.view.read(path) or ''}" if path else "-"
+
     def _run_trivial(self, runtime: str, *options: str) -> run.Result:
         """``true`` in a scratch container, the host's programs mounted read-only, run by
         ``runtime`` with ``options``: what a RUN step needs, and nothing of the user's."""
@@ -147,7 +153,7 @@ class Prober:
     def runtime(self, runtime: str) -> ProbeResult:
         """Does ``runtime`` run a trivial container here, the way a build would run it?"""
         key = self._fingerprint("runtime", _stat_key(runtime),
-                                _fs_type("/sys/fs/cgroup"))
+                                _fs_type("/sys/fs/cgroup"), self._conf_override())
         cached = self._cached(key)
         if cached:
             return cached
@@ -163,7 +169,8 @@ class Prober:
                                            "netavark", "/usr/bin/slirp4netns", "/usr/bin/pasta",
                                            "/dev/net/tun")]
         key = self._fingerprint("private-network", _stat_key(runtime), *helpers,
-                                self.env.get("PATH", ""))  # netavark runs iptables from PATH
+                                self.env.get("PATH", ""),  # netavark runs iptables from PATH
+                                self._conf_override())
         cached = self._cached(key)
         if cached:
             return cached
