@@ -158,12 +158,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _buildah_version(ident: Identity) -> tuple[int, int] | None:
+    """Buildah's version (a cached probe): where it keeps a user's logins depends on it."""
+    from dockwright.engine.buildah import parse_version
+
+    probed = Prober(HostView(env=dict(os.environ), identity=ident)).buildah_version()
+    return parse_version(probed.detail) if probed.ok else None
+
+
 def child_env() -> dict[str, str]:
     """The environment of every Buildah and skopeo call: the user's, with the auth file both
     tools use (host/auth.py) and the resource limits root can give RUN steps here
     (host/limits.py)."""
     ident = Identity.current()
-    env = with_auth_file(os.environ, ident)
+    env = with_auth_file(os.environ, ident, _buildah_version(ident))
     wanted = limits.needed(HostView(env=env, identity=ident), limits.hard_limits())
     return limits.with_limits(env, wanted, cache_dir(env, ident.home))
 
@@ -420,7 +428,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     if not password:
         raise UsageError("the password is empty", "pass the password or token on stdin")
     ident = Identity.current()
-    found = auth_file(os.environ, ident)
+    found = auth_file(os.environ, ident, _buildah_version(ident))
     verify = not args.insecure_registry and registry.tls_verify_for(args.registry, ())
     registry.login(args.registry, args.username, password, os.environ, str(found.path),
                    verify)
@@ -434,7 +442,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
     if bool(args.registry) == bool(args.all):
         raise UsageError("dockwright logout needs one REGISTRY, or --all",
                          "for example: dockwright logout registry.example.com")
-    found = auth_file(os.environ, Identity.current())
+    ident = Identity.current()
+    found = auth_file(os.environ, ident, _buildah_version(ident))
     name = None if args.all else args.registry
     if registry.logout(name, os.environ, str(found.path)):
         print(f"logged out of {name or 'every registry'} ({found.path})")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockwright import run
+from dockwright.engine.buildah import parse_version
 from dockwright.errors import Exit, HostError, UsageError
 from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import Check, Status
@@ -108,7 +109,7 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         checks_storage.check_xdg_runtime_dir(view),
         *overlay,
         limits.check_rlimits(view, limits.hard_limits()),
-        auth.check_registry_auth(view),
+        auth.check_registry_auth(view, parse_version(prober.buildah_version().detail)),
     ]
 
 

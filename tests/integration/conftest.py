@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from dockwright.host import limits
 from dockwright.host.resolve import storage_places
 from dockwright.host.view import HostView, Identity
 from tests.integration.registry import Registry
@@ -26,6 +27,12 @@ from tests.integration.registry import Registry
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path("/var/tmp/dockwright-it")  # readable by the test users
 BUSYBOX = Path("/bin/busybox")
+# what root's Buildah needs here to run anything (host/limits.py: Buildah 1.39 raises RUN
+# steps' rlimits, which root without CAP_SYS_RESOURCE cannot): the tests' own buildah calls
+# get the same override dockwright gives its own
+ROOT_BUILDAH_ENV = limits.with_limits(
+    os.environ, limits.needed(HostView(identity=Identity(0, 0, "root", Path("/root"))),
+                              limits.hard_limits()), SHARED / "conf")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -116,7 +123,8 @@ class Builder:
         else:
             argv = ["runuser", "-u", self.user, "--", "env", "-i", *self._user_env(),
                     "buildah", *store, *args]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                           env=ROOT_BUILDAH_ENV)
         if check and p.returncode != 0:
             raise AssertionError(f"buildah {' '.join(args)} failed:\n{p.stderr}")
         return Run(p.returncode, p.stdout, p.stderr)

@@ -670,6 +670,7 @@ def test_userns_probe_failure_stops_the_build(host: Host) -> None:
 # -- registry-auth ---------------------------------------------------------------------------
 
 ALICE = Identity(1000, 1000, "alice", Path("/home/alice"))
+OLD = (1, 28)  # Buildah on Debian 12
 
 
 @pytest.mark.parametrize(("env", "identity", "path"), [
@@ -682,13 +683,23 @@ ALICE = Identity(1000, 1000, "alice", Path("/home/alice"))
 ])
 def test_the_auth_file_is_the_one_buildah_uses(env: dict[str, str], identity: Identity,
                                                path: str) -> None:
-    assert str(auth.auth_file(env, identity).path) == path
+    assert str(auth.auth_file(env, identity, OLD).path) == path
+
+
+@pytest.mark.parametrize(("env", "path"), [
+    ({}, "/var/tmp/storage-run-1000/containers/auth.json"),
+    ({"TMPDIR": "/s"}, "/s/storage-run-1000/containers/auth.json"),
+    ({"XDG_RUNTIME_DIR": "/run/user/1000"}, "/run/user/1000/containers/auth.json"),
+])
+def test_a_newer_buildah_keeps_logins_in_storage_run(env: dict[str, str], path: str) -> None:
+    """Buildah 1.39 (Debian 13), checked there: c/storage's runtime directory."""
+    assert str(auth.auth_file(env, ALICE, (1, 39)).path) == path
 
 
 def test_the_auth_file_is_made_where_buildah_would_make_it(tmp_path: Path) -> None:
     """Buildah refuses a REGISTRY_AUTH_FILE that does not exist: an empty one is made."""
     env = {"TMPDIR": str(tmp_path), "HOME": str(tmp_path / "home")}
-    made = Path(auth.with_auth_file(env, ALICE)["REGISTRY_AUTH_FILE"])
+    made = Path(auth.with_auth_file(env, ALICE, OLD)["REGISTRY_AUTH_FILE"])
     runtime = tmp_path / "containers-user-1000"
     assert made == runtime / "containers/containers/auth.json"
     assert json.loads(made.read_text()) == {"auths": {}}
@@ -698,15 +709,15 @@ def test_the_auth_file_is_made_where_buildah_would_make_it(tmp_path: Path) -> No
     for p in (runtime, *runtime.rglob("*")):
         os.chown(p, ALICE.uid, ALICE.gid)  # as alice would have made them
     made.write_text('{"auths": {"r.example": {}}}')
-    assert auth.with_auth_file(env, ALICE)["REGISTRY_AUTH_FILE"] == str(made)
+    assert auth.with_auth_file(env, ALICE, OLD)["REGISTRY_AUTH_FILE"] == str(made)
     assert "r.example" in made.read_text()  # never overwritten
     mine = {"REGISTRY_AUTH_FILE": str(tmp_path / "absent.json")}
-    assert auth.with_auth_file(mine, ALICE) == mine  # the user's choice, untouched
+    assert auth.with_auth_file(mine, ALICE, OLD) == mine  # the user's choice, untouched
     assert not (tmp_path / "absent.json").exists()
     (tmp_path / "file").write_text("")
     blocked = {"TMPDIR": str(tmp_path / "file"), "HOME": str(tmp_path / "file")}
     # neither place can be made: the tools choose, as they did
-    assert auth.with_auth_file(blocked, ALICE) == blocked
+    assert auth.with_auth_file(blocked, ALICE, OLD) == blocked
 
 
 def test_buildah_moves_to_home_rundir_when_its_tmp_directory_is_not_private(
@@ -715,27 +726,27 @@ def test_buildah_moves_to_home_rundir_when_its_tmp_directory_is_not_private(
     runtime = tmp_path / "containers-user-1000"
     runtime.mkdir(mode=0o755)
     os.chown(runtime, ALICE.uid, ALICE.gid)
-    assert auth.auth_file(env, ALICE).path == \
+    assert auth.auth_file(env, ALICE, OLD).path == \
         tmp_path / "home/rundir/containers/containers/auth.json"
     runtime.chmod(0o700)
-    assert auth.auth_file(env, ALICE).path == runtime / "containers/containers/auth.json"
+    assert auth.auth_file(env, ALICE, OLD).path == runtime / "containers/containers/auth.json"
 
 
 def test_registry_auth_check(host: Host) -> None:
     file = "/var/tmp/containers-user-1000/containers/containers/auth.json"
-    check = auth.check_registry_auth(host.view())
+    check = auth.check_registry_auth(host.view(), OLD)
     assert check.status is Status.OK and "no logins yet in " + file in check.finding
     assert "also read" not in check.finding
     host.write("/home/alice/.docker/config.json", "{}")
     assert "also read: /home/alice/.docker/config.json" in \
-        auth.check_registry_auth(host.view()).finding
+        auth.check_registry_auth(host.view(), OLD).finding
     host.write(file, '{"auths": {"b.example": {"auth": "eDp5"}, "a.example:5000": {}}}')
-    check = auth.check_registry_auth(host.view())
+    check = auth.check_registry_auth(host.view(), OLD)
     assert check.status is Status.OK
     assert check.finding.endswith("readable; logged in to: a.example:5000, b.example")
     assert "eDp5" not in check.finding
     host.write(file, "{not json")
-    check = auth.check_registry_auth(host.view())
+    check = auth.check_registry_auth(host.view(), OLD)
     assert check.status is Status.FAIL and "is not valid JSON" in check.finding
     assert check.fix and "dockwright login" in check.fix[0]
 

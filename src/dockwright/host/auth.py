@@ -4,10 +4,12 @@ Buildah and skopeo choose their default auth file differently for a user without
 ``XDG_RUNTIME_DIR`` (``su``, ``runuser``, a CI executor). skopeo reads
 ``/run/containers/<uid>/auth.json``, which fails with "permission denied" once root's Buildah
 has made ``/run/containers`` mode 0700; Buildah keeps that user's runtime files, logins
-included, under ``${TMPDIR:-/var/tmp}/containers-user-<uid>/containers``, or under
-``$HOME/rundir/containers`` when that directory is not the user's own with mode 0700
-(checked on Buildah 1.28:
-``/run/user/<uid>`` is not used even when it exists). dockwright therefore resolves the
+included, in its runtime directory: Buildah 1.28 takes
+``${TMPDIR:-/var/tmp}/containers-user-<uid>/containers`` (``/run/user/<uid>`` is not used
+even when it exists), Buildah 1.39 c/storage's ``/run/user/<uid>`` when it is the user's,
+else ``${TMPDIR:-/var/tmp}/storage-run-<uid>``; either falls back to ``$HOME/rundir`` when
+its directory is not the user's own with mode 0700 (both checked; the switch is taken as
+Buildah 1.30, c/storage's ``GetRuntimeDir``, not checked in between). dockwright resolves the
 file once, the way Buildah does, and gives it to every child as ``REGISTRY_AUTH_FILE``: both
 tools then use that file first and still fall back to ``~/.config/containers/auth.json`` and
 ``~/.docker/config.json`` (checked with skopeo 1.9 and Buildah 1.28).
@@ -33,8 +35,13 @@ class AuthFile:
     why: str  # how it was chosen, for the doctor and error hints
 
 
-def auth_file(env: Mapping[str, str], identity: Identity) -> AuthFile:
-    """The auth file Buildah uses for this user and environment."""
+STORAGE_RUN_BUILDAH = (1, 30)  # from here Buildah takes c/storage's runtime directory
+
+
+def auth_file(env: Mapping[str, str], identity: Identity,
+              buildah: tuple[int, int] | None = None) -> AuthFile:
+    """The auth file Buildah (version ``buildah``; None: unknown, taken as new) uses for
+    this user and environment."""
     if env.get("REGISTRY_AUTH_FILE"):
         return AuthFile(Path(env["REGISTRY_AUTH_FILE"]), "REGISTRY_AUTH_FILE")
     if env.get("DOCKER_CONFIG"):
@@ -44,24 +51,36 @@ def auth_file(env: Mapping[str, str], identity: Identity) -> AuthFile:
                         "XDG_RUNTIME_DIR")
     if identity.is_root:
         return AuthFile(Path("/run/containers/0/auth.json"), "root's default")
-    runtime = buildah_runtime_dir(env, identity)
-    return AuthFile(runtime / "containers" / "containers" / "auth.json",
-                    "Buildah's runtime directory for a user without XDG_RUNTIME_DIR")
+    why = "Buildah's runtime directory for a user without XDG_RUNTIME_DIR"
+    if buildah is not None and buildah < STORAGE_RUN_BUILDAH:
+        runtime = _private(Path(env.get("TMPDIR") or "/var/tmp") /
+                           f"containers-user-{identity.uid}", identity, exact=True)
+        return AuthFile((runtime or _rundir(env, identity)) / "containers" / "containers" /
+                        "auth.json", why)
+    runtime = _private(Path(f"/run/user/{identity.uid}"), identity, exact=False,
+                       missing_ok=False) \
+        or _private(Path(env.get("TMPDIR") or "/var/tmp") / f"storage-run-{identity.uid}",
+                    identity, exact=True) \
+        or _rundir(env, identity)
+    return AuthFile(runtime / "containers" / "auth.json", why)
 
 
-def buildah_runtime_dir(env: Mapping[str, str], identity: Identity) -> Path:
-    """Where Buildah keeps the runtime files of a user without ``XDG_RUNTIME_DIR``:
-    ``${TMPDIR:-/var/tmp}/containers-user-UID`` when it is missing or the user's own with
-    mode 0700 exactly, else ``$HOME/rundir`` (checked on Buildah 1.28)."""
-    tmp = Path(env.get("TMPDIR") or "/var/tmp") / f"containers-user-{identity.uid}"
+def _private(directory: Path, identity: Identity, exact: bool,
+             missing_ok: bool = True) -> Path | None:
+    """``directory`` if Buildah takes it as the runtime directory: missing (Buildah makes it,
+    0700; ``missing_ok``), or the user's own with mode 0700 (``exact``: nothing more)."""
     try:
-        st = tmp.stat()
+        st = directory.stat()
     except FileNotFoundError:
-        return tmp  # Buildah makes it, 0700
+        return directory if missing_ok else None
     except OSError:
-        st = None
-    if st is not None and st.st_uid == identity.uid and stat.S_IMODE(st.st_mode) == 0o700:
-        return tmp
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    private = mode == 0o700 if exact else mode & 0o700 == 0o700
+    return directory if st.st_uid == identity.uid and private else None
+
+
+def _rundir(env: Mapping[str, str], identity: Identity) -> Path:
     return Path(os.path.realpath(env.get("HOME") or identity.home)) / "rundir"
 
 
@@ -78,7 +97,8 @@ def _make_dirs(path: Path) -> None:
             os.mkdir(directory, 0o700)
 
 
-def with_auth_file(env: Mapping[str, str], identity: Identity) -> dict[str, str]:
+def with_auth_file(env: Mapping[str, str], identity: Identity,
+                   buildah: tuple[int, int] | None = None) -> dict[str, str]:
     """``env`` with ``REGISTRY_AUTH_FILE`` set for the children (see the module doc).
 
     Buildah refuses an auth file given this way that does not exist ("checking authfile:
@@ -87,7 +107,7 @@ def with_auth_file(env: Mapping[str, str], identity: Identity) -> dict[str, str]
     returned unchanged: the tools then choose as they always did."""
     if env.get("REGISTRY_AUTH_FILE"):
         return dict(env)  # the user's choice, as it is
-    path = auth_file(env, identity).path
+    path = auth_file(env, identity, buildah).path
     try:
         _make_dirs(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -116,9 +136,9 @@ def _registries(text: str) -> list[str] | None:
     return sorted(auths) if isinstance(auths, dict) else []
 
 
-def check_registry_auth(view: HostView) -> Check:
+def check_registry_auth(view: HostView, buildah: tuple[int, int] | None = None) -> Check:
     """Which auth file registry calls use, and whether this user can read it."""
-    found = auth_file(view.env, view.identity)
+    found = auth_file(view.env, view.identity, buildah)
     path = view.path(found.path)
     where = f"{found.path} ({found.why})"
     try:

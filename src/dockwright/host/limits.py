@@ -11,9 +11,12 @@ as containers.conf ``default_ulimits``, through a ``CONTAINERS_CONF_OVERRIDE`` f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import resource
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -56,12 +59,17 @@ def with_limits(env: Mapping[str, str], entries: tuple[str, ...],
     if not entries or env.get("CONTAINERS_CONF_OVERRIDE"):
         return dict(env)
     text = "[containers]\ndefault_ulimits = [" + ", ".join(f'"{e}"' for e in entries) + "]\n"
-    path = directory / f"ulimits-{hashlib.sha256(text.encode()).hexdigest()[:12]}.conf"
-    if not path.is_file():
-        cachefile.write(path, text.encode())
-        if not path.is_file():  # a cache that cannot be written: Buildah as it is
-            return dict(env)
-    return {**env, "CONTAINERS_CONF_OVERRIDE": str(path)}
+    name = f"ulimits-{hashlib.sha256(text.encode()).hexdigest()[:12]}.conf"
+    # the cache, else a private directory in /tmp (a cache that cannot be written)
+    for place in (directory, Path(tempfile.gettempdir()) / f"dockwright-conf-{os.getuid()}"):
+        path = place / name
+        if not path.is_file():
+            with contextlib.suppress(OSError):
+                place.mkdir(mode=0o700, parents=True, exist_ok=True)
+            cachefile.write(path, text.encode())
+        if path.is_file():
+            return {**env, "CONTAINERS_CONF_OVERRIDE": str(path)}
+    return dict(env)  # nowhere to write it: Buildah as it is (the doctor says what fails)
 
 
 def check_rlimits(view: HostView, hard: Mapping[str, int]) -> Check:
