@@ -22,12 +22,17 @@ from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.resolve import (
+    Driver,
+    Mode,
+    Network,
     Setup,
     parse_driver,
     parse_mode,
     parse_network,
     resolve,
+    runtime_mode,
     storage_places,
+    store_driver,
 )
 from dockwright.host.view import HostView
 
@@ -36,10 +41,10 @@ SCHEMA = "dockwright-doctor/1"
 
 @dataclass(frozen=True)
 class Asked:
-    mode: str  # auto | native-rootless | native-chroot
-    driver: str  # auto | overlay | vfs
+    mode: Mode
+    driver: Driver
     storage_root: str | None
-    network: str = "private"  # private | host | none
+    network: Network = Network.PRIVATE
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,10 @@ def asked_from(args: argparse.Namespace, env: dict[str, str] | Any) -> Asked:
 def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
     """Every check, in a fixed order, whatever fails (unlike ``resolve``, which stops)."""
     graph_root, run_root = storage_places(view, asked.storage_root)
-    in_container, _ = checks.containerized(view)
-    runtime_mode = "native-chroot" if asked.mode == "auto" and in_container else asked.mode
-    existing = checks_storage.existing_driver(view, graph_root)
-    driver = "vfs" if asked.driver == "vfs" or (asked.driver == "auto" and existing == "vfs") \
-        else asked.driver
-    runtimes, runtime = checks_runtime.check_runtimes(view, prober, runtime_mode)
+    mode = runtime_mode(view, asked.mode)  # the rules a build follows (host/resolve.py)
+    driver = store_driver(view, graph_root, asked.driver)
+    runtimes, runtime = checks_runtime.check_runtimes(view, prober, mode)
+    isolation = "chroot" if mode == Mode.CHROOT or runtime is None else "oci"
     storage_dir = checks_storage.check_storage_dir(view, graph_root, asked.storage_root is None)
     if storage_dir.failed:  # the overlay probe needs the store's directory: no guess
         blocked = "not probed: the storage directory is not usable (see storage-dir)"
@@ -99,9 +102,7 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         checks.check_idmap_tools(view),
         checks.check_userns_probe(view, prober),
         runtimes,
-        checks_runtime.check_network(view, prober, "chroot" if runtime_mode == "native-chroot"
-                                     or (runtime_mode == "auto" and runtime is None) else "oci",
-                                     runtime, asked.network),
+        checks_runtime.check_network(view, prober, isolation, runtime, asked.network),
         storage_dir,
         checks_storage.check_storage_fs(view, graph_root),
         checks_storage.check_store_driver(view, graph_root, asked.driver),

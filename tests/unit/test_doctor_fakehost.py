@@ -16,7 +16,7 @@ from dockwright.errors import Exit, HostError, UsageError
 from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import CAP_SETGID, CAP_SETUID, Status
 from dockwright.host.probes import Prober, ProbeResult
-from dockwright.host.resolve import resolve
+from dockwright.host.resolve import Driver, Mode, resolve
 from dockwright.host.view import HostView, Identity
 
 OK_MAP = ProbeResult(True, "0 1000 1 | 1 100000 65536")
@@ -340,7 +340,7 @@ def test_the_fix_leaves_a_working_idmap_tool_alone(host: Host) -> None:
     assert check.fix == ("sudo setcap cap_setgid+ep /usr/bin/newgidmap",
                          "sudo chmod u-s,g-s /usr/bin/newgidmap")
     script = doctor.fix_script(doctor.diagnose(host.view(), FakeProber(host.view()),
-                                               doctor.Asked("auto", "auto", None)))
+                                               doctor.Asked(Mode.AUTO, Driver.AUTO, None)))
     assert [line for line in doctor.root_lines(script) if "map" in line] == [
         "setcap cap_setgid+ep /usr/bin/newgidmap", "chmod u-s,g-s /usr/bin/newgidmap"]
 
@@ -647,9 +647,8 @@ def test_build_refuses_with_the_doctors_message(host: Host, fault: str, check_id
     elif fault == "store":
         host.write("/home/alice/.local/share/containers/storage/overlay-layers/x", "")
     view = host.view()
-    driver = "vfs" if fault == "store" else None
-    report = doctor.diagnose(view, FakeProber(view), doctor.Asked("auto", driver or "auto",
-                                                                  None))
+    driver = Driver.VFS if fault == "store" else Driver.AUTO
+    report = doctor.diagnose(view, FakeProber(view), doctor.Asked(Mode.AUTO, driver, None))
     check = next(c for c in report.checks if c.id == check_id)
     assert check.failed
     with pytest.raises(HostError) as info:

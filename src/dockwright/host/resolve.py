@@ -171,7 +171,7 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
 
     in_container, why_container = checks.containerized(view)
     runtime_check, runtime = None, None
-    if mode == Mode.AUTO and in_container:
+    if mode == Mode.AUTO and runtime_mode(view, mode) == Mode.CHROOT:
         mode = Mode.CHROOT
         reasons.append(f"auto: native-chroot, because this runs in a container "
                        f"({why_container}); set WERF_CONTAINERIZED=no if it does not")
@@ -207,13 +207,27 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
                  network if isolation.kind == "oci" else "host")
 
 
-def _choose_storage(view: HostView, prober: Prober, wanted: str, graph_root: Path,
+def runtime_mode(view: HostView, mode: Mode) -> Mode:
+    """The mode whose runtime a build looks for: werf's rule makes auto inside a container
+    native-chroot; auto elsewhere still depends on a runtime working (``resolve``)."""
+    in_container, _ = checks.containerized(view)
+    return Mode.CHROOT if mode == Mode.AUTO and in_container else mode
+
+
+def store_driver(view: HostView, graph_root: Path, wanted: Driver) -> Driver:
+    """vfs when asked, or when auto finds a store made with vfs (never open a store with
+    another driver); otherwise what was asked (auto: overlay if it works, ``resolve``)."""
+    existing = checks_storage.existing_driver(view, graph_root)
+    return Driver.VFS if wanted == Driver.VFS or (wanted == Driver.AUTO and existing == "vfs") \
+        else wanted
+
+
+def _choose_storage(view: HostView, prober: Prober, wanted: Driver, graph_root: Path,
                     run_root: Path, done: list[Check]
                     ) -> tuple[StoreOptions, list[str], list[str]]:
     reasons: list[str] = []
     warnings: list[str] = []
-    existing = checks_storage.existing_driver(view, graph_root)
-    if wanted == "vfs" or (wanted == "auto" and existing == "vfs"):
+    if store_driver(view, graph_root, wanted) == Driver.VFS:
         if wanted == "auto":
             reasons.append(f"storage: vfs, the driver the existing store at {graph_root} uses")
         warnings.append(VFS_COST)
