@@ -28,7 +28,7 @@ from dockwright.errors import (
     RegistryError,
     StageMissing,
 )
-from dockwright.host.resolve import Setup
+from dockwright.host.resolve import Network, Setup, image_network
 from dockwright.progress import State
 from dockwright.report import Source
 from dockwright.session import Result, Session
@@ -241,8 +241,8 @@ def run_network(configured: str | None, setup: Setup) -> str | None:
     and for chroot isolation, which always shares the host's."""
     if setup.isolation.kind != "oci":
         return None
-    wanted = configured if configured not in (None, "", "default") else setup.network
-    return None if wanted == "private" else wanted
+    wanted = image_network(configured, setup.network)
+    return None if wanted == Network.PRIVATE else wanted
 
 
 def _build(session: Session, image: Image, inputs: plan.Inputs,

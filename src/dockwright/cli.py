@@ -218,7 +218,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                     args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
                     args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"),
                     args.network or env.get("DOCKWRIGHT_NETWORK"),
-                    need_private=any(i.network in (None, "", "default") for i in chosen))
+                    configured=[i.network for i in chosen])
     names = [i.label for i in chosen]
     reporter = _reporter(args, env, names)
     try:
@@ -240,8 +240,7 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
            session: Session) -> int:
     say = session.log
     opts = run_options(env, parallel=args.parallel, tasks=args.parallel_tasks_limit,
-                       save_report=args.save_build_report, report_path=args.build_report_path,
-                       require_built=args.require_built_images)
+                       save_report=args.save_build_report, report_path=args.build_report_path)
     limit = opts.tasks_limit or len(project.images) or 1  # 0: no limit
     report_path = opts.report_path if opts.report_path.is_absolute() else \
         project.dir / opts.report_path
@@ -268,15 +267,14 @@ def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setu
     for warning in setup.warnings:
         say("", f"warning: {warning}")
     outcome = build_all(session, tuple(args.images), opts.parallel, limit)
-    save_report = opts.save_report
-    if save_report or not args.quiet:
+    if opts.save_report or not args.quiet:
         outcome.results = session.sizes(outcome.results)
     results = outcome.results
     session.reporter.close()
     if not args.quiet:
         for line in summary_table(outcome):
             print(line, file=sys.stderr)
-    if save_report:
+    if opts.save_report:
         report.write(report_path, records(session, results))
     for r in results:
         state = "built" if r.rebuilt else "reused"

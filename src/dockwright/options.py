@@ -72,12 +72,10 @@ class RunOptions:
     tasks_limit: int  # 0: no limit
     save_report: bool
     report_path: Path
-    require_built: bool
 
 
 def run_options(env: Mapping[str, str], *, parallel: bool | None, tasks: int | None,
-                save_report: bool, report_path: Path | None,
-                require_built: bool) -> RunOptions:
+                save_report: bool, report_path: Path | None) -> RunOptions:
     def first(flag: bool | None, name: str, default: bool) -> bool:
         if flag is not None:
             return flag
@@ -91,5 +89,4 @@ def run_options(env: Mapping[str, str], *, parallel: bool | None, tasks: int | N
         save_report=first(save_report or bool(report_path) or None, "WERF_SAVE_BUILD_REPORT",
                           False),
         report_path=path,
-        require_built=first(require_built or None, "WERF_REQUIRE_BUILT_IMAGES", False),
     )

@@ -795,7 +795,7 @@ def test_resolve_stops_without_a_private_network_unless_none_needs_one(host: Hos
     assert resolve(view, prober, "native-rootless", "vfs", network_value="host").network == \
         "host"
     assert resolve(view, prober, "native-rootless", "vfs",
-                   need_private=False).network == "private"  # werf.yaml sets every image's
+                   configured=("host",)).network == "private"  # werf.yaml sets every image's
     assert resolve(view, prober, "native-chroot", "vfs").network == "host"
     with pytest.raises(UsageError, match="unexpected network specified: bridge"):
         resolve(view, prober, "native-rootless", "vfs", network_value="bridge")

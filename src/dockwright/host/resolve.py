@@ -6,6 +6,7 @@ Pure decisions over checks and probe results; every choice carries the reason it
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -71,6 +72,11 @@ def parse_network(value: str | None) -> Network:
                          "DOCKWRIGHT_NETWORK / --network takes one of: "
                          f"{', '.join(Network)}")
     return Network(network)
+
+
+def image_network(configured: str | None, default: str) -> str:
+    """The network of an image's RUN steps: werf.yaml's ``network``, else the build's."""
+    return configured if configured not in (None, "", "default") else default
 
 
 def parse_driver(value: str | None) -> Driver:
@@ -141,10 +147,10 @@ def gate_checks(view: HostView, prober: Prober, wanted_driver: str, graph_root: 
 
 def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value: str | None,
             storage_root: str | None = None, network_value: str | None = None,
-            need_private: bool = True) -> Setup:
+            configured: Sequence[str | None] = (None,)) -> Setup:
     """The setup a build uses here; HostError, with the doctor's findings and fixes, when the
-    asked mode, driver or network cannot work (``need_private``: some image leaves its
-    network to the default)."""
+    asked mode, driver or network cannot work (``configured``: werf.yaml's ``network`` of
+    each image built; a private network is probed only when one of them gets it)."""
     mode = parse_mode(mode_value)
     network = parse_network(network_value)
     wanted_driver = parse_driver(driver_value)
@@ -192,7 +198,8 @@ def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value
         warnings.append(runtime_check.finding)
 
     isolation = Isolation("oci", runtime) if mode == "native-rootless" else Isolation("chroot")
-    if isolation.kind == "oci" and (network != "private" or need_private):
+    networks = {image_network(c, network) for c in configured}
+    if isolation.kind == "oci" and (network != Network.PRIVATE or Network.PRIVATE in networks):
         network_check = checks_runtime.check_network(view, prober, "oci", runtime, network)
         done.append(network_check)
         if network_check.failed:
