@@ -20,9 +20,9 @@ from dockwright import dockerfile, history, layers, plan, publish, run, steps
 from dockwright.config.model import Image, ImageSpec, Secret
 from dockwright.digest import Manifest, diff
 from dockwright.engine import buildah
+from dockwright.engine.base import BuildSpec
 from dockwright.errors import (
     BuildFailed,
-    CommandFailed,
     ConfigError,
     Interrupted,
     RegistryError,
@@ -78,12 +78,11 @@ def base_ids(session: Session, refs: tuple[str, ...], pull: bool) -> dict[str, s
 def _pull(session: Session, ref: str) -> None:
     repo = session.publish.repo
     if repo and ref.startswith(repo.repo + ":"):
-        result = repo.pull(session.setup.store, ref, session.env)
+        result = repo.pull(ref)
         if not result.ok:
             raise failure(f"pulling {ref}", result, repo.repo)
     else:
-        result = run.run(buildah.pull_argv(session.setup.store, ref), env=session.env,
-                         check=False)
+        result = session.engine.pull(ref)
         if not result.ok:
             why = run.last_line(result.stderr, "no output")
             raise RegistryError(
@@ -275,7 +274,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
                                                 Path(tmp))
         if session.containers_before is not None:
             session.containers_before.result()
-        spec = buildah.BuildSpec(
+        spec = BuildSpec(
             context_dir=image.context_dir,
             dockerfile=dockerfile_path,
             tag=None if image.image_spec else reference,  # tagged once the spec is applied
@@ -293,8 +292,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
             ssh=image.ssh,
             layers=True,  # no --iidfile: Buildah then prints each step's image (StepIds)
         )
-        result = buildah.build(session.setup.store, session.setup.isolation, spec, session.env,
-                               on_line)
+        result = session.engine.build(spec, on_line)
         if session.cancelled.is_set():
             raise Interrupted(f"image '{image.label}': its build was stopped")
         if not result.ok:
@@ -317,8 +315,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
 
 def _local_id(session: Session, reference: str) -> str:
     """The ID of the local image ``reference`` (when Buildah's output did not end with it)."""
-    inspected = run.run(buildah.inspect_argv(session.setup.store, reference), env=session.env,
-                        check=False)
+    inspected = session.engine.inspect(reference)
     try:
         return str(json.loads(inspected.stdout or "{}").get("FromImageID", ""))
     except ValueError:
@@ -332,29 +329,28 @@ def _apply_image_spec(session: Session, image: Image, spec: ImageSpec, built: st
     container, however this ends."""
     from dockwright.engine import imagespec  # only images with a spec pay its import
 
-    store = session.setup.store
+    engine = session.engine
 
-    def buildah_call(argv: list[str]) -> run.Result:
-        try:
-            return run.run(argv, env=session.env)
-        except CommandFailed as exc:
+    def buildah_call(result: run.Result) -> run.Result:
+        if not result.ok:
+            exc = run.failure(result)
             raise BuildFailed(f"image '{image.label}': applying imageSpec failed: "
-                              f"{exc.message}", exc.hint) from None
+                              f"{exc.message}", exc.hint)
+        return result
 
-    inspected = json.loads(buildah_call(buildah.inspect_argv(store, built)).stdout or "{}")
+    inspected = json.loads(buildah_call(engine.inspect(built)).stdout or "{}")
     change = imagespec.change(spec, inspected.get("OCIv1", {}).get("config") or {},
                               session.project.name, image.name)
     for warning in change.warnings:
         session.log(image.label, f"warning: {warning}")
     container = f"dockwright-spec-{built[:12]}-{os.getpid()}-{threading.get_ident()}"
-    buildah_call(buildah.from_argv(store, built, container))
+    buildah_call(engine.from_image(built, container))
     iidfile = tmp / "spec-iid"
     try:
-        buildah_call(buildah.config_argv(store, container, change.config_args))
-        buildah_call(buildah.commit_argv(store, container, reference, iidfile,
-                                         change.omit_history))
+        buildah_call(engine.config(container, change.config_args))
+        buildah_call(engine.commit(container, reference, iidfile, change.omit_history))
     except BaseException:
-        run.run(buildah.rm_argv(store, container), env=session.env, check=False)
+        engine.rm(container)
         raise
     # ``built`` stays, untagged: it is the build's last step image, and removing it would
     # remove the untagged step images under it too (the instruction cache)

@@ -22,6 +22,8 @@ from dockwright.config import load_project
 from dockwright.config.model import Project
 from dockwright.config.render import RenderOptions, render
 from dockwright.digest import diff
+from dockwright.engine.buildah import BuildahEngine
+from dockwright.engine.store import storage_confs
 from dockwright.errors import BuildFailed, DockwrightError, Exit, Terminated, UsageError
 from dockwright.host import limits
 from dockwright.host.auth import auth_file, with_auth_file
@@ -221,9 +223,12 @@ def cmd_build(args: argparse.Namespace) -> int:
                     configured=[i.network for i in chosen])
     names = [i.label for i in chosen]
     reporter = _reporter(args, env, names)
+    engine = BuildahEngine(env, setup.store, setup.isolation,
+                           storage_confs(env, view.identity.home))
     try:
-        publish = _publish(args, env, reporter)
-        session = new_session(project, setup, env, reporter, view.identity.home, publish)
+        publish = _publish(args, env, engine, reporter)
+        session = new_session(project, setup, engine, env, reporter, view.identity.home,
+                              publish)
         return _build(args, env, project, setup, session)
     finally:
         reporter.close()
@@ -326,7 +331,8 @@ REPO_RE = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._/-]+)?$|^\[[0-9a-f:]
                      r"[a-z0-9._/-]+$")
 
 
-def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) -> Publish:
+def _publish(args: argparse.Namespace, env: dict[str, str], engine: BuildahEngine,
+             reporter: Reporter) -> Publish:
     insecure = tuple(args.insecure_registry) + tuple(
         h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES", "").split(",") if h.strip())
 
@@ -338,7 +344,7 @@ def _publish(args: argparse.Namespace, env: dict[str, str], reporter: Reporter) 
                              "give HOST[:PORT]/PATH in lowercase, for example "
                              "registry.example.com/team/project; credentials belong in "
                              "the auth file (dockwright login), not in the name")
-        return RegistryStages(value, env, tls_verify_for(value, insecure),
+        return RegistryStages(value, engine, tls_verify_for(value, insecure),
                               log=lambda m: reporter.message("", m))
 
     custom = tuple(args.add_custom_tag) + tuple(
@@ -428,8 +434,8 @@ def cmd_login(args: argparse.Namespace) -> int:
     ident = Identity.current()
     found = auth_file(os.environ, ident, _buildah_version(ident))
     verify = not args.insecure_registry and registry.tls_verify_for(args.registry, ())
-    registry.login(args.registry, args.username, password, os.environ, str(found.path),
-                   verify)
+    registry.login(BuildahEngine(os.environ), args.registry, args.username, password,
+                   str(found.path), verify)
     print(f"logged in to {args.registry}; the login is in {found.path} ({found.why})")
     return Exit.OK
 
@@ -443,7 +449,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
     ident = Identity.current()
     found = auth_file(os.environ, ident, _buildah_version(ident))
     name = None if args.all else args.registry
-    if registry.logout(name, os.environ, str(found.path)):
+    if registry.logout(BuildahEngine(os.environ), name, str(found.path)):
         print(f"logged out of {name or 'every registry'} ({found.path})")
     else:
         print(f"not logged in to {name or 'any registry'} in {found.path}")

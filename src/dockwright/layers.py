@@ -15,7 +15,6 @@ from pathlib import Path
 from dockwright import cachefile, context, plan, run, steps
 from dockwright.config.model import Image, Project
 from dockwright.dockerfile import Analysis, Dockerfile
-from dockwright.engine import buildah
 from dockwright.errors import BuildFailed, RegistryError
 from dockwright.storage import stepcache
 from dockwright.storage.registry import RegistryStages
@@ -71,8 +70,6 @@ class StepCache:
     """The instruction cache of one build run (shared by its images)."""
 
     project: Project
-    store: buildah.StoreOptions
-    env: Mapping[str, str]
     state_dir: Path
     present: Callable[[], set[str]]  # IDs of the images in the store, as listed
     store_ids: Callable[[], set[str]]  # IDs of the images in the store now (a new listing)
@@ -156,7 +153,7 @@ class StepCache:
 
     def _pull(self, label: str, registry: RegistryStages, key: str) -> str:
         ref = f"{registry.repo}:{stepcache.remote_tag(key)}"
-        result = registry.pull(self.store, ref, self.env)
+        result = registry.pull(ref)
         image_id = result.stdout.strip().splitlines()[-1] if result.ok and result.stdout \
             else ""
         if not result.ok or len(image_id) != 64:
@@ -254,8 +251,7 @@ class StepCache:
                 continue
             tag = stepcache.remote_tag(keyed.key)
             try:
-                registry.push(self.store, image_id, tag, self.env,
-                              f"pushing {registry.repo}:{tag}")
+                registry.push(image_id, tag, f"pushing {registry.repo}:{tag}")
             except RegistryError as exc:
                 self.log(label, f"warning: the cached step {registry.repo}:{tag} was not "
                                 f"pushed ({exc.message})")

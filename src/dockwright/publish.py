@@ -10,12 +10,12 @@ from dataclasses import replace
 
 from dockwright import run
 from dockwright.config.model import Image
-from dockwright.engine import buildah, skopeo
+from dockwright.engine import buildah
 from dockwright.errors import RegistryError, UsageError
 from dockwright.report import ImageRecord, Source
 from dockwright.session import Result, Session, Unsettled
 from dockwright.storage import local
-from dockwright.storage.registry import UPLOAD_SUFFIX, call, failure
+from dockwright.storage.registry import UPLOAD_SUFFIX
 
 
 def push_stage(session: Session, image: Image, source: str, image_id: str, digest: str,
@@ -31,8 +31,8 @@ def push_stage(session: Session, image: Image, source: str, image_id: str, diges
         session.log(image.label, f"{winner.reference} was stored by another builder first: "
                                 f"discarding own {source}")
         return _winner(session, image, winner, digest, rebuilt, started, size)
-    manifest_digest = registry.push(session.setup.store, source, f"{digest}{UPLOAD_SUFFIX}",
-                                    session.env, f"pushing {image.name} to {registry.repo}")
+    manifest_digest = registry.push(source, f"{digest}{UPLOAD_SUFFIX}",
+                                    f"pushing {image.name} to {registry.repo}")
     own, stamp = registry.stamp(image.name, manifest_digest, digest)
     session.log(image.label, f"published the stage in {time.monotonic() - publishing:.3f} s "
                             f"as {registry.repo}:{own} (it settles by the end of the build)")
@@ -118,8 +118,9 @@ def publish_final(session: Session, image: Image, result: Result) -> Result:
         tags.insert(0, result.tag)
     if target is None:
         for t in tags:
-            run.run(buildah.tag_argv(session.setup.store, result.reference,
-                                     f"{session.local_repo}:{t}"), env=session.env)
+            tagged = session.engine.tag(result.reference, f"{session.local_repo}:{t}")
+            if not tagged.ok:
+                raise run.failure(tagged)
             session.log(image.label, f"tagged {session.local_repo}:{t}")
         return result
     have_local = buildah.find_local(session.images, result.reference) is not None
@@ -129,16 +130,10 @@ def publish_final(session: Session, image: Image, result: Result) -> Result:
         if t == result.tag and t in existing:
             continue
         if have_local:
-            target.push(session.setup.store, result.reference, t, session.env,
-                        f"pushing {dest}")
+            target.push(result.reference, t, f"pushing {dest}")
         else:
             source = pub.repo if pub.repo is not None else target
-            argv = skopeo.copy_argv(f"docker://{result.reference}", f"docker://{dest}",
-                                    source.tls_verify, target.tls_verify)
-            copied = call(argv, session.env, f"copying to {dest}", target.retry,
-                          lambda m: session.log("", m))
-            if not copied.ok:
-                raise failure(f"copying {result.reference} to {dest}", copied, target.repo)
+            target.copy_to(source, result.reference, t, f"copying to {dest}")
         target.added(t)
         session.log(image.label, f"published {dest}")
     if final_reference:

@@ -77,6 +77,11 @@ def _failure(argv: Sequence[str], returncode: int, stderr: str) -> CommandFailed
                          stderr=stderr)
 
 
+def failure(result: Result) -> CommandFailed:
+    """The error of a failed ``result`` (run with ``check=False``), as ``check`` raises it."""
+    return _failure(result.argv, result.returncode, result.stderr)
+
+
 def run(
     argv: Sequence[str],
     *,

@@ -5,35 +5,24 @@ image it depends on is done. A failure stops what depends on it and lets the res
 On SIGINT/SIGTERM: no new image starts, Buildah children are stopped, containers they left
 are removed, and no tag is written for an unfinished image.
 
-Buildah and skopeo keep their temporary files (run bundles, blob copies) in a directory of
-this build's own (``TMPDIR``), removed when the build ends however it ends: a Buildah that
-is stopped leaves its ``/var/tmp/buildah*`` directories behind otherwise. Not for a user
-without ``XDG_RUNTIME_DIR``: Buildah then keeps that user's runtime directory, logins
-(auth.json) included, under ``TMPDIR`` (checked on Buildah 1.28), so it must not move.
+Buildah and skopeo keep their temporary files in a directory of this build's own
+(``Engine.scratch``), removed when the build ends however it ends.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
 import signal
-import tempfile
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dockwright import plan, run
 from dockwright.build import build_one
 from dockwright.config.model import Image
-from dockwright.engine import buildah
 from dockwright.errors import DockwrightError, Exit, Interrupted, StageMissing, Terminated
 from dockwright.progress import State
 from dockwright.publish import check_custom_tags, settle
 from dockwright.report import Source
 from dockwright.session import Result, Session
-from dockwright.storage import local
 
 
 @dataclass
@@ -48,15 +37,6 @@ class Outcome:
         return not (self.failed or self.skipped or self.missing)
 
 
-def containers(session: Session) -> set[str]:
-    res = run.run(buildah.buildah_argv(session.setup.store, "containers", "--json"),
-                  env=session.env, check=False)
-    try:
-        return {str(c.get("id")) for c in json.loads(res.stdout or "[]") or []}
-    except ValueError:
-        return set()
-
-
 def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = True,
               limit: int = 5) -> Outcome:
     images = plan.order(session.project, only)
@@ -69,55 +49,16 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
             registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
         session.reporter.state(image.label, State.WAITING)
-    with scratch_dir(session):
+    with session.engine.scratch():
         return _build_all(session, images, parallel, limit)
-
-
-@contextlib.contextmanager
-def scratch_dir(session: Session) -> Iterator[None]:
-    """Point the children's ``TMPDIR`` at a fresh directory where Buildah would put its
-    files anyway (``$TMPDIR``, else /var/tmp), and remove it afterwards."""
-    if os.geteuid() != 0 and not session.env.get("XDG_RUNTIME_DIR"):
-        yield  # see the module doc
-        return
-    base = session.env.get("TMPDIR") or "/var/tmp"
-    try:
-        scratch = tempfile.mkdtemp(prefix="dockwright-", dir=base)
-    except OSError:
-        yield  # Buildah's own default then
-        return
-    outer = session.env
-    session.env = {**outer, "TMPDIR": scratch}
-    try:
-        yield
-    finally:
-        session.env = outer
-        remove_tree(scratch)
-
-
-def remove_tree(path: str) -> None:
-    """``rm -rf``, also through the unreadable directories a stopped Buildah leaves (its run
-    bundle's ``mnt`` is mode 0100), which a user who is not root cannot list."""
-    def retry(func: object, target: str, exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(target, 0o700)
-            shutil.rmtree(target, ignore_errors=True)
-
-    shutil.rmtree(path, onerror=retry)
 
 
 def _build_all(session: Session, images: list[Image], parallel: bool, limit: int) -> Outcome:
     workers = max(1, limit if parallel else 1)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build")
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
-    store = session.setup.store
-    known = local.container_ids(store.graph_root, store.driver)
-    before: Future[set[str]]
-    if known is not None:
-        before = Future()
-        before.set_result(known)
-    else:  # while the first digests are computed; builds wait for it
-        before = helper.submit(containers, session)
+    # while the first digests are computed (when Buildah must be asked); builds wait for it
+    before = helper.submit(session.engine.containers)
     session.containers_before = before
     try:
         return _schedule(session, images, workers, pool)
@@ -151,10 +92,9 @@ def _stop(session: Session, before: set[str], pool: ThreadPoolExecutor) -> None:
         stopped = run.stop_children(signal.SIGTERM)
         session.log("", f"interrupted: stopping {stopped} running command(s)")
         pool.shutdown(wait=True, cancel_futures=True)
-        left = containers(session) - before
+        left = session.engine.containers() - before
         if left:
-            run.run(buildah.buildah_argv(session.setup.store, "rm", *sorted(left)),
-                    env=session.env, check=False)
+            session.engine.rm(*sorted(left))
             session.log("", f"removed {len(left)} working container(s) left by the build")
     finally:
         for s, handler in previous.items():

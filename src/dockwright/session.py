@@ -15,9 +15,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dockwright import context, dockerfile, layers, plan, run
+from dockwright import context, dockerfile, layers, plan
 from dockwright.config.model import Image, Project
-from dockwright.engine import buildah
+from dockwright.engine.base import Engine, LocalImage
 from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
 from dockwright.progress import Reporter
@@ -62,11 +62,12 @@ class Session:
 
     project: Project
     setup: Setup
+    engine: Engine  # every Buildah and skopeo call goes through it
     env: Mapping[str, str]
     reporter: Reporter
     state_dir: Path
     publish: Publish = field(default_factory=Publish)
-    listing: Future[list[buildah.LocalImage]] | None = None  # the store's images, as listed
+    listing: Future[list[LocalImage]] | None = None  # the store's images, as listed
     parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -76,10 +77,9 @@ class Session:
     # the store's containers before the build (see schedule.py): no build may start before
     # this list is taken, or an interruption could not tell its containers from others'
     containers_before: Future[set[str]] | None = None
-    _local_index: tuple[list[buildah.LocalImage], dict[str, local.Stage]] | None = None
+    _local_index: tuple[list[LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
-    storage_confs: list[Path] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # images being resolved or built, by digest: an image of the same digest waits for the
     # first one and reuses its stage (image: [a, b], or identical generated images)
@@ -119,7 +119,7 @@ class Session:
         return local.local_repo(self.project.name)
 
     @property
-    def images(self) -> list[buildah.LocalImage]:
+    def images(self) -> list[LocalImage]:
         if self.listing is None:
             self.refresh()
         assert self.listing is not None
@@ -128,12 +128,12 @@ class Session:
     def refresh(self, background: bool = False) -> None:
         """List the store's images (``background``: in a thread, while other work goes on;
         the first use of ``images`` waits for it)."""
-        future: Future[list[buildah.LocalImage]] = Future()
+        future: Future[list[LocalImage]] = Future()
         self.listing = future
 
         def list_now() -> None:
             try:
-                future.set_result(buildah.list_images(self.setup.store, self.env))
+                future.set_result(self.engine.images())
             except BaseException as exc:  # handed to whoever uses the listing
                 future.set_exception(exc)
 
@@ -142,15 +142,15 @@ class Session:
         else:
             list_now()
 
-    def _set_images(self, images: list[buildah.LocalImage]) -> None:
-        future: Future[list[buildah.LocalImage]] = Future()
+    def _set_images(self, images: list[LocalImage]) -> None:
+        future: Future[list[LocalImage]] = Future()
         future.set_result(images)
         self.listing = future
 
     def add_local(self, image_id: str, reference: str) -> None:
         """Record an image this build just made (its size is filled in by ``sizes``)."""
         with self._lock:
-            self._set_images([*self.images, buildah.LocalImage(image_id, (reference,), 0, "")])
+            self._set_images([*self.images, LocalImage(image_id, (reference,), 0, "")])
 
     def sizes(self, results: list[Result]) -> list[Result]:
         """``results`` with the sizes of what was built, from one listing of the store."""
@@ -178,19 +178,9 @@ class Session:
         with self._lock:
             if self._step_cache is None:
                 self._step_cache = layers.StepCache(
-                    self.project, self.setup.store, self.env, self.state_dir,
-                    lambda: {i.id for i in self.images}, self.store_ids, self.log)
+                    self.project, self.state_dir, lambda: {i.id for i in self.images},
+                    self.engine.image_ids, self.log)
             return self._step_cache
-
-    def store_ids(self) -> set[str]:
-        """The IDs of every image in the store now (untagged step images included)."""
-        store = self.setup.store
-        found = local.read_images(store.graph_root, store.driver, self.storage_confs)
-        if found is not None:
-            return {i.id for i in found}
-        listed = run.run(buildah.all_ids_argv(store), env=self.env)
-        return {line.strip().removeprefix("sha256:") for line in listed.stdout.splitlines()
-                if line.strip()}
 
     def step_registry(self, image: Image) -> RegistryStages | None:
         """Where the steps of ``image`` are shared: ``--repo``, for ``staged: true``."""
@@ -209,30 +199,19 @@ class Session:
         return self.parsed[image.dockerfile_path]
 
 
-def new_session(project: Project, setup: Setup, env: Mapping[str, str], reporter: Reporter,
-                home: Path, publish: Publish | None = None) -> Session:
+def new_session(project: Project, setup: Setup, engine: Engine, env: Mapping[str, str],
+                reporter: Reporter, home: Path, publish: Publish | None = None) -> Session:
     # per store: another store's builds say nothing about what this one holds
     store_key = hashlib.sha256(str(setup.store.graph_root).encode()).hexdigest()[:16]
     state = cache_dir(env, home) / "manifests" / store_key / project.name
-    session = Session(project, setup, env, reporter, state, publish or Publish(),
+    session = Session(project, setup, engine, env, reporter, state, publish or Publish(),
                       hash_root=cache_dir(env, home) / "hashes")
-    session.storage_confs = storage_confs(env, home)
-    known = local.read_images(setup.store.graph_root, setup.store.driver,
-                              session.storage_confs)
+    known = engine.known_images()
     if known is not None:
         session._set_images(known)  # sizes, when shown, come from one listing at the end
     else:
         session.refresh(background=True)  # while werf.yaml's images are validated
     return session
-
-
-def storage_confs(env: Mapping[str, str], home: Path) -> list[Path]:
-    """Where containers/storage reads its configuration, for this user."""
-    if env.get("CONTAINERS_STORAGE_CONF"):
-        return [Path(env["CONTAINERS_STORAGE_CONF"])]
-    config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
-    return [config / "containers" / "storage.conf", Path("/etc/containers/storage.conf"),
-            Path("/usr/share/containers/storage.conf")]
 
 
 @dataclass

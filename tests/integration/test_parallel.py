@@ -264,7 +264,7 @@ def test_remove_tree_as_a_user(rootless_user: str, shared_site: Path) -> None:
     work = shared_site.parent / f"rm-{os.getpid()}"
     work.mkdir(mode=0o755)
     give_to(rootless_user, work)
-    script = ("import os, shutil, sys; from dockwright.schedule import remove_tree;"
+    script = ("import os, shutil, sys; from dockwright.engine.buildah import remove_tree;"
               "d = sys.argv[1] + '/bundle'; os.makedirs(d + '/mnt/rootfs');"
               "open(d + '/mnt/rootfs/f', 'w').close(); os.chmod(d + '/mnt', 0o100);"
               "shutil.rmtree(d, ignore_errors=True); print(os.path.exists(d));"

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dockwright.engine.base import BuildSpec, Isolation, LocalImage, StoreOptions
 from dockwright.engine.buildah import (
-    BuildSpec,
-    Isolation,
-    LocalImage,
-    StoreOptions,
     all_ids_argv,
     build_argv,
     buildah_argv,

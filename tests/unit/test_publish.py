@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from dockwright import report, run
 from dockwright.engine import skopeo
+from dockwright.engine.base import Engine
 from dockwright.publish import custom_tag
 from dockwright.storage import registry
 from dockwright.storage.registry import (
@@ -127,11 +129,11 @@ class FakeRegistry:
         self.clock = clock
         self.listings: list[int] = []
 
-    def call(self, argv: list[str], *_: object, **__: object) -> run.Result:
-        assert argv[:2] == ["skopeo", "list-tags"]
+    def list_tags(self, repo: str, tls_verify: bool) -> run.Result:
+        """The engine's registry listing (the only call ``settled`` makes)."""
         self.listings.append(self.clock)
         tags = [t for t, at in self.appears.items() if at <= self.clock]
-        return run.Result(tuple(argv), 0, json.dumps({"Tags": tags}), "")
+        return run.Result(("skopeo", "list-tags", repo), 0, json.dumps({"Tags": tags}), "")
 
     def sleep(self, seconds: float) -> None:
         self.clock += round(seconds * 1000)
@@ -161,9 +163,8 @@ def test_settled_waits_until_no_older_tag_can_appear(
     appears = {t: T + at for t, at in appears.items()}
     listings = [T + at for at in listings]
     fake = FakeRegistry(appears, T + clock)
-    monkeypatch.setattr(registry, "call", fake.call)
     monkeypatch.setattr(registry, "now_millis", lambda: fake.clock)
-    stages = registry.RegistryStages("reg.io/p", {}, sleep=fake.sleep)
+    stages = registry.RegistryStages("reg.io/p", cast(Engine, fake), sleep=fake.sleep)
     found = stages.settled(D)
     assert (found.tag if found else None) == winner
     assert fake.listings == listings
@@ -171,7 +172,7 @@ def test_settled_waits_until_no_older_tag_can_appear(
 
 
 def test_container_ids_from_the_store_lists(tmp_path: Path) -> None:
-    from dockwright.storage.local import container_ids
+    from dockwright.engine.store import container_ids
 
     assert container_ids(tmp_path / "none", "vfs") == set()  # no store: no container
     (tmp_path / "vfs-containers").mkdir()
@@ -187,7 +188,7 @@ def test_container_ids_from_the_store_lists(tmp_path: Path) -> None:
 
 
 def test_read_images_from_the_store_list(tmp_path: Path) -> None:
-    from dockwright.storage.local import read_images
+    from dockwright.engine.store import read_images
 
     assert read_images(tmp_path / "none", "vfs") == []  # no store: no image
     assert read_images(tmp_path, "vfs") is None  # cannot tell: ask buildah

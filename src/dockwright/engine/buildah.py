@@ -1,66 +1,24 @@
-"""Buildah: pure argv builders, and the few calls dockwright makes.
+"""Buildah: pure argv builders, and ``BuildahEngine``, which makes every Buildah and skopeo
+call of dockwright.
 
-Every builder returns a list and touches nothing, so tests compare lists. The calls go
-through ``dockwright.run``, the only place that starts processes.
+Every builder returns a list and touches nothing, so tests compare lists. The engine runs
+them through ``dockwright.run``, the only place that starts processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dockwright import run
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """Where and how Buildah keeps images: passed explicitly on every call."""
-
-    graph_root: Path
-    run_root: Path
-    driver: str  # "overlay" | "vfs"
-    mount_program: str | None = None  # fuse-overlayfs, for overlay without native support
-
-    def global_args(self) -> list[str]:
-        args = ["--root", str(self.graph_root), "--runroot", str(self.run_root),
-                "--storage-driver", self.driver]
-        if self.mount_program:
-            args += ["--storage-opt", f"overlay.mount_program={self.mount_program}"]
-        return args
-
-
-@dataclass(frozen=True)
-class Isolation:
-    kind: str  # "oci" | "chroot"
-    runtime: str | None = None  # path of the OCI runtime, for "oci"
-
-    def args(self) -> list[str]:
-        args = ["--isolation", self.kind]
-        if self.kind == "oci" and self.runtime:
-            args += ["--runtime", self.runtime]
-        return args
-
-
-@dataclass(frozen=True)
-class BuildSpec:
-    context_dir: Path
-    dockerfile: Path
-    tag: str | None  # None: the image is only known by its ID (--iidfile)
-    target: str | None = None
-    build_args: tuple[tuple[str, str], ...] = ()
-    labels: tuple[tuple[str, str], ...] = ()
-    add_hosts: tuple[str, ...] = ()
-    network: str | None = None
-    platform: str | None = None
-    secrets: tuple[tuple[str, str], ...] = ()  # (id, file)
-    ssh: str | None = None
-    iidfile: Path | None = None
-    layers: bool = False  # keep an image per step (the instruction cache)
-    layer_labels: tuple[tuple[str, str], ...] = ()  # on those images (Buildah 1.32 or newer)
-
+from dockwright.engine import skopeo, store
+from dockwright.engine.base import BuildSpec, Isolation, LocalImage, StoreOptions
 
 # Buildah 1.28 puts --label on every image a build keeps; from 1.30 only on the last one
 # (containers/buildah#4673), and 1.32 added --layer-label for the others (#4940).
@@ -165,13 +123,19 @@ def rm_argv(store: StoreOptions, *containers: str) -> list[str]:
     return buildah_argv(store, "rm", *containers)
 
 
-@dataclass(frozen=True)
-class LocalImage:
-    id: str  # full hex, without "sha256:"
-    names: tuple[str, ...]
-    created: int
-    size: str
-    digest: str = ""
+def containers_argv(store: StoreOptions) -> list[str]:
+    return buildah_argv(store, "containers", "--json")
+
+
+def run_argv(store: StoreOptions, isolation: Isolation, container: str,
+             options: Sequence[str], command: Sequence[str]) -> list[str]:
+    """Run ``command`` in the working container ``container`` (probes do)."""
+    return buildah_argv(store, "run", *isolation.args(), *options, container, *command)
+
+
+def unshare_argv(store: StoreOptions, command: Sequence[str]) -> list[str]:
+    """``command`` in Buildah's user namespace (the one its builds get)."""
+    return buildah_argv(store, "unshare", *command)
 
 
 def parse_images(output: str) -> list[LocalImage]:
@@ -186,15 +150,6 @@ def parse_images(output: str) -> list[LocalImage]:
             digest=str(item.get("digest", "")),
         ))
     return images
-
-
-def list_images(store: StoreOptions, env: Mapping[str, str]) -> list[LocalImage]:
-    return parse_images(run.run(images_argv(store), env=env).stdout)
-
-
-def build(store: StoreOptions, isolation: Isolation, spec: BuildSpec, env: Mapping[str, str],
-          on_line: Callable[[str], None]) -> run.Result:
-    return run.run(build_argv(store, isolation, spec), env=env, on_line=on_line, check=False)
 
 
 def candidate_names(ref: str) -> list[str]:
@@ -223,3 +178,158 @@ def find_local(images: Sequence[LocalImage], ref: str) -> LocalImage | None:
         if candidate in by_name:
             return by_name[candidate]
     return None
+
+
+class BuildahEngine:
+    """Every Buildah and skopeo call of dockwright, bound to one store, one isolation and
+    one environment (``base.Engine``). ``storage_confs``: where containers/storage reads
+    its configuration for this user (``store.storage_confs``)."""
+
+    def __init__(self, env: Mapping[str, str], store_options: StoreOptions | None = None,
+                 isolation: Isolation | None = None,
+                 storage_confs: Sequence[Path] = ()) -> None:
+        self.env = dict(env)
+        self._store = store_options
+        self.isolation = isolation or Isolation("chroot")
+        self.storage_confs = tuple(storage_confs)
+        self._tmpdir: str | None = None
+
+    @property
+    def store(self) -> StoreOptions:
+        if self._store is None:  # a registry-only engine (login): no Buildah store
+            raise AssertionError("this engine has no store")
+        return self._store
+
+    def _run(self, argv: list[str], on_line: Callable[[str], None] | None = None,
+             input: str | None = None, timeout: float | None = None) -> run.Result:
+        env = {**self.env, "TMPDIR": self._tmpdir} if self._tmpdir else self.env
+        return run.run(argv, env=env, check=False, on_line=on_line, input=input,
+                       timeout=timeout)
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[None]:
+        """Point the children's ``TMPDIR`` at a fresh directory where Buildah would put its
+        files anyway (``$TMPDIR``, else /var/tmp), and remove it afterwards, however the
+        build ends: a Buildah that is stopped leaves its ``/var/tmp/buildah*`` directories
+        (run bundles, blob copies) behind otherwise.
+
+        Not for a user without ``XDG_RUNTIME_DIR``: Buildah then keeps that user's runtime
+        directory, logins (auth.json) included, under ``TMPDIR`` (checked on Buildah 1.28),
+        so it must not move."""
+        if (os.geteuid() != 0 and not self.env.get("XDG_RUNTIME_DIR")) or self._tmpdir:
+            yield
+            return
+        try:
+            made = tempfile.mkdtemp(prefix="dockwright-", dir=self.env.get("TMPDIR")
+                                    or "/var/tmp")
+        except OSError:
+            yield  # Buildah's own default then
+            return
+        self._tmpdir = made
+        try:
+            yield
+        finally:
+            self._tmpdir = None
+            remove_tree(made)
+
+    # -- local storage ------------------------------------------------------------------------
+    def known_images(self) -> list[LocalImage] | None:
+        return store.read_images(self.store.graph_root, self.store.driver, self.storage_confs)
+
+    def images(self) -> list[LocalImage]:
+        listed = self._run(images_argv(self.store))
+        if not listed.ok:
+            raise run.failure(listed)
+        return parse_images(listed.stdout)
+
+    def image_ids(self) -> set[str]:
+        found = self.known_images()
+        if found is not None:
+            return {i.id for i in found}
+        listed = self._run(all_ids_argv(self.store))
+        if not listed.ok:
+            raise run.failure(listed)
+        return {line.strip().removeprefix("sha256:") for line in listed.stdout.splitlines()
+                if line.strip()}
+
+    def containers(self) -> set[str]:
+        known = store.container_ids(self.store.graph_root, self.store.driver)
+        if known is not None:
+            return known
+        listed = self._run(containers_argv(self.store))
+        try:
+            return {str(c.get("id")) for c in json.loads(listed.stdout or "[]") or []}
+        except (ValueError, AttributeError):
+            return set()
+
+    def build(self, spec: BuildSpec, on_line: Callable[[str], None]) -> run.Result:
+        return self._run(build_argv(self.store, self.isolation, spec), on_line=on_line)
+
+    def pull(self, ref: str, tls_verify: bool = True) -> run.Result:
+        return self._run(pull_argv(self.store, ref, tls_verify))
+
+    def push(self, image: str, dest: str, digestfile: Path, tls_verify: bool = True
+             ) -> run.Result:
+        return self._run(push_argv(self.store, image, dest, digestfile, tls_verify))
+
+    def tag(self, image: str, *tags: str) -> run.Result:
+        return self._run(tag_argv(self.store, image, *tags))
+
+    def inspect(self, ref: str) -> run.Result:
+        return self._run(inspect_argv(self.store, ref))
+
+    def from_image(self, image: str, name: str) -> run.Result:
+        return self._run(from_argv(self.store, image, name))
+
+    def config(self, container: str, args: Sequence[str]) -> run.Result:
+        return self._run(config_argv(self.store, container, args))
+
+    def commit(self, container: str, tag: str, iidfile: Path, omit_history: bool
+               ) -> run.Result:
+        return self._run(commit_argv(self.store, container, tag, iidfile, omit_history))
+
+    def rm(self, *containers: str) -> run.Result:
+        return self._run(rm_argv(self.store, *containers))
+
+    # -- probes -------------------------------------------------------------------------------
+    def version(self) -> run.Result:
+        return self._run(["buildah", "--version"])
+
+    def run_in(self, container: str, options: Sequence[str], command: Sequence[str],
+               timeout: float | None = None) -> run.Result:
+        return self._run(run_argv(self.store, self.isolation, container, options, command),
+                         timeout=timeout)
+
+    def unshare(self, *command: str) -> run.Result:
+        return self._run(unshare_argv(self.store, command))
+
+    # -- registries ---------------------------------------------------------------------------
+    def list_tags(self, repo: str, tls_verify: bool) -> run.Result:
+        return self._run(skopeo.list_tags_argv(repo, tls_verify))
+
+    def inspect_raw(self, ref: str, tls_verify: bool) -> run.Result:
+        return self._run(skopeo.inspect_raw_argv(ref, tls_verify))
+
+    def copy(self, src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
+             preserve_digests: bool = False) -> run.Result:
+        return self._run(skopeo.copy_argv(src, dest, src_tls_verify, dest_tls_verify,
+                                          preserve_digests))
+
+    def login(self, registry: str, username: str, password: str, authfile: str,
+              tls_verify: bool) -> run.Result:
+        return self._run(skopeo.login_argv(registry, username, authfile, tls_verify),
+                         input=password + "\n", timeout=120)
+
+    def logout(self, registry: str | None, authfile: str) -> run.Result:
+        return self._run(skopeo.logout_argv(registry, authfile), timeout=60)
+
+
+def remove_tree(path: str) -> None:
+    """``rm -rf``, also through the unreadable directories a stopped Buildah leaves (its run
+    bundle's ``mnt`` is mode 0100), which a user who is not root cannot list."""
+    def retry(func: object, target: str, exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(target, 0o700)
+            shutil.rmtree(target, ignore_errors=True)
+
+    shutil.rmtree(path, onerror=retry)

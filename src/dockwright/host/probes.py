@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockwright import cachefile, run
-from dockwright.engine.buildah import StoreOptions, buildah_argv
+from dockwright.engine.base import Isolation, StoreOptions
+from dockwright.engine.buildah import BuildahEngine
 from dockwright.host.view import HostView
 
 CACHE_VERSION = 1
@@ -103,17 +104,18 @@ class Prober:
 
     # -- probes -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _scratch_store(self) -> Iterator[StoreOptions]:
-        """A throw-away vfs store, so that probes never touch the user's images."""
+    def _scratch_store(self, isolation: Isolation | None = None) -> Iterator[BuildahEngine]:
+        """An engine on a throw-away vfs store, so that probes never touch the user's
+        images."""
         base = tempfile.mkdtemp(prefix="dockwright-probe-")
-        store = StoreOptions(Path(base) / "root", Path(base) / "run", "vfs")
+        engine = BuildahEngine(self.env, StoreOptions(Path(base) / "root", Path(base) / "run",
+                                                      "vfs"), isolation)
         try:
-            yield store
+            yield engine
         finally:
             shutil.rmtree(base, ignore_errors=True)
             if os.path.exists(base):  # files owned by sub-ids: remove from inside the userns
-                run.run(buildah_argv(store, "unshare", "rm", "-rf", base), env=self.env,
-                        check=False)
+                engine.unshare("rm", "-rf", base)
 
     def _conf_override(self) -> str:
         """containers.conf settings given through the environment (host/limits.py): a
@@ -124,20 +126,17 @@ class Prober:
     def _run_trivial(self, runtime: str, *options: str) -> run.Result:
         """``true`` in a scratch container, the host's programs mounted read-only, run by
         ``runtime`` with ``options``: what a RUN step needs, and nothing of the user's."""
-        with self._scratch_store() as store:
-            made = run.run(buildah_argv(store, "from", "--pull=never", "scratch"), env=self.env,
-                           check=False)
+        with self._scratch_store(Isolation("oci", runtime)) as engine:
+            container = f"dockwright-probe-{os.getpid()}"
+            made = engine.from_image("scratch", container)
             if not made.ok:
                 return made
-            container = made.stdout.strip()
             mounts: list[str] = []
             for directory in ("/usr", "/lib", "/lib64", "/bin"):
                 if os.path.isdir(directory):
                     mounts += ["--volume", f"{directory}:{directory}:ro"]
-            tried = run.run(buildah_argv(store, "run", "--isolation", "oci", "--runtime",
-                                         runtime, *options, *mounts, container, "true"),
-                            env=self.env, check=False, timeout=120)
-            run.run(buildah_argv(store, "rm", container), env=self.env, check=False)
+            tried = engine.run_in(container, [*options, *mounts], ["true"], timeout=120)
+            engine.rm(container)
             return tried
 
     def buildah_version(self) -> ProbeResult:
@@ -146,7 +145,7 @@ class Prober:
         cached = self._cached(key)
         if cached:
             return cached
-        res = run.run(["buildah", "--version"], env=self.env, check=False)
+        res = BuildahEngine(self.env).version()
         detail = res.stdout.strip() if res.ok else run.last_line(res.stderr)
         return self._store(key, ProbeResult(res.ok, detail.split(" (")[0]))
 
@@ -186,9 +185,8 @@ class Prober:
         cached = self._cached(key)
         if cached:
             return cached
-        with self._scratch_store() as store:
-            res = run.run(buildah_argv(store, "unshare", "cat", "/proc/self/uid_map"),
-                          env=self.env, check=False)
+        with self._scratch_store() as engine:
+            res = engine.unshare("cat", "/proc/self/uid_map")
         lines = [line for line in res.stdout.splitlines() if line.strip()]
         if res.ok and len(lines) > 1:
             return self._store(key, ProbeResult(True, " | ".join(" ".join(x.split())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from dockwright.engine.buildah import Isolation, StoreOptions
+from dockwright.engine.base import Isolation, StoreOptions
 from dockwright.errors import HostError, UsageError
 from dockwright.host import checks, checks_runtime, checks_storage
 from dockwright.host.checks import Check, Status

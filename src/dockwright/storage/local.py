@@ -5,14 +5,11 @@ A miss is ``None``. With several tags for one digest the oldest wins, as in werf
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from dockwright.engine.buildah import LocalImage
+from dockwright.engine.base import LocalImage
 
 TAG_RE = re.compile(r"^(?P<digest>[0-9a-f]{56})-(?P<millis>[0-9]{13})$")
 
@@ -35,58 +32,6 @@ class Stage:
     @property
     def millis(self) -> int:
         return int(self.tag.split("-", 1)[1])
-
-
-def _store_lists(graph_root: Path, directory: str,
-                 pattern: str) -> list[Any] | None:
-    """The records of containers/storage's own JSON lists (``<root>/<directory>/<pattern>``,
-    which it replaces atomically, so they can be read without its lock): no process to wait
-    for. Empty when there is no store yet; None when they cannot be read."""
-    if not graph_root.exists():
-        return []
-    lists = sorted((graph_root / directory).glob(pattern))
-    if not lists:
-        return None
-    records: list[Any] = []  # JSON records, checked where they are used
-    try:
-        for path in lists:
-            records += json.loads(path.read_text()) or []
-    except (OSError, ValueError, TypeError):
-        return None
-    return records
-
-
-def container_ids(graph_root: Path, driver: str) -> set[str] | None:
-    """The IDs of every container in the store (``<driver>-containers/*containers.json``);
-    ``None`` when they cannot be read: ask ``buildah containers``."""
-    records = _store_lists(graph_root, f"{driver}-containers", "*containers.json")
-    try:
-        return None if records is None else {str(c["id"]) for c in records}
-    except (KeyError, TypeError):
-        return None
-
-
-EXTRA_STORES = re.compile(r'additionalimagestores\s*=\s*\[\s*"', re.IGNORECASE)
-
-
-def read_images(graph_root: Path, driver: str,
-                storage_confs: Sequence[Path] = ()) -> list[LocalImage] | None:
-    """The store's images (ID, names, manifest digest; no size) from ``images.json``.
-    ``None`` when it cannot be read, or when ``storage_confs`` name additional image stores,
-    which only ``buildah images`` sees: ask Buildah then."""
-    for conf in storage_confs:
-        try:
-            if EXTRA_STORES.search(conf.read_text(errors="replace")):
-                return None
-        except OSError:
-            continue
-    records = _store_lists(graph_root, f"{driver}-images", "images.json")
-    try:
-        return None if records is None else [
-            LocalImage(str(i["id"]), tuple(str(n) for n in i.get("names") or ()), 0, "",
-                       str(i.get("digest", ""))) for i in records]
-    except (KeyError, TypeError, AttributeError):
-        return None
 
 
 def local_repo(project: str) -> str:

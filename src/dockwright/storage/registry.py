@@ -24,14 +24,19 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockwright import run
-from dockwright.engine import buildah, skopeo
+from dockwright.engine import skopeo
+from dockwright.engine.base import Engine
 from dockwright.errors import RegistryError, UsageError
 from dockwright.storage.local import Stage, oldest_by_digest
+
+if TYPE_CHECKING:
+    from dockwright.engine.buildah import BuildahEngine
 
 TRANSIENT = re.compile(
     r"connection refused|connection reset|broken pipe|EOF|i/o timeout|timeout|"
@@ -86,12 +91,12 @@ class Retry:
     sleep: Callable[[float], None] = time.sleep
 
 
-def call(argv: list[str], env: Mapping[str, str], what: str, retry: Retry,
+def call(attempt_once: Callable[[], run.Result], what: str, retry: Retry,
          log: Callable[[str], None] | None = None) -> run.Result:
-    """Run a registry command with bounded retries on transient failures."""
+    """Make a registry call (an engine's) with bounded retries on transient failures."""
     delay = retry.first_delay
     for attempt in range(1, retry.attempts + 1):
-        result = run.run(argv, env=env, check=False)
+        result = attempt_once()
         if result.ok:
             return result
         if not TRANSIENT.search(result.stderr) or attempt == retry.attempts:
@@ -141,7 +146,7 @@ def failure(what: str, result: run.Result, repo: str) -> RegistryError:
 @dataclass
 class RegistryStages:
     repo: str
-    env: Mapping[str, str]
+    engine: Engine
     tls_verify: bool = True
     retry: Retry = field(default_factory=Retry)
     log: Callable[[str], None] | None = None
@@ -157,7 +162,7 @@ class RegistryStages:
             if self._tags is not None and not refresh:
                 return list(self._tags)
         listed_at = now_millis()
-        result = call(skopeo.list_tags_argv(self.repo, self.tls_verify), self.env,
+        result = call(lambda: self.engine.list_tags(self.repo, self.tls_verify),
                       f"listing tags of {self.repo}", self.retry, self.log)
         if result.ok:
             tags = skopeo.parse_tags(result.stdout)
@@ -203,10 +208,10 @@ class RegistryStages:
         Returns the tag and its stamp. A failure leaves no tag."""
         stamp = now_millis()
         tag = f"{digest}-{stamp}"
-        tagged = call(skopeo.copy_argv(f"docker://{self.repo}@{manifest_digest}",
-                                       f"docker://{self.repo}:{tag}", self.tls_verify,
-                                       self.tls_verify, preserve_digests=True),
-                      self.env, f"tagging {name} as {redact(self.repo)}:{tag}", self.retry,
+        tagged = call(lambda: self.engine.copy(f"docker://{self.repo}@{manifest_digest}",
+                                               f"docker://{self.repo}:{tag}", self.tls_verify,
+                                               self.tls_verify, preserve_digests=True),
+                      f"tagging {name} as {redact(self.repo)}:{tag}", self.retry,
                       self.log)
         if not tagged.ok:
             raise failure(f"tagging {name} as {redact(self.repo)}:{tag}", tagged, self.repo)
@@ -218,32 +223,39 @@ class RegistryStages:
         self.added(tag)
         return tag, stamp
 
-    def push(self, store: buildah.StoreOptions, source: str, tag: str,
-             env: Mapping[str, str], what: str) -> str:
+    def push(self, source: str, tag: str, what: str) -> str:
         """Push the local image ``source`` as ``<repo>:<tag>`` with Buildah; returns the
         manifest digest. Buildah writes the manifest after every blob, so a failed push
-        leaves no tag; it raises ``RegistryError``. ``env`` is the build's (its TMPDIR)."""
+        leaves no tag; it raises ``RegistryError``."""
         with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
             digest_file = Path(tmp) / "digest"
-            argv = buildah.push_argv(store, source, f"docker://{self.repo}:{tag}", digest_file,
-                                     self.tls_verify)
-            result = call(argv, env, what, self.retry, self.log)
+            result = call(lambda: self.engine.push(source, f"docker://{self.repo}:{tag}",
+                                                   digest_file, self.tls_verify),
+                          what, self.retry, self.log)
             if not result.ok:
                 raise failure(what, result, self.repo)
             return digest_file.read_text().strip()
 
-    def pull(self, store: buildah.StoreOptions, ref: str, env: Mapping[str, str]) -> run.Result:
+    def pull(self, ref: str) -> run.Result:
         """``buildah pull`` of ``ref`` (in this repository), retried like every call here."""
-        return call(buildah.pull_argv(store, ref, self.tls_verify), env, f"pulling {ref}",
+        return call(lambda: self.engine.pull(ref, self.tls_verify), f"pulling {ref}",
                     self.retry, self.log)
+
+    def copy_to(self, source: RegistryStages, ref: str, tag: str, what: str) -> None:
+        """Copy ``ref`` (in ``source``) to ``<repo>:<tag>``, registry to registry."""
+        copied = call(lambda: self.engine.copy(f"docker://{ref}", f"docker://{self.repo}:{tag}",
+                                               source.tls_verify, self.tls_verify),
+                      what, self.retry, self.log)
+        if not copied.ok:
+            raise failure(f"copying {ref} to {self.repo}:{tag}", copied, self.repo)
 
     def manifest(self, tag: str) -> str:
         """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
         with self._lock:
             if tag in self._manifests:
                 return self._manifests[tag]
-        result = call(skopeo.inspect_raw_argv(f"{self.repo}:{tag}", self.tls_verify),
-                      self.env, f"reading {self.repo}:{tag}", self.retry, self.log)
+        result = call(lambda: self.engine.inspect_raw(f"{self.repo}:{tag}", self.tls_verify),
+                      f"reading {self.repo}:{tag}", self.retry, self.log)
         if not result.ok:
             raise failure(f"reading the manifest of {redact(self.repo)}:{tag}", result,
                           self.repo)
@@ -274,12 +286,11 @@ class RegistryStages:
 REGISTRY_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::[0-9]+)?$")
 
 
-def login(registry: str, username: str, password: str, env: Mapping[str, str],
+def login(engine: BuildahEngine, registry: str, username: str, password: str,
           authfile: str, tls_verify: bool) -> None:
     """Store a login for ``registry`` in ``authfile``, once the registry accepted it."""
     _check_name(registry)
-    result = run.run(skopeo.login_argv(registry, username, authfile, tls_verify), env=env,
-                     input=password + "\n", check=False, timeout=120)
+    result = engine.login(registry, username, password, authfile, tls_verify)
     if result.ok:
         return
     if re.search(r"unauthorized|authentication required|invalid username|incorrect",
@@ -290,12 +301,11 @@ def login(registry: str, username: str, password: str, env: Mapping[str, str],
     raise failure(f"logging in to {registry}", result, registry)
 
 
-def logout(registry: str | None, env: Mapping[str, str], authfile: str) -> bool:
+def logout(engine: BuildahEngine, registry: str | None, authfile: str) -> bool:
     """Remove the login for ``registry`` (every login when None); False if there was none."""
     if registry is not None:
         _check_name(registry)
-    result = run.run(skopeo.logout_argv(registry, authfile), env=env, check=False,
-                     timeout=60)
+    result = engine.logout(registry, authfile)
     if result.ok:
         return True
     if re.search(r"not logged in", result.stderr, re.I):

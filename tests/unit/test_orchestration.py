@@ -1,0 +1,278 @@
+"""The build's orchestration (schedule -> build -> publish) against an engine kept in memory
+(tests/unit/fakeengine.py): which images are built, reused, pulled and pushed, and where
+their results point. The real Buildah and registry are the integration tests' business;
+here nothing runs but dockwright's own decisions, so each case is exact and fast."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+from dockwright.config import load_project
+from dockwright.engine.base import Isolation
+from dockwright.host.resolve import Mode, Setup
+from dockwright.progress import Plain
+from dockwright.report import Source
+from dockwright.schedule import Outcome, build_all
+from dockwright.session import Publish, Session, new_session
+from dockwright.storage import registry
+from dockwright.storage.registry import SETTLE_MS, UPLOAD_SUFFIX, RegistryStages, Retry
+from tests.unit.fakeengine import FakeEngine, FakeRegistries, manifest_of
+
+REPO = "registry.test/team/demo"
+FINAL = "registry.test/team/final"
+PROJECT = {
+    "werf.yaml": """\
+configVersion: 1
+project: demo
+---
+image: base
+dockerfile: base.Dockerfile
+---
+image: app
+dockerfile: app.Dockerfile
+dependencies:
+- image: base
+  imports:
+  - type: ImageName
+    targetBuildArg: BASE
+---
+image: tools
+dockerfile: tools.Dockerfile
+""",
+    "base.Dockerfile": "FROM scratch\nCOPY base.txt /base.txt\n",
+    "app.Dockerfile": "ARG BASE\nFROM $BASE\nCOPY app.txt /app.txt\n",
+    "tools.Dockerfile": "FROM scratch\nCOPY tools.txt /tools.txt\n",
+    "base.txt": "base\n", "app.txt": "app\n", "tools.txt": "tools\n",
+}
+
+
+class Clock:
+    """The registry's clock (tag stamps, the settle window): sleeping moves it on."""
+
+    def __init__(self) -> None:
+        self.now = int(time.time() * 1000)
+
+    def millis(self) -> int:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(1, round(seconds * 1000))
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(registry, "now_millis", fake.millis)
+    return fake
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    for name, text in PROJECT.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+class Machine:
+    """One builder: its own store (a FakeEngine), cache directory and log."""
+
+    def __init__(self, root: Path, registries: FakeRegistries, clock: Clock) -> None:
+        self.root = root
+        self.engine = FakeEngine(root, registries)
+        self.clock = clock
+        self.log = io.StringIO()
+
+    def stages(self, repo: str) -> RegistryStages:
+        return RegistryStages(repo, self.engine, tls_verify=False,
+                              retry=Retry(sleep=self.clock.sleep), sleep=self.clock.sleep)
+
+    def session(self, project_dir: Path, repo: str | None = None, final_repo: str | None = None,
+                require_built: bool = False, custom_tags: tuple[str, ...] = ()) -> Session:
+        env = {"HOME": str(self.root), "XDG_CACHE_HOME": str(self.root / "cache")}
+        project = load_project(project_dir, env=env)
+        setup = Setup(Mode.CHROOT, Isolation("chroot"), self.engine.store, rootless=False,
+                      buildah="buildah version 1.28.2")
+        publish = Publish(self.stages(repo) if repo else None,
+                          self.stages(final_repo) if final_repo else None, custom_tags,
+                          require_built)
+        return new_session(project, setup, self.engine, env, Plain(self.log), self.root,
+                           publish)
+
+    def build(self, project_dir: Path, **options: object) -> Outcome:
+        return build_all(self.session(project_dir, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def registries() -> FakeRegistries:
+    return FakeRegistries()
+
+
+def machine(tmp_path: Path, name: str, registries: FakeRegistries, clock: Clock) -> Machine:
+    return Machine(tmp_path / name, registries, clock)
+
+
+def by_name(outcome: Outcome) -> dict[str, tuple[bool, Source, str]]:
+    return {r.name: (r.rebuilt, r.source, r.reference) for r in outcome.results}
+
+
+def test_a_second_build_reuses_every_local_stage(tmp_path: Path, project_dir: Path,
+                                                 registries: FakeRegistries,
+                                                 clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    first = one.build(project_dir)
+    assert first.ok and len(one.engine.built) == 3
+    assert {r.name: r.rebuilt for r in first.results} == {"base": True, "app": True,
+                                                           "tools": True}
+    # app was built on base's stage: its BASE argument is base's reference
+    app_spec = next(s for s in one.engine.built if "app.txt" in s.dockerfile.read_text())
+    assert dict(app_spec.build_args)["BASE"] == by_name(first)["base"][2]
+
+    second = one.build(project_dir)
+    assert second.ok and len(one.engine.built) == 3  # nothing built again
+    assert by_name(second) == {n: (False, Source.LOCAL, ref)
+                               for n, (_, _, ref) in by_name(first).items()}
+    assert not registries.repos  # no registry asked for: nothing left the machine
+
+    (project_dir / "tools.txt").write_text("tools, changed\n")
+    third = one.build(project_dir)
+    assert len(one.engine.built) == 4  # only tools
+    assert {r.name: r.rebuilt for r in third.results} == {"base": False, "app": False,
+                                                           "tools": True}
+
+
+def test_a_machine_with_empty_storage_reuses_the_registry_stages(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    built = one.build(project_dir, repo=REPO)
+    assert built.ok and len(one.engine.built) == 3
+    stored = {t for t in registries.repos[REPO] if not t.endswith(UPLOAD_SUFFIX)}
+    assert {r.tag for r in built.results} == stored  # every stage stored, by its content tag
+    assert all(r.reference.startswith(REPO + ":") for r in built.results)
+
+    two = machine(tmp_path, "two", registries, clock)
+    reused = two.build(project_dir, repo=REPO)
+    assert reused.ok and two.engine.built == []  # the second machine builds nothing
+    assert by_name(reused) == {n: (False, Source.REPO, ref)
+                               for n, (_, _, ref) in by_name(built).items()}
+    assert two.engine.pulled == [] and two.engine.pushed == []  # and moves no image
+    assert {r.image_id for r in reused.results} == {r.image_id for r in built.results}
+
+
+def test_a_local_stage_is_pushed_not_rebuilt(tmp_path: Path, project_dir: Path,
+                                             registries: FakeRegistries, clock: Clock) -> None:
+    """(Not app: the name of base's stage, which it imports, is another one in the
+    registry, so app's inputs change with --repo, as in werf.)"""
+    one = machine(tmp_path, "one", registries, clock)
+    local = build_all(one.session(project_dir), only=("base", "tools"))
+    assert local.ok and len(one.engine.built) == 2 and one.engine.pushed == []
+
+    published = build_all(one.session(project_dir, repo=REPO), only=("base", "tools"))
+    assert published.ok and len(one.engine.built) == 2  # pushed as they are
+    digests = {r.name: r.digest for r in local.results}
+    assert {r.name for r in published.results} == {"base", "tools"}
+    for r in published.results:
+        assert (r.rebuilt, r.source, r.digest) == (False, Source.LOCAL, digests[r.name])
+        assert r.reference.startswith(f"{REPO}:{r.digest}-")
+        assert f"{REPO}:{r.digest}{UPLOAD_SUFFIX}" in one.engine.pushed
+        assert registries.repos[REPO][r.tag] == manifest_of(r.image_id)
+        assert r.image_digest.startswith("sha256:")
+
+
+def test_a_lost_race_takes_the_stage_stored_first(tmp_path: Path, project_dir: Path,
+                                                  registries: FakeRegistries,
+                                                  clock: Clock) -> None:
+    """Another builder stores the same digest while this one uploads: its older tag wins
+    and this build's result points at it (werf's rule: the stage already there wins)."""
+    other_id = "c" * 64
+
+    def other_builder_stores_first(ref: str) -> None:
+        repo, tag = ref.rsplit(":", 1)
+        if tag.endswith(UPLOAD_SUFFIX):
+            digest = tag.removesuffix(UPLOAD_SUFFIX)
+            registries.write(repo, f"{digest}-{clock.now - 10}", manifest_of(other_id))
+
+    registries.before_push = other_builder_stores_first
+    one = machine(tmp_path, "one", registries, clock)
+    outcome = build_all(one.session(project_dir, repo=REPO), only=("tools",))
+    assert outcome.ok and len(one.engine.built) == 1
+    (result,) = outcome.results
+    winner = min(t for t in registries.repos[REPO] if t.startswith(result.digest + "-")
+                 and not t.endswith(UPLOAD_SUFFIX))
+    assert result.tag == winner and result.image_id == other_id
+    assert result.source == Source.REPO and result.rebuilt
+    own = [t for t in registries.repos[REPO] if t.startswith(result.digest + "-")
+           and t != winner and not t.endswith(UPLOAD_SUFFIX)]
+    assert len(own) == 1 and int(own[0].rsplit("-", 1)[1]) > int(winner.rsplit("-", 1)[1])
+    assert "was stored by another builder first" in one.log.getvalue()
+
+
+def test_the_settle_window_is_waited_once_for_the_build(tmp_path: Path, project_dir: Path,
+                                                        registries: FakeRegistries,
+                                                        clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    started = clock.now
+    assert one.build(project_dir, repo=REPO).ok
+    # base is settled before app builds on it, the rest at the end: never 3 windows
+    assert SETTLE_MS <= clock.now - started < 3 * SETTLE_MS
+
+
+def test_required_but_missing_images_build_nothing(tmp_path: Path, project_dir: Path,
+                                                   registries: FakeRegistries,
+                                                   clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    outcome = one.build(project_dir, repo=REPO, require_built=True)
+    assert not outcome.ok and sorted(outcome.missing) == ["app", "base", "tools"]
+    assert outcome.failed == {} and outcome.results == []
+    assert one.engine.built == [] and one.engine.pushed == []
+
+    assert one.build(project_dir, repo=REPO).ok  # built once ...
+    again = one.build(project_dir, repo=REPO, require_built=True)
+    assert again.ok and again.missing == [] and len(one.engine.built) == 3  # ... then found
+
+
+def test_final_images_are_published_to_the_final_repo(tmp_path: Path, project_dir: Path,
+                                                       registries: FakeRegistries,
+                                                       clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    outcome = one.build(project_dir, repo=REPO, final_repo=FINAL,
+                        custom_tags=("%image%-latest",))
+    assert outcome.ok
+    for r in outcome.results:
+        assert r.final_reference == f"{FINAL}:{r.tag}"
+        assert registries.repos[FINAL][r.tag] == registries.repos[REPO][r.tag]
+        assert registries.repos[FINAL][f"{r.name}-latest"] == registries.repos[REPO][r.tag]
+    # a second machine reuses the stages and copies nothing: the final repo has them
+    before = {k: dict(v) for k, v in registries.repos.items()}
+    two = machine(tmp_path, "two", registries, clock)
+    again = two.build(project_dir, repo=REPO, final_repo=FINAL)
+    assert again.ok and two.engine.built == [] and registries.repos == before
+    assert [r.final_reference for r in again.results] == \
+        [r.final_reference for r in outcome.results]
+
+
+def test_custom_tags_without_a_registry_are_local_tags(tmp_path: Path, project_dir: Path,
+                                                       registries: FakeRegistries,
+                                                       clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    assert one.build(project_dir, custom_tags=("%image%-v1",)).ok
+    assert sorted(one.engine.tagged) == ["localhost/demo:app-v1", "localhost/demo:base-v1",
+                                         "localhost/demo:tools-v1"]
+
+
+def test_a_failure_skips_its_dependents_and_lets_the_rest_finish(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    (project_dir / "base.Dockerfile").write_text("FROM scratch\nRUN false\n")
+    one = machine(tmp_path, "one", registries, clock)
+    outcome = one.build(project_dir, repo=REPO)
+    assert list(outcome.failed) == ["base"] and outcome.skipped == {"app": "base"}
+    assert "failed to build" in outcome.failed["base"].message
+    assert [r.name for r in outcome.results] == ["tools"]  # built and published anyway
+    assert all("app.txt" not in s.dockerfile.read_text() for s in one.engine.built)
+    stored = {t.split("-", 1)[0] for t in registries.repos[REPO]}
+    assert stored == {outcome.results[0].digest}  # no tag for what failed
