@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -30,13 +29,19 @@ from dockwright.host.auth import auth_file, with_auth_file
 from dockwright.host.probes import Prober, cache_dir
 from dockwright.host.resolve import Setup, resolve
 from dockwright.host.view import HostView, Identity
-from dockwright.options import check_env, env_bool, run_options
+from dockwright.options import (
+    Options,
+    RunOptions,
+    build_options,
+    check_env,
+    render_options,
+)
 from dockwright.progress import Live, Plain, Reporter
 from dockwright.publish import records
 from dockwright.report import Source
 from dockwright.schedule import Outcome, build_all
 from dockwright.session import Publish, Session, new_session
-from dockwright.storage.registry import RegistryStages, redact, tls_verify_for
+from dockwright.storage.registry import RegistryStages, tls_verify_for
 
 log = logging.getLogger("dockwright")
 
@@ -187,49 +192,33 @@ def _host(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[HostView, P
                         use_cache=not args.no_probe_cache)
 
 
-def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOptions:
-    """How to render werf.yaml: flags first, then werf's variables."""
-    loose = args.loose_giterminism
-    if loose is None:
-        loose = bool(env_bool(env, "WERF_LOOSE_GITERMINISM"))
-    return RenderOptions(config=args.config or env.get("WERF_CONFIG") or None,
-                         templates_dir=args.config_templates_dir
-                         or env.get("WERF_CONFIG_TEMPLATES_DIR") or None,
-                         env=args.env if args.env is not None else env.get("WERF_ENV", ""),
-                         loose_giterminism=loose,
-                         giterminism_config=args.giterminism_config
-                         or env.get("WERF_GITERMINISM_CONFIG") or None)
-
-
-def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path) -> Project:
+def _load(args: argparse.Namespace, env: Mapping[str, str], home: Path,
+          options: RenderOptions) -> Project:
     return load_project(args.dir, env=env, cache=cache_dir(env, home) / "yaml",
-                        options=render_options(args, env))
+                        options=options)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    check_env(os.environ)
+    opts = build_options(args, os.environ)
     env = child_env()
     view, prober = _host(args, env)
-    project = _load(args, os.environ, view.identity.home)  # templates see the user's env
+    project = _load(args, os.environ, view.identity.home,  # templates see the user's env
+                    opts.render)
     if not project.images and not args.images:
         print(f"nothing to build: {project.config_path.name} declares no images",
               file=sys.stderr)
         return Exit.OK
     chosen = plan.order(project, tuple(args.images))
-    setup = resolve(view, prober, args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
-                    args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
-                    args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"),
-                    args.network or env.get("DOCKWRIGHT_NETWORK"),
-                    configured=[i.network for i in chosen])
+    setup = resolve(view, prober, opts.host, configured=[i.network for i in chosen])
     names = [i.label for i in chosen]
     reporter = _reporter(args, env, names)
     engine = BuildahEngine(env, setup.store, setup.isolation,
                            storage_confs(env, view.identity.home))
     try:
-        publish = _publish(args, env, engine, reporter)
+        publish = _publish(opts, engine, reporter)
         session = new_session(project, setup, engine, env, reporter, view.identity.home,
                               publish)
-        return _build(args, env, project, setup, session)
+        return _build(args, opts.run, project, setup, session)
     finally:
         reporter.close()
 
@@ -241,11 +230,9 @@ def _reporter(args: argparse.Namespace, env: dict[str, str], names: list[str]) -
     return Live(names) if live else Plain(quiet=args.quiet)
 
 
-def _build(args: argparse.Namespace, env: dict[str, str], project: Project, setup: Setup,
+def _build(args: argparse.Namespace, opts: RunOptions, project: Project, setup: Setup,
            session: Session) -> int:
     say = session.log
-    opts = run_options(env, parallel=args.parallel, tasks=args.parallel_tasks_limit,
-                       save_report=args.save_build_report, report_path=args.build_report_path)
     limit = opts.tasks_limit or len(project.images) or 1  # 0: no limit
     report_path = opts.report_path if opts.report_path.is_absolute() else \
         project.dir / opts.report_path
@@ -327,36 +314,15 @@ def summary_table(outcome: Outcome) -> list[str]:
             for row in rows]
 
 
-REPO_RE = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._/-]+)?$|^\[[0-9a-f:]+\]:[0-9]+/"
-                     r"[a-z0-9._/-]+$")
-
-
-def _publish(args: argparse.Namespace, env: dict[str, str], engine: BuildahEngine,
-             reporter: Reporter) -> Publish:
-    insecure = tuple(args.insecure_registry) + tuple(
-        h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES", "").split(",") if h.strip())
-
-    def stages(value: str | None, flag: str) -> RegistryStages | None:
-        if not value:
+def _publish(opts: Options, engine: BuildahEngine, reporter: Reporter) -> Publish:
+    def stages(repo: str | None) -> RegistryStages | None:
+        if repo is None:
             return None
-        if "@" in value or not REPO_RE.match(value) or "/" not in value:
-            raise UsageError(f"{flag} {redact(value)} is not a registry repository",
-                             "give HOST[:PORT]/PATH in lowercase, for example "
-                             "registry.example.com/team/project; credentials belong in "
-                             "the auth file (dockwright login), not in the name")
-        return RegistryStages(value, engine, tls_verify_for(value, insecure),
+        return RegistryStages(repo, engine, tls_verify_for(repo, opts.insecure_registries),
                               log=lambda m: reporter.message("", m))
 
-    custom = tuple(args.add_custom_tag) + tuple(
-        v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v)
-    return Publish(
-        repo=stages(args.repo or env.get("WERF_REPO"), "--repo" if args.repo else "WERF_REPO"),
-        final_repo=stages(args.final_repo or env.get("WERF_FINAL_REPO"),
-                          "--final-repo" if args.final_repo else "WERF_FINAL_REPO"),
-        custom_tags=custom,
-        require_built=args.require_built_images or bool(
-            env_bool(env, "WERF_REQUIRE_BUILT_IMAGES")),
-    )
+    return Publish(stages(opts.repo), stages(opts.final_repo), opts.custom_tags,
+                   opts.require_built)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -367,7 +333,7 @@ def cmd_config(args: argparse.Namespace) -> int:
                           cache_dir(env, home))
         sys.stdout.write(rendered.text)
         return Exit.OK
-    project = _load(args, env, home)
+    project = _load(args, env, home, render_options(args, env))
     if args.json:
         data = {
             "project": project.name,
@@ -409,7 +375,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dockwright import doctor
 
-    check_env(os.environ)
+    check_env(os.environ)  # (the doctor reads the host's options itself, as build does)
     view, prober = _host(args, child_env())
     code, text = doctor.command(args, view, prober)
     if text:

@@ -22,29 +22,18 @@ from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.resolve import (
-    Driver,
+    Asked,
     Mode,
-    Network,
     Setup,
-    parse_driver,
-    parse_mode,
-    parse_network,
     resolve,
     runtime_mode,
     storage_places,
     store_driver,
 )
 from dockwright.host.view import HostView
+from dockwright.options import host_options
 
 SCHEMA = "dockwright-doctor/1"
-
-
-@dataclass(frozen=True)
-class Asked:
-    mode: Mode
-    driver: Driver
-    storage_root: str | None
-    network: Network = Network.PRIVATE
 
 
 @dataclass(frozen=True)
@@ -62,14 +51,6 @@ class Report:
     @property
     def exit_code(self) -> int:
         return int(Exit.OK if self.ready else Exit.HOST_NOT_READY)
-
-
-def asked_from(args: argparse.Namespace, env: dict[str, str] | Any) -> Asked:
-    """The same values and environment variables as ``build``."""
-    return Asked(parse_mode(args.buildah_mode or env.get("WERF_BUILDAH_MODE")),
-                 parse_driver(args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER")),
-                 args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT") or None,
-                 parse_network(args.network or env.get("DOCKWRIGHT_NETWORK")))
 
 
 def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
@@ -117,8 +98,7 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
 def diagnose(view: HostView, prober: Prober, asked: Asked) -> Report:
     found = tuple(survey(view, prober, asked))
     try:
-        setup = resolve(view, prober, asked.mode, asked.driver, asked.storage_root,
-                        asked.network)
+        setup = resolve(view, prober, asked)
     except HostError as exc:
         return Report(view, asked, found, None, exc)
     return Report(view, asked, found, setup, None)
@@ -233,7 +213,7 @@ def root_lines(script: str) -> list[str]:
 
 
 def command(args: argparse.Namespace, view: HostView, prober: Prober) -> tuple[int, str]:
-    asked = asked_from(args, view.env)
+    asked = host_options(args, view.env)
     if args.yes and not args.fix:
         raise UsageError("--yes only goes with --fix", "dockwright doctor --fix --yes")
     report = diagnose(view, prober, asked)

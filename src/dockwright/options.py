@@ -1,16 +1,23 @@
-"""werf's environment variables, read once and checked like flags.
+"""A command's options: flags and werf's environment variables, read once, checked like
+flags, into frozen objects (``Options`` for a build, ``Asked`` for the host, which the doctor
+reads the same way).
 
 A flag wins over its variable. A bad value of either is one ``UsageError`` naming where the
-value came from (exit 2), never a crash or a silent default.
+value came from (exit 2), never a crash or a silent default, and before any work.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockwright.config.render import RenderOptions
 from dockwright.errors import UsageError
+from dockwright.host.resolve import Asked
+from dockwright.storage.registry import redact
 
 TRUE = ("1", "true", "yes", "on", "t")
 FALSE = ("0", "false", "no", "off", "f")
@@ -89,4 +96,79 @@ def run_options(env: Mapping[str, str], *, parallel: bool | None, tasks: int | N
         save_report=first(save_report or bool(report_path) or None, "WERF_SAVE_BUILD_REPORT",
                           False),
         report_path=path,
+    )
+
+
+def host_options(args: argparse.Namespace, env: Mapping[str, str]) -> Asked:
+    """Mode, storage driver, storage root and network, as ``build`` and ``doctor`` read
+    them."""
+    check_env(env)
+    return Asked.parse(args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
+                       args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
+                       args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"),
+                       args.network or env.get("DOCKWRIGHT_NETWORK"))
+
+
+def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOptions:
+    """How to render werf.yaml: flags first, then werf's variables."""
+    loose = args.loose_giterminism
+    if loose is None:
+        loose = bool(env_bool(env, "WERF_LOOSE_GITERMINISM"))
+    return RenderOptions(config=args.config or env.get("WERF_CONFIG") or None,
+                         templates_dir=args.config_templates_dir
+                         or env.get("WERF_CONFIG_TEMPLATES_DIR") or None,
+                         env=args.env if args.env is not None else env.get("WERF_ENV", ""),
+                         loose_giterminism=loose,
+                         giterminism_config=args.giterminism_config
+                         or env.get("WERF_GITERMINISM_CONFIG") or None)
+
+
+REPO_RE = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9._/-]+)?$|^\[[0-9a-f:]+\]:[0-9]+/"
+                     r"[a-z0-9._/-]+$")
+
+
+def _repository(flag: str | None, env: Mapping[str, str], name: str, option: str
+                ) -> str | None:
+    value = flag or env.get(name)
+    if not value:
+        return None
+    if "@" in value or not REPO_RE.match(value) or "/" not in value:
+        raise UsageError(f"{option if flag else name} {redact(value)} is not a registry "
+                         "repository",
+                         "give HOST[:PORT]/PATH in lowercase, for example "
+                         "registry.example.com/team/project; credentials belong in "
+                         "the auth file (dockwright login), not in the name")
+    return value
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``dockwright build`` was asked, after flags and variables."""
+
+    host: Asked
+    render: RenderOptions
+    run: RunOptions
+    repo: str | None = None  # --repo / WERF_REPO
+    final_repo: str | None = None  # --final-repo / WERF_FINAL_REPO
+    insecure_registries: tuple[str, ...] = ()
+    custom_tags: tuple[str, ...] = ()  # --add-custom-tag, WERF_ADD_CUSTOM_TAG*
+    require_built: bool = False
+
+
+def build_options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
+    return Options(
+        host=host_options(args, env),
+        render=render_options(args, env),
+        run=run_options(env, parallel=args.parallel, tasks=args.parallel_tasks_limit,
+                        save_report=args.save_build_report,
+                        report_path=args.build_report_path),
+        repo=_repository(args.repo, env, "WERF_REPO", "--repo"),
+        final_repo=_repository(args.final_repo, env, "WERF_FINAL_REPO", "--final-repo"),
+        insecure_registries=tuple(args.insecure_registry) + tuple(
+            h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES", "").split(",")
+            if h.strip()),
+        custom_tags=tuple(args.add_custom_tag) + tuple(
+            v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v),
+        require_built=args.require_built_images or bool(
+            env_bool(env, "WERF_REQUIRE_BUILT_IMAGES")),
     )

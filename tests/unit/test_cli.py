@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from dockwright import __version__, report
-from dockwright.errors import Exit, ReportError
-from dockwright.options import tasks_limit
+from dockwright import cli as cli_module
+from dockwright.errors import Exit, ReportError, UsageError
+from dockwright.host.resolve import Asked, Driver, Mode, Network
+from dockwright.options import build_options, host_options, tasks_limit
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -301,3 +305,53 @@ def test_a_report_that_fails_to_write_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="could not be written"):
         report.write(target, [])
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def build_args(*argv: str) -> argparse.Namespace:
+    return cli_module._parser().parse_args(["build", *argv])
+
+
+def test_build_options_are_resolved_once_flags_first() -> None:
+    env = {"WERF_REPO": "registry.example.com/team/env", "WERF_BUILDAH_MODE": "native-chroot",
+           "WERF_BUILDAH_STORAGE_DRIVER": "vfs", "DOCKWRIGHT_NETWORK": "host",
+           "WERF_ADD_CUSTOM_TAG_2": "b-%image%", "WERF_ADD_CUSTOM_TAG_1": "a-%image%",
+           "WERF_REQUIRE_BUILT_IMAGES": "yes", "WERF_PARALLEL_TASKS_LIMIT": "-1",
+           "DOCKWRIGHT_INSECURE_REGISTRIES": "reg.lan:5000, other.lan",
+           "WERF_ENV": "staging"}
+    opts = build_options(build_args("--repo", "registry.example.com/team/flag",
+                                    "--buildah-mode", "native-rootless", "--add-custom-tag",
+                                    "c-%image%", "--insecure-registry", "x.lan"), env)
+    assert opts.repo == "registry.example.com/team/flag" and opts.final_repo is None
+    assert opts.host == Asked(Mode.ROOTLESS, Driver.VFS, None, Network.HOST)
+    assert opts.custom_tags == ("c-%image%", "a-%image%", "b-%image%")
+    assert opts.insecure_registries == ("x.lan", "reg.lan:5000", "other.lan")
+    assert opts.require_built and opts.run.tasks_limit == 0 and opts.run.parallel
+    assert opts.render.env == "staging"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.repo = "x"  # type: ignore[misc]
+    assert build_options(build_args(), env).repo == "registry.example.com/team/env"
+
+
+@pytest.mark.parametrize(("argv", "env", "named"), [
+    (("--repo", "Registry.Example.com/App"), {}, "--repo"),
+    ((), {"WERF_REPO": "user:pw@reg.io/app"}, "WERF_REPO user:***@reg.io/app"),
+    ((), {"WERF_FINAL_REPO": "reg.io/app@sha256:00"}, "WERF_FINAL_REPO"),
+    ((), {"WERF_BUILDAH_MODE": "docker"}, "Docker-daemon"),
+    ((), {"WERF_BUILDAH_STORAGE_DRIVER": "btrfs"}, "storage driver"),
+    ((), {"DOCKWRIGHT_NETWORK": "bridge"}, "network"),
+    ((), {"WERF_PARALLEL": "maybe"}, "WERF_PARALLEL"),
+])
+def test_a_bad_option_is_refused_before_any_work(argv: tuple[str, ...], env: dict[str, str],
+                                                 named: str) -> None:
+    with pytest.raises(UsageError) as info:
+        build_options(build_args(*argv), env)
+    assert named in info.value.message and info.value.hint
+    assert "pw" not in info.value.message.replace("***", "")
+
+
+def test_doctor_reads_the_host_options_as_build_does() -> None:
+    env = {"WERF_BUILDAH_MODE": "native-rootless", "DOCKWRIGHT_STORAGE_ROOT": "/srv/store"}
+    doctor_args = cli_module._parser().parse_args(["doctor", "--storage-driver", "vfs"])
+    assert host_options(doctor_args, env) == build_options(
+        build_args("--storage-driver", "vfs"), env).host == \
+        Asked(Mode.ROOTLESS, Driver.VFS, "/srv/store", Network.PRIVATE)

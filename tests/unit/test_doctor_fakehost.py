@@ -16,7 +16,7 @@ from dockwright.errors import Exit, HostError, UsageError
 from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
 from dockwright.host.checks import CAP_SETGID, CAP_SETUID, Status
 from dockwright.host.probes import Prober, ProbeResult
-from dockwright.host.resolve import Driver, Mode, resolve
+from dockwright.host.resolve import Asked, Driver, Mode, resolve
 from dockwright.host.view import HostView, Identity
 
 OK_MAP = ProbeResult(True, "0 1000 1 | 1 100000 65536")
@@ -340,7 +340,7 @@ def test_the_fix_leaves_a_working_idmap_tool_alone(host: Host) -> None:
     assert check.fix == ("sudo setcap cap_setgid+ep /usr/bin/newgidmap",
                          "sudo chmod u-s,g-s /usr/bin/newgidmap")
     script = doctor.fix_script(doctor.diagnose(host.view(), FakeProber(host.view()),
-                                               doctor.Asked(Mode.AUTO, Driver.AUTO, None)))
+                                               Asked(Mode.AUTO, Driver.AUTO, None)))
     assert [line for line in doctor.root_lines(script) if "map" in line] == [
         "setcap cap_setgid+ep /usr/bin/newgidmap", "chmod u-s,g-s /usr/bin/newgidmap"]
 
@@ -648,11 +648,11 @@ def test_build_refuses_with_the_doctors_message(host: Host, fault: str, check_id
         host.write("/home/alice/.local/share/containers/storage/overlay-layers/x", "")
     view = host.view()
     driver = Driver.VFS if fault == "store" else Driver.AUTO
-    report = doctor.diagnose(view, FakeProber(view), doctor.Asked(Mode.AUTO, driver, None))
+    report = doctor.diagnose(view, FakeProber(view), Asked(Mode.AUTO, driver, None))
     check = next(c for c in report.checks if c.id == check_id)
     assert check.failed
     with pytest.raises(HostError) as info:
-        resolve(view, FakeProber(view), "auto", driver)
+        resolve(view, FakeProber(view), Asked.parse("auto", driver))
     assert check.finding in info.value.message
     for line in check.fix:
         assert line in info.value.hint
@@ -663,7 +663,7 @@ def test_userns_probe_failure_stops_the_build(host: Host) -> None:
     view = host.view()
     single = FakeProber(view, userns=ProbeResult(False, "single mapping only: 0 1000 1"))
     with pytest.raises(HostError, match="single mapping"):
-        resolve(view, single, "native-chroot", "vfs")
+        resolve(view, single, Asked.parse("native-chroot", "vfs"))
 
 
 # -- registry-auth ---------------------------------------------------------------------------
@@ -791,14 +791,14 @@ def test_resolve_stops_without_a_private_network_unless_none_needs_one(host: Hos
     view = host.view()
     prober = FakeProber(view, network=SETNS)
     with pytest.raises(HostError, match="RUN steps cannot get a network of their own"):
-        resolve(view, prober, "native-rootless", "vfs")
-    assert resolve(view, prober, "native-rootless", "vfs", network_value="host").network == \
-        "host"
-    assert resolve(view, prober, "native-rootless", "vfs",
+        resolve(view, prober, Asked.parse("native-rootless", "vfs"))
+    assert resolve(view, prober, Asked.parse("native-rootless", "vfs", network="host")
+                   ).network == "host"
+    assert resolve(view, prober, Asked.parse("native-rootless", "vfs"),
                    configured=("host",)).network == "private"  # werf.yaml sets every image's
-    assert resolve(view, prober, "native-chroot", "vfs").network == "host"
+    assert resolve(view, prober, Asked.parse("native-chroot", "vfs")).network == "host"
     with pytest.raises(UsageError, match="unexpected network specified: bridge"):
-        resolve(view, prober, "native-rootless", "vfs", network_value="bridge")
+        Asked.parse("native-rootless", "vfs", network="bridge")
 
 
 # -- rlimits ---------------------------------------------------------------------------------

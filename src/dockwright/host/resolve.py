@@ -91,6 +91,24 @@ def parse_driver(value: str | None) -> Driver:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """What the user asked of the host: WERF_BUILDAH_MODE, WERF_BUILDAH_STORAGE_DRIVER,
+    the storage root and DOCKWRIGHT_NETWORK (``options.host_options`` reads them)."""
+
+    mode: Mode = Mode.AUTO
+    driver: Driver = Driver.AUTO
+    storage_root: str | None = None
+    network: Network = Network.PRIVATE
+
+    @classmethod
+    def parse(cls, mode: str | None = None, driver: str | None = None,
+              storage_root: str | None = None, network: str | None = None) -> Asked:
+        """From the values as given (flag or variable); a bad one is a ``UsageError``."""
+        return cls(parse_mode(mode), parse_driver(driver), storage_root or None,
+                   parse_network(network))
+
+
+@dataclass(frozen=True)
 class Setup:
     mode: Mode  # ROOTLESS or CHROOT, never AUTO
     isolation: Isolation
@@ -145,15 +163,13 @@ def gate_checks(view: HostView, prober: Prober, wanted_driver: str, graph_root: 
     return done
 
 
-def resolve(view: HostView, prober: Prober, mode_value: str | None, driver_value: str | None,
-            storage_root: str | None = None, network_value: str | None = None,
+def resolve(view: HostView, prober: Prober, asked: Asked,
             configured: Sequence[str | None] = (None,)) -> Setup:
     """The setup a build uses here; HostError, with the doctor's findings and fixes, when the
     asked mode, driver or network cannot work (``configured``: werf.yaml's ``network`` of
     each image built; a private network is probed only when one of them gets it)."""
-    mode = parse_mode(mode_value)
-    network = parse_network(network_value)
-    wanted_driver = parse_driver(driver_value)
+    mode, network, wanted_driver = asked.mode, asked.network, asked.driver
+    storage_root = asked.storage_root
     ident = view.identity
     reasons: list[str] = []
     warnings: list[str] = []
