@@ -402,6 +402,93 @@ def bench_context(runs: int, files: int, total: int) -> dict[str, object]:
             "peak_rss_mb": round(max(peak, *(n[1] for n in noop)) / 1024, 1)}
 
 
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+
+def git_context(root: Path, files: int, total: int) -> Path:
+    """The big context of row 4, committed to a git repository of its own."""
+    done = root / ".git" / "dockwright-bench-done"
+    if done.exists():
+        return root
+    source = big_context(WORK / "context", files, total)
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns(".done"))
+    env = {**ENV, **GIT_IDENTITY}
+    sh(["git", "init", "-q", "-b", "main"], cwd=root, env=env)
+    sh(["git", "add", "-A"], cwd=root, env=env)
+    sh(["git", "commit", "-q", "-m", "a big context"], cwd=root, env=env)
+    done.write_text("")
+    return root
+
+
+# The hashing stage of a build in a git repository (source/commit.py), in a fresh process:
+# the giterminism check (what differs from HEAD), then validate and the digest, whose
+# checksums are blob ids from git; prints its seconds.
+GIT_HASHING_STAGE = """
+import sys, time
+from pathlib import Path
+from dockwright import context, dockerfile, plan
+from dockwright.config import load_project
+from dockwright.config.giterminism import Giterminism
+from dockwright.source.commit import config_needs, open_source
+project = load_project(Path("."))
+image = project.images[0]
+parsed = dockerfile.parse(image.dockerfile_path)
+started = time.perf_counter()
+source = open_source(project.dir, False, False, Giterminism(), Path(sys.argv[1]) / "contexts")
+cache = context.HashCache(Path(sys.argv[1]) / "hashes.marshal")
+walks = plan.Walks()
+walks.lister = lambda i, ignore: source.listing(i.context_dir, ignore)
+source.check([*config_needs(project.dir, project.read, project.config_path, ".werf", None),
+              *plan.source_needs(project, image, parsed, source)])
+plan.validate(project, image, parsed, walks, cache)
+plan.inputs(project, image, {}, {}, parsed, walks, cache, details=False).digest
+cache.save()
+print(time.perf_counter() - started)
+"""
+
+
+def bench_git_context(runs: int, files: int, total: int) -> dict[str, object]:
+    """Row 11: the context of row 4 committed; the build reads the commit (giterminism)."""
+    root = git_context(WORK / "context-git", files, total)
+    cache = WORK / "git-cache"
+    env = {**ENV, "XDG_CACHE_HOME": str(cache)}
+    listing = WORK / "git-ctx-files.txt"
+    names = sorted(str(p) for p in (root / "ctx" / "data").rglob("*.bin"))
+    listing.write_text("\n".join(names) + "\n")
+    sha = ["sh", "-c", f"xargs -a {listing} -d '\\n' sha256sum > /dev/null"]
+    stage_dir = cache / "stage"
+
+    def cold() -> None:
+        sh(["sync"])
+        Path("/proc/sys/vm/drop_caches").write_text("1")  # same start for both sides
+        shutil.rmtree(stage_dir, ignore_errors=True)
+
+    def stage() -> tuple[float, int]:
+        return float(sh([PY, "-c", GIT_HASHING_STAGE, str(stage_dir)], cwd=root,
+                        env=env).stdout), 0
+
+    def first() -> tuple[float, int]:
+        cold()
+        return stage()
+
+    xs, ys, _ = side_by_side(first, lambda: timed(sha, before=cold), runs)
+    unchanged = [stage()[0] for _ in range(runs)]
+    store = WORK / "git-store"
+    build = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
+    timed(build, cwd=root, env=env)  # built once (1 GB checked out, into vfs), then reused
+    timed(build, cwd=root, env=env)
+    noop = [timed(build, cwd=root, env=env) for _ in range(runs)]
+    return {"files": files, "bytes": total, "first_hashing_stage_s": stats(xs),
+            "sha256sum_s": stats(ys),
+            "ratio": round(statistics.median(xs) / statistics.median(ys), 3),
+            "goal_ratio": 0.2, "unchanged_hashing_stage_s": stats(unchanged),
+            "unchanged_noop_build_s": stats([n[0] for n in noop]), "goal_noop_s": 0.3,
+            "peak_rss_mb": round(max(n[1] for n in noop) / 1024, 1)}
+
+
 def bench_parallel(runs: int) -> dict[str, object]:
     root = WORK / "parallel"
     if root.exists():
@@ -676,6 +763,7 @@ def main() -> int:
         ("8_edit_rebuild", lambda: bench_edit(args.runs)),
         ("9_edit_empty_store_repo", lambda: bench_edit_repo(args.runs)),
         ("10_publish", lambda: bench_publish(args.runs)),
+        ("11_git_context", lambda: bench_git_context(args.runs, args.files, args.bytes)),
     ]
     for name, fn in todo:
         if args.only and not any(name.startswith(o) for o in args.only):

@@ -275,7 +275,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
         if session.containers_before is not None:
             session.containers_before.result()
         spec = BuildSpec(
-            context_dir=image.context_dir,
+            context_dir=session.context_dir(image),
             dockerfile=dockerfile_path,
             tag=None if image.image_spec else reference,  # tagged once the spec is applied
             target=image.target,

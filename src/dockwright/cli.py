@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockwright import __version__, plan, report
 from dockwright.build import explain, step_lines
@@ -23,7 +24,14 @@ from dockwright.config.render import RenderOptions, render
 from dockwright.digest import diff
 from dockwright.engine.buildah import BuildahEngine
 from dockwright.engine.store import storage_confs
-from dockwright.errors import BuildFailed, DockwrightError, Exit, Terminated, UsageError
+from dockwright.errors import (
+    BuildFailed,
+    DockwrightError,
+    Exit,
+    SourceError,
+    Terminated,
+    UsageError,
+)
 from dockwright.host import limits
 from dockwright.host.auth import auth_file, with_auth_file
 from dockwright.host.probes import Prober, cache_dir
@@ -43,6 +51,9 @@ from dockwright.schedule import Outcome, build_all
 from dockwright.session import Publish, Session, new_session
 from dockwright.storage.registry import RegistryStages, tls_verify_for
 
+if TYPE_CHECKING:
+    from dockwright.source.commit import GitSource, Need
+
 log = logging.getLogger("dockwright")
 
 
@@ -60,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                          "$WERF_CONFIG_TEMPLATES_DIR)")
     project.add_argument("--env", help="the environment the config sees as .Env ($WERF_ENV)")
     project.add_argument("--loose-giterminism", action="store_true", default=None,
-                         help="let the template function env read any variable "
+                         help="turn giterminism's checks off: werf.yaml, templates and "
+                         "Dockerfiles come from the working tree, env reads any variable "
                          "($WERF_LOOSE_GITERMINISM)")
     project.add_argument("--giterminism-config", metavar="FILE",
                          help="the giterminism file, relative to the project directory "
@@ -100,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--add-custom-tag", action="append", default=[], metavar="TAG",
                    help="also tag final images with TAG; %%image%%, %%image_slug%% and "
                    "%%image_content_based_tag%% are replaced (repeatable)")
+    b.add_argument("--dev", action="store_true", default=None,
+                   help="build the working tree, untracked files included (those git ignores "
+                   "left out), instead of the commit ($WERF_DEV)")
     b.add_argument("--require-built-images", action="store_true",
                    help="fail, naming what is missing, instead of building "
                    "($WERF_REQUIRE_BUILT_IMAGES)")
@@ -209,6 +224,7 @@ def cmd_build(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return Exit.OK
     chosen = plan.order(project, tuple(args.images))
+    source, notice = _open_source(opts, project, cache_dir(env, view.identity.home))
     setup = resolve(view, prober, opts.host, configured=[i.network for i in chosen])
     names = [i.label for i in chosen]
     reporter = _reporter(args, env, names)
@@ -218,9 +234,55 @@ def cmd_build(args: argparse.Namespace) -> int:
         publish = _publish(opts, engine, reporter)
         session = new_session(project, setup, engine, env, reporter, view.identity.home,
                               publish)
+        if source is not None:
+            session.use_source(*source)
+        if notice:
+            session.log("", notice)
         return _build(args, opts.run, project, setup, session)
     finally:
         reporter.close()
+
+
+def _open_source(opts: Options, project: Project, cache: Path
+                 ) -> tuple[tuple[GitSource, list[Need]] | None, str]:
+    """In a git repository, what the build reads from git (``source/commit.py``) and the
+    config files it must check; elsewhere None, and the notice that the working tree is
+    built as it is."""
+    from dockwright.source import commit
+
+    loose = opts.render.loose_giterminism
+    if not commit.in_repository(project.dir):
+        if opts.dev or loose or opts.render.giterminism_config:
+            flag = "--dev" if opts.dev else "--loose-giterminism" if loose \
+                else "--giterminism-config"
+            raise UsageError(f"{flag} needs a git repository, and {project.dir} is not in one",
+                             "run 'git init' and commit the project, or build without it")
+        return None, (f"notice: {project.dir} is not in a git repository: building the "
+                      "working tree as it is (giterminism needs git)")
+    from dockwright.config import giterminism
+
+    rules = giterminism.load(project.dir, None, opts.render.giterminism_config)
+    add_files = [os.path.relpath(i.context_dir / a, project.dir).replace(os.sep, "/")
+                 for i in project.images for a in i.context_add_files]
+    source = commit.open_source(project.dir, opts.dev, loose, rules, cache / "contexts",
+                                add_files)
+    if source is None:
+        return None, ""
+    if opts.custom_tags and not loose and not rules.get_bool("cli.allowCustomTags"):
+        raise SourceError("custom tags not allowed by giterminism: --add-custom-tag "
+                          f"{opts.custom_tags[0]} names images outside what the commit decides",
+                          "allow them in werf-giterminism.yaml (cli: {allowCustomTags: true}), "
+                          "or build without --add-custom-tag")
+    notice = ""
+    if loose and not opts.dev:
+        notice = ("warning: --loose-giterminism: nothing checks that the build reads "
+                  "committed files; werf.yaml and the Dockerfiles come from the working "
+                  "tree, the contexts from HEAD (werf-giterminism.yaml allows files one by one "
+                  "instead)")
+    templates = opts.render.templates_dir or ".werf"
+    needs = commit.config_needs(project.dir, project.read, project.config_path, templates,
+                                rules.path)
+    return (source, needs), notice
 
 
 def _reporter(args: argparse.Namespace, env: dict[str, str], names: list[str]) -> Reporter:

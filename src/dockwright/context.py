@@ -442,6 +442,11 @@ class Listing:
         self.parts = []
         return entries
 
+    def known_sums(self, entries: Sequence[Entry]) -> list[str] | None:
+        """The checksums of ``entries`` when the listing knows them without reading a file
+        (a git tree's blob ids, ``source.commit.GitListing``); None: they are read."""
+        return None
+
     @cached_property
     def fingerprint(self) -> str:
         # marshal version 2 writes no back-references: the same values, the same bytes;
@@ -501,7 +506,7 @@ def sources(context_dir: Path, listing: Listing, patterns: Patterns,
         if hit is not None:
             return ContextSet(hit[0], hit[1], None)
     matched = match_sources(listing.entries, patterns, ignore)
-    sums = _sums(context_dir, matched, cache)
+    sums = listing.known_sums(matched) or _sums(context_dir, matched, cache)
     found = tuple((e.rel, f"{e.mode:04o} {digest}")
                   for e, digest in zip(matched, sums, strict=True))
     del sums  # 100,000 of them: not kept beside the details

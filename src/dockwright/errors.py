@@ -48,6 +48,13 @@ class DockerfileError(ConfigError):
     pass
 
 
+class SourceError(DockwrightError):
+    """What the build reads cannot come from git as asked: a file not committed, a
+    repository that cannot give the commit (unborn HEAD, shallow clone, damaged objects)."""
+
+    exit_code = Exit.BAD_INPUT
+
+
 class HostError(DockwrightError):
     exit_code = Exit.HOST_NOT_READY
 

@@ -21,7 +21,7 @@ from dockwright.storage.registry import redact
 
 TRUE = ("1", "true", "yes", "on", "t")
 FALSE = ("0", "false", "no", "off", "f")
-BOOLEANS = ("WERF_CONTAINERIZED", "WERF_LOOSE_GITERMINISM", "WERF_PARALLEL",
+BOOLEANS = ("WERF_CONTAINERIZED", "WERF_DEV", "WERF_LOOSE_GITERMINISM", "WERF_PARALLEL",
             "WERF_REQUIRE_BUILT_IMAGES", "WERF_SAVE_BUILD_REPORT")
 DEFAULT_TASKS_LIMIT = 5
 
@@ -153,6 +153,7 @@ class Options:
     insecure_registries: tuple[str, ...] = ()
     custom_tags: tuple[str, ...] = ()  # --add-custom-tag, WERF_ADD_CUSTOM_TAG*
     require_built: bool = False
+    dev: bool = False  # --dev / WERF_DEV: the working tree, not the commit
 
 
 def build_options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
@@ -171,4 +172,5 @@ def build_options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
             v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v),
         require_built=args.require_built_images or bool(
             env_bool(env, "WERF_REQUIRE_BUILT_IMAGES")),
+        dev=args.dev if args.dev is not None else bool(env_bool(env, "WERF_DEV")),
     )

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockwright import context, dockerfile
 from dockwright.config.model import Image, Project
 from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
 from dockwright.engine.buildah import parse_version
+
+if TYPE_CHECKING:
+    from dockwright.source.commit import GitSource, Need
 from dockwright.errors import ConfigError, HostError
 
 
@@ -85,7 +89,11 @@ PLACEHOLDER_IMPORTS = {
 }
 
 
-Walks = dict[tuple[Path, context.Ignore], context.Listing]
+class Walks(dict[tuple[Path, context.Ignore], context.Listing]):
+    """The context listings of one build, each made once: walked, or from ``lister`` (the
+    git tree the build reads, ``source.commit``) when it is set."""
+
+    lister: Callable[[Image, context.Ignore], context.Listing] | None = None
 
 
 def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None,
@@ -94,6 +102,9 @@ def context_listing(image: Image, ignore: context.Ignore, walks: Walks | None,
     process when the cache says the context is large)."""
     key = (image.context_dir, ignore)
     if walks is not None and key in walks:
+        return walks[key]
+    if walks is not None and walks.lister is not None:
+        walks[key] = walks.lister(image, ignore)
         return walks[key]
     expected = max((paths for _, paths in hashes.sets.values()), default=0) if hashes else 0
     listing = context.Listing(context.walk_parts(image.context_dir, ignore, expected))
@@ -109,6 +120,25 @@ def source_patterns(project: Project, image: Image,
     display = os.path.relpath(image.dockerfile_path, project.dir)
     return [(s.pattern, f"{display}:{s.line}", context.MOUNT if s.mount else context.COPY)
             for s in analysis.sources]
+
+
+def source_needs(project: Project, image: Image, parsed: dockerfile.Dockerfile,
+                 source: GitSource) -> list[Need]:
+    """What ``image`` reads from the project: its Dockerfile, ignore files, and the context
+    files its COPY/ADD sources match (for the giterminism check, ``GitSource.check``)."""
+    from dockwright.source.commit import Need
+
+    needs = [Need(source.project_rel(image.dockerfile_path), "dockerfile")]
+    needs += [Need(source.project_rel(p), "ignore")
+              for p in context.ignore_files(image.context_dir, image.dockerfile_path)]
+    imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
+               for dep in image.dependencies for imp in dep.imports}
+    analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    if analysis.sources:
+        ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
+        needs += source.context_needs(image.context_dir,
+                                      source_patterns(project, image, analysis), ignore)
+    return needs
 
 
 HEREDOC_BUILDAH = (1, 35)  # the first Buildah release that builds heredocs

@@ -40,6 +40,10 @@ class Outcome:
 def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = True,
               limit: int = 5) -> Outcome:
     images = plan.order(session.project, only)
+    if session.source is not None:  # every uncommitted file the build reads, in one error
+        session.source.check([*session.config_needs, *(
+            need for image in images for need in plan.source_needs(
+                session.project, image, session.dockerfile(image), session.source))])
     for image in images:  # bad input anywhere builds nothing
         plan.validate(session.project, image, session.dockerfile(image), session.walks,
                       session.hashes(image.context_dir), session.setup.buildah)

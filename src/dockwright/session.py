@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockwright import context, dockerfile, layers, plan
 from dockwright.config.model import Image, Project
@@ -24,6 +25,9 @@ from dockwright.progress import Reporter
 from dockwright.report import Source
 from dockwright.storage import local
 from dockwright.storage.registry import RegistryStages
+
+if TYPE_CHECKING:
+    from dockwright.source.commit import GitSource, Need
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Session:
     parsed: dict[Path, dockerfile.Dockerfile] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
-    walks: plan.Walks = field(default_factory=dict)
+    walks: plan.Walks = field(default_factory=plan.Walks)
     hash_caches: dict[Path, context.HashCache] = field(default_factory=dict)
     hash_root: Path | None = None
     # the store's containers before the build (see schedule.py): no build may start before
@@ -80,6 +84,8 @@ class Session:
     _local_index: tuple[list[LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
+    source: GitSource | None = None  # the git tree the build reads; None: the working tree
+    config_needs: list[Need] = field(default_factory=list)  # what werf.yaml was made of
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # images being resolved or built, by digest: an image of the same digest waits for the
     # first one and reuses its stage (image: [a, b], or identical generated images)
@@ -191,6 +197,16 @@ class Session:
         if self.publish.repo:
             repos.append(self.publish.repo.repo)
         return repos
+
+    def use_source(self, source: GitSource, config_needs: list[Need]) -> None:
+        """Read contexts from ``source``'s git tree, not the working tree."""
+        self.source = source
+        self.config_needs = config_needs
+        self.walks.lister = lambda image, ignore: source.listing(image.context_dir, ignore)
+
+    def context_dir(self, image: Image) -> Path:
+        """The directory Buildah gets as ``image``'s context."""
+        return self.source.context_dir(image.context_dir) if self.source else image.context_dir
 
     def dockerfile(self, image: Image) -> dockerfile.Dockerfile:
         if image.dockerfile_path not in self.parsed:

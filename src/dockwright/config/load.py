@@ -313,7 +313,8 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
                           "give every image a name", where=seen[""])
 
     project = Project(name=project_name, dir=directory, config_path=path,
-                      cache_version=cache_version, platform=platform, images=tuple(images))
+                      cache_version=cache_version, platform=platform, images=tuple(images),
+                      read=rendered.read or (str(path),))
     _check_dependencies(project, image_fields, doc)
     return project
 

@@ -160,6 +160,7 @@ class Project:
     cache_version: str | None = None
     platform: tuple[str, ...] = ()
     images: tuple[Image, ...] = field(default_factory=tuple)
+    read: tuple[str, ...] = ()  # the files werf.yaml was rendered from (it first), absolute
 
     def image(self, name: str) -> Image | None:
         return next((i for i in self.images if i.name == name), None)

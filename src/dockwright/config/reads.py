@@ -69,12 +69,14 @@ class Reads:
                 self.head)
 
 
-Cached = tuple[str, tuple[Span, ...], tuple[tuple[str, tuple[Span, ...]], ...]]
+# the rendered text, its spans, what include returned, and the files the render read
+Cached = tuple[str, tuple[Span, ...], tuple[tuple[str, tuple[Span, ...]], ...],
+               tuple[str, ...]]
 
 
 def still_holds(entry: Path, project_dir: Path, environ: Mapping[str, str]) -> Cached | None:
-    """The cached render in ``entry`` (text, spans, includes) if everything it read is
-    unchanged."""
+    """The cached render in ``entry`` (text, spans, includes, files read) if everything it
+    read is unchanged."""
     data: Any = cachefile.read_marshal(entry)
     try:
         (files, kinds, seen_globs, env, seen_head), out, spans, included = data
@@ -95,7 +97,8 @@ def still_holds(entry: Path, project_dir: Path, environ: Mapping[str, str]) -> C
         if seen_head is not None and head(project_dir) != seen_head:
             return None
         return (out, tuple(tuple(s) for s in spans),
-                tuple((t, tuple(tuple(s) for s in ss)) for t, ss in included))
+                tuple((t, tuple(tuple(s) for s in ss)) for t, ss in included),
+                tuple(path for path, seen in files if seen is not None))
     except (TypeError, ValueError):  # damaged, or a glob that no longer parses
         return None
 

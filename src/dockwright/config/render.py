@@ -58,6 +58,7 @@ class Rendered:
     templated: bool  # False: the file has no template actions and is its own rendering
     spans: tuple[Span, ...] = ()
     included: tuple[tuple[str, tuple[Span, ...]], ...] = ()  # what include returned, and whence
+    read: tuple[str, ...] = ()  # every file the render read (the config first), absolute
 
     def locate(self, line: int) -> str:
         """``file:line`` for a 0-based line of the rendered text: the template line that
@@ -158,7 +159,7 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
 
             giterminism.load(project_dir, cache / "yaml" if cache else None,  # werf checks it
                              options.giterminism_config)
-        return Rendered(path, display, text, templated=False)
+        return Rendered(path, display, text, templated=False, read=(str(path),))
     from dockwright.config import reads  # a config with templates only
 
     key = hashlib.blake2b(repr((FORMAT, __version__, str(project_dir), str(path),
@@ -167,14 +168,16 @@ def render(project_dir: Path, options: RenderOptions, environ: Mapping[str, str]
     if entry is not None:
         hit = reads.still_holds(entry, project_dir, environ)
         if hit is not None:
-            out, spans, included = hit
-            return Rendered(path, display, out, True, spans, included)
+            out, spans, included, read = hit
+            return Rendered(path, display, out, True, spans, included,
+                            (str(path), *(r for r in read if r != str(path))))
     record = reads.Reads(project_dir)
     out, spans, included = _Renderer(project_dir, path, display, templates, options, environ,
                                      record, cache).run(text)
     if entry is not None:
         cachefile.write(entry, marshal.dumps((record.frozen(), out, spans, included)))
-    return Rendered(path, display, out, True, spans, included)
+    read = tuple(p for p, seen in record.files.items() if seen is not None and p != str(path))
+    return Rendered(path, display, out, True, spans, included, (str(path), *read))
 
 
 # --- the render itself (imports the template engine) ----------------------------------------

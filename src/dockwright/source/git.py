@@ -1,0 +1,222 @@
+"""git, as the build reads it: the repository around a project, its HEAD, what differs from
+HEAD in the working tree, trees and their entries, and a context checked out from a tree.
+
+Every call goes through ``dockwright.run`` with ``git -C <top>``. Paths handed in and out
+are relative to the repository's top directory, with ``/``; git's own quoting is off
+(``-z``). Errors say what is wrong with the repository and what to do (``SourceError``,
+exit 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockwright import run
+from dockwright.errors import SourceError
+
+# what ``git ls-tree`` calls the kinds of entry, by mode
+FILE_MODES = {"100644": 0o644, "100755": 0o755, "120000": 0o777}
+LINK, GITLINK, TREE = "120000", "160000", "040000"
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    rel: str  # relative to the tree listed
+    mode: str  # git's: "100644", "100755", "120000", "160000", "040000"
+    oid: str
+
+    @property
+    def kind(self) -> str:
+        if self.mode == TREE:
+            return "dir"
+        if self.mode == LINK:
+            return "link"
+        if self.mode == GITLINK:
+            return "submodule"
+        return "file"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A path of the working tree that differs from HEAD."""
+
+    path: str  # relative to the top directory
+    what: str  # "modified", "untracked", "deleted", "added", "renamed", "type changed"
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.what})"
+
+
+STATUS_WORDS = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed",
+                "C": "copied", "T": "type changed", "U": "unmerged", "?": "untracked"}
+
+
+def parse_name_status(output: str) -> list[Change]:
+    """``git diff-index -z --name-status``: ``<letter>\\0<path>\\0`` pairs."""
+    items = output.split("\0")
+    return [Change(items[i + 1], STATUS_WORDS.get(items[i][:1], "changed"))
+            for i in range(0, len(items) - 1, 2) if items[i]]
+
+
+def parse_tree(output: str) -> list[TreeEntry]:
+    """``git ls-tree -z``: ``<mode> SP <type> SP <oid> TAB <path>\\0``."""
+    out: list[TreeEntry] = []
+    for item in output.split("\0"):
+        if not item:
+            continue
+        head, _, path = item.partition("\t")
+        mode, _, rest = head.partition(" ")
+        out.append(TreeEntry(path, mode, rest.rpartition(" ")[2]))
+    return out
+
+
+@dataclass
+class Repo:
+    """The git repository a project lives in, at its HEAD commit."""
+
+    top: Path  # the work tree's top directory
+    head: str  # the commit
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _trees: dict[str, str] = field(default_factory=dict)
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None,
+            input: str | None = None) -> run.Result:
+        return run.run(["git", "-C", str(self.top), *args], env=env or self.env, check=False,
+                       input=input)
+
+    def must(self, *args: str, what: str, env: Mapping[str, str] | None = None,
+             input: str | None = None) -> str:
+        result = self.git(*args, env=env, input=input)
+        if not result.ok:
+            raise SourceError(f"git could not read {what}: "
+                              f"{run.last_line(result.stderr, 'no output')}",
+                              "check the repository with 'git fsck'; a damaged clone is "
+                              "best cloned again")
+        return result.stdout
+
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the top directory ("" for the top itself)."""
+        rel = os.path.relpath(path.resolve(), self.top)
+        return "" if rel == "." else rel.replace(os.sep, "/")
+
+    # -- what differs from HEAD -----------------------------------------------------------------
+    def changes(self, under: str = "") -> list[Change]:
+        """Every path below ``under`` that differs from HEAD (in the index or the working
+        tree: modified, added, deleted) or is untracked and not ignored by git. Two git
+        processes at once, each one pass over the files: ``diff-index`` (an lstat per
+        tracked file) and ``ls-files --others`` (a read of each directory), together about
+        half of what ``git status`` takes."""
+        spec = f":/{under}" if under else ":/"
+        untracked: list[run.Result] = []
+        other = threading.Thread(target=lambda: untracked.append(self.git(
+            "ls-files", "-z", "--others", "--exclude-standard", "--", spec)))
+        other.start()
+        try:
+            tracked = self.must("diff-index", "-z", "--name-status", "--no-renames",
+                                "--ignore-submodules=none", "HEAD", "--", spec,
+                                what="what differs from HEAD")
+        finally:
+            other.join()
+        if not untracked or not untracked[0].ok:
+            why = run.last_line(untracked[0].stderr, "no output") if untracked else "failed"
+            raise SourceError(f"git could not list the untracked files: {why}",
+                              "check the repository with 'git fsck'; a damaged clone is "
+                              "best cloned again")
+        return [*parse_name_status(tracked),
+                *(Change(p, "untracked") for p in untracked[0].stdout.split("\0") if p)]
+
+    # -- trees ----------------------------------------------------------------------------------
+    def tree_of(self, tree: str, rel: str) -> str | None:
+        """The id of the tree at ``rel`` in ``tree`` (None when there is nothing there, or a
+        file)."""
+        key = f"{tree}:{rel}"
+        if key not in self._trees:
+            name = f"{tree}^{{tree}}:{rel}^{{tree}}" if rel else f"{tree}^{{tree}}"
+            result = self.git("rev-parse", "--verify", "-q", name)  # fails unless a tree
+            self._trees[key] = result.stdout.strip() if result.ok else ""
+        return self._trees[key] or None
+
+    def entries(self, tree: str) -> list[TreeEntry]:
+        """Every entry of ``tree``, recursively, directories included, in git's order."""
+        return parse_tree(self.must("ls-tree", "-r", "-t", "-z", "--full-tree", tree,
+                                    what=f"tree {tree[:12]}"))
+
+    def tree_with(self, base: str, paths: Iterable[str], all_changes: bool = False) -> str:
+        """A tree: ``base`` (a tree or commit) with ``paths`` (relative to the top) as the
+        working tree has them (a path that is gone is removed); ``all_changes``: with every
+        change below the top that git does not ignore (``--dev``). Written to the object
+        database like any tree; HEAD, the index and the working tree are not touched."""
+        with tempfile.TemporaryDirectory(prefix="dockwright-index-") as tmp:
+            env = {**self.env, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            index = self.must("rev-parse", "--git-path", "index", what="the index").strip()
+            index_path = Path(index) if os.path.isabs(index) else self.top / index
+            with contextlib.suppress(OSError):  # its stat data spares git re-reading files
+                shutil.copyfile(index_path, Path(tmp) / "index")
+            self.must("read-tree", base, env=env, what="HEAD's tree")
+            if all_changes:
+                self.must("add", "-A", "--", ":/", env=env, what="the working tree")
+            chosen = list(dict.fromkeys(paths))
+            if chosen:
+                self.must("add", "-A", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
+                          env=env, input="\0".join(f":/{p}" for p in chosen),
+                          what="the allowed uncommitted files")
+            return self.must("write-tree", env=env, what="the working tree").strip()
+
+    def checkout(self, tree: str, dest: Path) -> None:
+        """Write the files of ``tree`` into the empty directory ``dest``, as committed: no
+        filters (Git LFS pointers stay pointers), modes and symlinks as git records them."""
+        with tempfile.TemporaryDirectory(prefix="dockwright-index-") as tmp:
+            env = {**self.env, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.must("read-tree", tree, env=env, what=f"tree {tree[:12]}")
+            self.must("-c", "core.symlinks=true", "-c", "filter.lfs.smudge=",
+                      "-c", "filter.lfs.process=", "-c", "filter.lfs.required=false",
+                      f"--work-tree={dest}", "checkout-index", "--all", "--force",
+                      env=env, what=f"the files of tree {tree[:12]}")
+
+
+def open_repo(project_dir: Path, env: Mapping[str, str] | None = None) -> Repo | None:
+    """The repository ``project_dir`` is in, at a HEAD a build can use; None outside git.
+    An unborn HEAD or a HEAD that cannot be read is a ``SourceError``. A detached HEAD (CI
+    checks commits out so) and a shallow clone (HEAD's tree is all a build reads) serve,
+    as in werf."""
+    environment = dict(env if env is not None else os.environ)
+    found = run.run(["git", "-C", str(project_dir), "rev-parse", "--show-toplevel",
+                     "--is-bare-repository", "HEAD^{commit}"], env=environment, check=False)
+    if found.returncode == 127:
+        return None  # no git: not a repository as far as a build can tell
+    lines = found.stdout.splitlines()
+    if found.ok and len(lines) == 3:
+        return None if lines[1] == "true" else Repo(Path(lines[0]), lines[2], environment)
+    if "not a git repository" in found.stderr:
+        return None
+    if len(lines) >= 2 and lines[1] == "true":
+        return None
+    if not lines:  # not even the top directory: the repository itself is unreadable
+        raise SourceError(f"git cannot read the repository at {project_dir}: "
+                          f"{run.last_line(found.stderr, 'no output')}",
+                          "check it with 'git status'; a damaged clone is best cloned again"
+                          + (_SAFE_HINT if "dubious ownership" in found.stderr else ""))
+    top = Path(lines[0])
+    unborn = run.run(["git", "-C", str(top), "symbolic-ref", "-q", "HEAD"],
+                     env=environment, check=False)
+    has_commits = run.run(["git", "-C", str(top), "rev-list", "-n", "1", "--all"],
+                          env=environment, check=False)
+    if unborn.ok and has_commits.ok and not has_commits.stdout.strip():
+        raise SourceError(f"the repository at {top} has no commit yet (HEAD is "
+                          f"{unborn.stdout.strip()}, unborn)",
+                          "commit the project first: git add -A && git commit -m 'first'")
+    raise SourceError(f"HEAD of the repository at {top} cannot be read: "
+                      f"{run.last_line(found.stderr, 'no output')}",
+                      "check it with 'git fsck'; a damaged clone is best cloned again")
+
+
+_SAFE_HINT = (" (a repository of another user: git config --global --add safe.directory "
+              "DIR, if you trust it)")
