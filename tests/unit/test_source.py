@@ -222,6 +222,27 @@ def test_checksums_are_blob_ids_and_the_same_from_a_commit_or_dev(tmp_path: Path
     assert app_root(source(clone, tmp_path / "c"), clone) == changed
 
 
+def test_a_project_and_a_context_below_the_top_directory(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {f"deploy/svc/{k}": v for k, v in FILES.items()})
+    project = root / "deploy/svc"
+    (project / "app/new.txt").write_text("untracked\n")
+    (root / "elsewhere.txt").write_text("outside the project: not its business\n")
+    src = source(project, tmp_path)
+    assert src.project_rel(project / "app/new.txt") == "app/new.txt"
+    found = src.context_needs(project / "app", [("lib/", "Dockerfile:2")],
+                              context.Ignore("", ()))
+    assert found == []  # app/new.txt is not below app/lib
+    found = src.context_needs(project / "app", [(".", "Dockerfile:2")],
+                              context.Ignore("", ()))
+    assert [n.rel for n in found] == ["app/new.txt"]
+    listing = src.listing(project / "app", context.Ignore("", ()))
+    assert {e.rel for e in listing.entries} == {"main.txt", "lib", "lib/util.txt"}
+    checkout = src.context_dir(project / "app")
+    assert sorted(p.name for p in checkout.iterdir()) == ["lib", "main.txt"]
+    with pytest.raises(SourceError, match="the build context docs/none is not in commit"):
+        src.context_tree(project / "docs" / "none")
+
+
 def test_dev_takes_untracked_files_but_not_ignored_ones_and_keeps_the_index(
         tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r", FILES)

@@ -139,9 +139,14 @@ class Repo:
         file)."""
         key = f"{tree}:{rel}"
         if key not in self._trees:
-            name = f"{tree}^{{tree}}:{rel}^{{tree}}" if rel else f"{tree}^{{tree}}"
-            result = self.git("rev-parse", "--verify", "-q", name)  # fails unless a tree
-            self._trees[key] = result.stdout.strip() if result.ok else ""
+            if rel:  # one entry, listed only when it is a directory
+                found = parse_tree(self.git("ls-tree", "-d", "-z", "--full-tree", tree, "--",
+                                            rel).stdout)
+                oid = next((e.oid for e in found if e.rel == rel and e.mode == TREE), "")
+            else:
+                result = self.git("rev-parse", "--verify", "-q", f"{tree}^{{tree}}")
+                oid = result.stdout.strip() if result.ok else ""
+            self._trees[key] = oid
         return self._trees[key] or None
 
     def entries(self, tree: str) -> list[TreeEntry]:
