@@ -70,7 +70,8 @@ def events(err: str) -> dict[str, tuple[int, int]]:
 EDGES = [("base", "left"), ("base", "right"), ("left", "join"), ("right", "join"),
          ("join", "tail")]
 LINE_RE = re.compile(r"^(\[(base|left|right|join|tail|solo)\] .*|mode native-\S+: .*|"
-                     r"storage: .*|warning: .*|(IMAGE|base|left|right|join|tail|solo) +.*)$")
+                     r"storage: .*|warning: .*|notice: .*|"
+                     r"(IMAGE|base|left|right|join|tail|solo) +.*)$")
 
 
 def test_diamond_builds_in_parallel_in_dependency_order(root_builder: Builder,
