@@ -359,7 +359,7 @@ parsed = dockerfile.parse(image.dockerfile_path)
 name = __import__("hashlib").sha256(str(image.context_dir).encode()).hexdigest()[:24]
 started = time.perf_counter()
 cache = context.HashCache(Path(sys.argv[1]) / (name + ".marshal"))
-walks: plan.Walks = {}
+walks = plan.Walks()
 plan.validate(project, image, parsed, walks, cache)
 plan.inputs(project, image, {}, {}, parsed, walks, cache, details=False).digest
 cache.save()
