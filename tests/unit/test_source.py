@@ -189,8 +189,9 @@ def test_context_files_and_the_giterminism_file_have_no_allow_rule(tmp_path: Pat
 def test_context_add_files_need_allow_context_add_files(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r", FILES)
     (root / "app/gen.log").write_text("generated\n")  # ignored by git, made by the build host
-    with pytest.raises(SourceError, match=r"contextAddFiles app/gen\.log not allowed"):
-        source(root, tmp_path, add_files=("app/gen.log",)).check([])
+    for dev in (False, True):  # --dev checks them too, as werf does
+        with pytest.raises(SourceError, match=r"contextAddFiles app/gen\.log not allowed"):
+            source(root, tmp_path, dev=dev, add_files=("app/gen.log",)).check([])
     rules = Giterminism(root / "werf-giterminism.yaml",
                         (("config.dockerfile.allowContextAddFiles", ("app/gen.log",)),))
     src = source(root, tmp_path, rules=rules, add_files=("app/gen.log",))

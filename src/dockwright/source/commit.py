@@ -154,8 +154,9 @@ class GitSource:
     def check(self, needs: Iterable[Need]) -> None:
         """Stop when a file the build reads differs from HEAD and nothing allows it: one
         error naming every such file. contextAddFiles come from the working tree when
-        werf-giterminism.yaml allows them."""
-        if self.dev or self.loose:
+        werf-giterminism.yaml allows them (with --dev too, as in werf: only
+        --loose-giterminism turns that check off)."""
+        if self.loose:
             return
         refused = [a for a in self.add_files
                    if not allowed(self.rules, "config.dockerfile.allowContextAddFiles", a)]
@@ -164,7 +165,10 @@ class GitSource:
                 f"contextAddFiles {', '.join(refused)} not allowed by giterminism: they come "
                 "from the working tree, not the commit",
                 "allow them in werf-giterminism.yaml (config: {dockerfile: "
-                f"{{allowContextAddFiles: [{', '.join(refused)}]}}}}), or use --dev")
+                f"{{allowContextAddFiles: [{', '.join(refused)}]}}}}), or use "
+                "--loose-giterminism")
+        if self.dev:
+            return
         bad: dict[str, tuple[Change, Need]] = {}
         changes = self.changes
         for need in needs:
