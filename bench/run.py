@@ -347,12 +347,16 @@ def big_context(root: Path, files: int, total: int) -> Path:
 
 
 # The hashing stage alone, as a build runs it (validate, then the digest inputs without the
-# per-path details), in a fresh process each time; prints its seconds.
+# per-path details), in a fresh process each time; prints its seconds. With "git" after the
+# cache directory, as a build in a git repository runs it (source/commit.py, row 11): the
+# giterminism check (what differs from HEAD) first, and checksums that are blob ids.
 HASHING_STAGE = """
 import sys, time
 from pathlib import Path
 from dockwright import context, dockerfile, plan
 from dockwright.config import load_project
+from dockwright.config.giterminism import Giterminism
+from dockwright.source.commit import config_needs, open_source
 project = load_project(Path("."))
 image = project.images[0]
 parsed = dockerfile.parse(image.dockerfile_path)
@@ -360,6 +364,11 @@ name = __import__("hashlib").sha256(str(image.context_dir).encode()).hexdigest()
 started = time.perf_counter()
 cache = context.HashCache(Path(sys.argv[1]) / (name + ".marshal"))
 walks = plan.Walks()
+if sys.argv[2:] == ["git"]:
+    source = open_source(project.dir, False, False, Giterminism(), Path(sys.argv[1]) / "ctx")
+    walks.lister = lambda i, ignore: source.listing(i.context_dir, ignore)
+    source.check([*config_needs(project.dir, project.read, project.config_path, ".werf", None),
+                  *plan.source_needs(project, image, parsed, source)])
 plan.validate(project, image, parsed, walks, cache)
 plan.inputs(project, image, {}, {}, parsed, walks, cache, details=False).digest
 cache.save()
@@ -423,33 +432,6 @@ def git_context(root: Path, files: int, total: int) -> Path:
     return root
 
 
-# The hashing stage of a build in a git repository (source/commit.py), in a fresh process:
-# the giterminism check (what differs from HEAD), then validate and the digest, whose
-# checksums are blob ids from git; prints its seconds.
-GIT_HASHING_STAGE = """
-import sys, time
-from pathlib import Path
-from dockwright import context, dockerfile, plan
-from dockwright.config import load_project
-from dockwright.config.giterminism import Giterminism
-from dockwright.source.commit import config_needs, open_source
-project = load_project(Path("."))
-image = project.images[0]
-parsed = dockerfile.parse(image.dockerfile_path)
-started = time.perf_counter()
-source = open_source(project.dir, False, False, Giterminism(), Path(sys.argv[1]) / "contexts")
-cache = context.HashCache(Path(sys.argv[1]) / "hashes.marshal")
-walks = plan.Walks()
-walks.lister = lambda i, ignore: source.listing(i.context_dir, ignore)
-source.check([*config_needs(project.dir, project.read, project.config_path, ".werf", None),
-              *plan.source_needs(project, image, parsed, source)])
-plan.validate(project, image, parsed, walks, cache)
-plan.inputs(project, image, {}, {}, parsed, walks, cache, details=False).digest
-cache.save()
-print(time.perf_counter() - started)
-"""
-
-
 def bench_git_context(runs: int, files: int, total: int) -> dict[str, object]:
     """Row 11: the context of row 4 committed; the build reads the commit (giterminism)."""
     root = git_context(WORK / "context-git", files, total)
@@ -467,7 +449,7 @@ def bench_git_context(runs: int, files: int, total: int) -> dict[str, object]:
         shutil.rmtree(stage_dir, ignore_errors=True)
 
     def stage() -> tuple[float, int]:
-        return float(sh([PY, "-c", GIT_HASHING_STAGE, str(stage_dir)], cwd=root,
+        return float(sh([PY, "-c", HASHING_STAGE, str(stage_dir), "git"], cwd=root,
                         env=env).stdout), 0
 
     def first() -> tuple[float, int]:

@@ -261,7 +261,8 @@ def _open_source(opts: Options, project: Project, cache: Path
                       "working tree as it is (giterminism needs git)")
     from dockwright.config import giterminism
 
-    rules = giterminism.load(project.dir, None, opts.render.giterminism_config)
+    rules = giterminism.load(project.dir, cache / "yaml",  # the render's parse, cached
+                             opts.render.giterminism_config)
     add_files = [os.path.relpath(i.context_dir / a, project.dir).replace(os.sep, "/")
                  for i in project.images for a in i.context_add_files]
     source = commit.open_source(project.dir, opts.dev, loose, rules, cache / "contexts",

@@ -131,14 +131,20 @@ def source_needs(project: Project, image: Image, parsed: dockerfile.Dockerfile,
     needs = [Need(source.project_rel(image.dockerfile_path), "dockerfile")]
     needs += [Need(source.project_rel(p), "ignore")
               for p in context.ignore_files(image.context_dir, image.dockerfile_path)]
-    imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
-               for dep in image.dependencies for imp in dep.imports}
-    analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    analysis = _analysis_before_build(image, parsed)
     if analysis.sources:
         ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
         needs += source.context_needs(image.context_dir,
                                       source_patterns(project, image, analysis), ignore)
     return needs
+
+
+def _analysis_before_build(image: Image, parsed: dockerfile.Dockerfile) -> dockerfile.Analysis:
+    """``parsed`` analysed before its dependencies are built: their imports are stand-ins
+    (``PLACEHOLDER_IMPORTS``), which change no source, stage or instruction count."""
+    imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
+               for dep in image.dependencies for imp in dep.imports}
+    return dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
 
 
 HEREDOC_BUILDAH = (1, 35)  # the first Buildah release that builds heredocs
@@ -151,9 +157,7 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
     checked for every image before any is built, so bad input builds nothing. ``buildah``
     is the Buildah that will build ("buildah version 1.28.2"), for what it cannot build."""
     unsupported(project, image)
-    imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
-               for dep in image.dependencies for imp in dep.imports}
-    analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    analysis = _analysis_before_build(image, parsed)
     if analysis.heredoc_lines and buildah:
         _check_heredocs(project, image, analysis.heredoc_lines, buildah)
     if analysis.sources:

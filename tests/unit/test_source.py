@@ -139,6 +139,16 @@ def test_a_clean_commit_passes_and_changes_are_named_all_at_once(tmp_path: Path)
     assert "config.dockerfile.allowUncommitted" in info.value.hint
 
 
+def test_the_listing_leaves_out_what_dockerignore_excludes(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r", {**FILES, "app/lib/deep/x.txt": "x\n",
+                                      "app/lib2/y.txt": "y\n", ".dockerignore": "app/lib\n"})
+    listing = source(root, tmp_path).listing(root, context.load_ignore(root,
+                                                                       root / "Dockerfile"))
+    rels = {e.rel for e in listing.entries}
+    assert not any(r == "app/lib" or r.startswith("app/lib/") for r in rels)
+    assert {"app/main.txt", "app/lib2", "app/lib2/y.txt"} <= rels
+
+
 def test_what_a_copy_does_not_read_may_differ(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r", {**FILES, ".dockerignore": "app/lib\n"})
     (root / "docs/readme.md").write_text("changed\n")  # no COPY reads it

@@ -93,14 +93,14 @@ class GitListing(context.Listing):
     @cached_property
     def entries(self) -> list[context.Entry]:
         out: list[context.Entry] = []
-        excluded: list[str] = []  # directories left out with all they hold
+        excluded = "\0"  # the directory last left out with all it holds (git lists in order)
         rescue = self.ignore.rescues
         for rel, git_entry in self.source.walk_tree(self.source.repo, self.tree, ""):
-            if excluded and rel.startswith(excluded[-1]):
+            if rel.startswith(excluded):
                 continue
             if self.ignore.patterns and self.ignore.excluded(rel):
                 if git_entry.kind in ("dir", "submodule") and not rescue:
-                    excluded.append(rel + "/")
+                    excluded = rel + "/"
                 continue
             out.append(_entry(rel, git_entry))
             self.sums[rel] = "dir" if git_entry.kind in ("dir", "submodule") \
@@ -342,11 +342,9 @@ def open_source(project_dir: Path, dev: bool, loose: bool, rules: Giterminism,
 
 def in_repository(path: Path) -> bool:
     """Whether ``path`` is in a git work tree, without starting git: a ``.git`` in it or in a
-    directory above it (``GIT_DIR`` set: git decides)."""
+    directory above it (``GIT_DIR`` set: git decides, in ``open_source``)."""
     if os.environ.get("GIT_DIR"):
-        from dockwright.source.git import open_repo
-
-        return open_repo(path) is not None
+        return True
     for directory in (path.resolve(), *path.resolve().parents):
         if (directory / ".git").exists():
             return True

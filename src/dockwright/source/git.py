@@ -96,10 +96,7 @@ class Repo:
              input: str | None = None) -> str:
         result = self.git(*args, env=env, input=input)
         if not result.ok:
-            raise SourceError(f"git could not read {what}: "
-                              f"{run.last_line(result.stderr, 'no output')}",
-                              "check the repository with 'git fsck'; a damaged clone is "
-                              "best cloned again")
+            raise damaged(f"git could not read {what}", result)
         return result.stdout
 
     def rel(self, path: Path) -> str:
@@ -126,10 +123,8 @@ class Repo:
         finally:
             other.join()
         if not untracked or not untracked[0].ok:
-            why = run.last_line(untracked[0].stderr, "no output") if untracked else "failed"
-            raise SourceError(f"git could not list the untracked files: {why}",
-                              "check the repository with 'git fsck'; a damaged clone is "
-                              "best cloned again")
+            raise damaged("git could not list the untracked files",
+                          untracked[0] if untracked else None)
         return [*parse_name_status(tracked),
                 *(Change(p, "untracked") for p in untracked[0].stdout.split("\0") if p)]
 
@@ -204,11 +199,13 @@ def open_repo(project_dir: Path, env: Mapping[str, str] | None = None) -> Repo |
         return None
     if len(lines) >= 2 and lines[1] == "true":
         return None
+    if "dubious ownership" in found.stderr:
+        raise SourceError(f"git refuses the repository at {project_dir}: it belongs to another "
+                          "user (git's 'dubious ownership')",
+                          "if you trust it: git config --global --add safe.directory "
+                          f"{lines[0] if lines else project_dir}")
     if not lines:  # not even the top directory: the repository itself is unreadable
-        raise SourceError(f"git cannot read the repository at {project_dir}: "
-                          f"{run.last_line(found.stderr, 'no output')}",
-                          "check it with 'git status'; a damaged clone is best cloned again"
-                          + (_SAFE_HINT if "dubious ownership" in found.stderr else ""))
+        raise damaged(f"git cannot read the repository at {project_dir}", found)
     top = Path(lines[0])
     unborn = run.run(["git", "-C", str(top), "symbolic-ref", "-q", "HEAD"],
                      env=environment, check=False)
@@ -218,10 +215,11 @@ def open_repo(project_dir: Path, env: Mapping[str, str] | None = None) -> Repo |
         raise SourceError(f"the repository at {top} has no commit yet (HEAD is "
                           f"{unborn.stdout.strip()}, unborn)",
                           "commit the project first: git add -A && git commit -m 'first'")
-    raise SourceError(f"HEAD of the repository at {top} cannot be read: "
-                      f"{run.last_line(found.stderr, 'no output')}",
-                      "check it with 'git fsck'; a damaged clone is best cloned again")
+    raise damaged(f"HEAD of the repository at {top} cannot be read", found)
 
 
-_SAFE_HINT = (" (a repository of another user: git config --global --add safe.directory "
-              "DIR, if you trust it)")
+def damaged(what: str, result: run.Result | None) -> SourceError:
+    """A git call that failed on the repository itself: what, and git's last line."""
+    why = run.last_line(result.stderr, "no output") if result else "failed"
+    return SourceError(f"{what}: {why}", "check the repository with 'git fsck'; a damaged "
+                       "clone is best cloned again")
