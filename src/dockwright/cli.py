@@ -248,10 +248,10 @@ def _open_source(opts: Options, project: Project, cache: Path
     """In a git repository, what the build reads from git (``source/commit.py``) and the
     config files it must check; elsewhere None, and the notice that the working tree is
     built as it is."""
-    from dockwright.source import commit
+    from dockwright.source import in_repository
 
     loose = opts.render.loose_giterminism
-    if not commit.in_repository(project.dir):
+    if not in_repository(project.dir):
         if opts.dev or loose or opts.render.giterminism_config:
             flag = "--dev" if opts.dev else "--loose-giterminism" if loose \
                 else "--giterminism-config"
@@ -260,6 +260,7 @@ def _open_source(opts: Options, project: Project, cache: Path
         return None, (f"notice: {project.dir} is not in a git repository: building the "
                       "working tree as it is (giterminism needs git)")
     from dockwright.config import giterminism
+    from dockwright.source import commit
 
     rules = giterminism.load(project.dir, cache / "yaml",  # the render's parse, cached
                              opts.render.giterminism_config)

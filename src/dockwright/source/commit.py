@@ -338,14 +338,3 @@ def open_source(project_dir: Path, dev: bool, loose: bool, rules: Giterminism,
         return None
     return GitSource(repo, project_dir.resolve(), dev, loose, rules, checkouts,
                      tuple(add_files))
-
-
-def in_repository(path: Path) -> bool:
-    """Whether ``path`` is in a git work tree, without starting git: a ``.git`` in it or in a
-    directory above it (``GIT_DIR`` set: git decides, in ``open_source``)."""
-    if os.environ.get("GIT_DIR"):
-        return True
-    for directory in (path.resolve(), *path.resolve().parents):
-        if (directory / ".git").exists():
-            return True
-    return False
