@@ -33,7 +33,7 @@ from dockwright.progress import State
 from dockwright.report import Source
 from dockwright.session import Result, Session
 from dockwright.storage import local
-from dockwright.storage.registry import failure
+from dockwright.storage.registry import StageVanished, failure
 
 
 def import_values(session: Session, image: Image) -> dict[str, str]:
@@ -155,21 +155,27 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
     log = session.log
     digest = inputs.digest
     registry = session.publish.repo
-    found = session.local_stage(digest)
+    found = session.local_stage(digest, image.label)
 
     if registry is not None:
         remote = registry.settled(digest)
         if remote is not None:
-            history.remember(session, image, inputs.manifest)
-            local_copy = found if found and found.tag == remote.tag else None
-            image_id = local_copy.image_id if local_copy else registry.image_id(remote.tag)
-            log(image.label, f"reused {remote.reference} (in the registry)")
-            session.reporter.state(image.label, State.REUSED, "from the registry")
-            result = Result(image.name, remote.reference, remote.tag, image_id, digest, False,
-                            image.final, time.monotonic() - started,
-                            local_copy.size if local_copy else registry.size(remote.tag),
-                            Source.REPO, registry.manifest_digest(remote.tag))
-            return publish.publish_final(session, image, result)
+            try:
+                local_copy = found if found and found.tag == remote.tag else None
+                image_id = local_copy.image_id if local_copy else registry.image_id(remote.tag)
+                result = Result(image.name, remote.reference, remote.tag, image_id, digest,
+                                False, image.final, time.monotonic() - started,
+                                local_copy.size if local_copy else registry.size(remote.tag),
+                                Source.REPO, registry.manifest_digest(remote.tag))
+            except StageVanished:
+                log(image.label, f"{remote.reference} was deleted from the registry (by a "
+                    "cleanup?) after this build found it: "
+                    + ("pushing the local stage instead" if found else "building it again"))
+            else:
+                history.remember(session, image, inputs.manifest)
+                log(image.label, f"reused {remote.reference} (in the registry)")
+                session.reporter.state(image.label, State.REUSED, "from the registry")
+                return publish.publish_final(session, image, result)
         if found is not None:
             history.remember(session, image, inputs.manifest)
             log(image.label, f"found {found.reference} locally; pushing it to {registry.repo}")
@@ -281,9 +287,11 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
             target=image.target,
             build_args=inputs.build_args,
             labels=(("werf", session.project.name),
-                    ("werf-stage-content-digest", inputs.digest)),
+                    ("werf-stage-content-digest", inputs.digest),
+                    (local.IMAGE_LABEL, image.name or "~")),
             # every step image carries the project's label, for a cleanup to find it
-            layer_labels=(("werf", session.project.name),) if (buildah.parse_version(
+            layer_labels=(("werf", session.project.name), (local.IMAGE_LABEL, image.name or "~"),
+                          ) if (buildah.parse_version(
                 session.setup.buildah) or (0, 0)) >= buildah.LAYER_LABEL_BUILDAH else (),
             add_hosts=image.add_host,
             network=network,

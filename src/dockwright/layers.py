@@ -74,6 +74,7 @@ class StepCache:
     present: Callable[[], set[str]]  # IDs of the images in the store, as listed
     store_ids: Callable[[], set[str]]  # IDs of the images in the store now (a new listing)
     log: Callable[[str, str], None]
+    claim: Callable[[str], bool] = lambda image_id: True  # held, and still there (Session)
     index: stepcache.LocalIndex = field(init=False)
     _made: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,6 +133,10 @@ class StepCache:
                 keyed = stage_steps[n - 1]
                 image_id = local.get(keyed.key, "")
                 where = "local"
+                if image_id and not self.claim(image_id):
+                    self.log(label, f"the cached step image {image_id[:12]} was removed (by a "
+                             "cleanup?) after this build listed it: the step runs again")
+                    image_id = ""
                 if not image_id:
                     if registry is None or keyed.key not in remote:
                         continue

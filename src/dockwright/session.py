@@ -23,7 +23,7 @@ from dockwright.host.probes import cache_dir
 from dockwright.host.resolve import Setup
 from dockwright.progress import Reporter
 from dockwright.report import Source
-from dockwright.storage import local
+from dockwright.storage import local, usage
 from dockwright.storage.registry import RegistryStages
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ class Session:
     _local_index: tuple[list[LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
+    usage_dir: Path | None = None  # this store's use log and holds (storage/usage.py)
+    holds: usage.Holds | None = None  # the images this build uses, kept from host cleanups
     source: GitSource | None = None  # the git tree the build reads; None: the working tree
     config_needs: list[Need] = field(default_factory=list)  # what werf.yaml was made of
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -153,8 +155,25 @@ class Session:
         future.set_result(images)
         self.listing = future
 
+    def claim(self, image_id: str) -> bool:
+        """Hold ``image_id`` for the rest of this build (no host cleanup removes it now) and
+        say whether it is still there: it may have been removed since it was listed."""
+        if self.holds is not None:
+            self.holds.hold(image_id)
+        return self.engine.present(image_id)
+
+    def record_uses(self, results: list[Result]) -> None:
+        """Log that this build used its results' images (host cleanup's last use)."""
+        if self.usage_dir is None:
+            return
+        now = usage.now_millis()
+        usage.record(self.usage_dir, [usage.Use(now, self.project.name, r.name or "~",
+                                                r.image_id)
+                                      for r in results if len(r.image_id) == 64])
+
     def add_local(self, image_id: str, reference: str) -> None:
         """Record an image this build just made (its size is filled in by ``sizes``)."""
+        self.claim(image_id)
         with self._lock:
             self._set_images([*self.images, LocalImage(image_id, (reference,), 0, "")])
 
@@ -166,8 +185,19 @@ class Session:
         by_id = {i.id: i.size for i in self.images}
         return [r if r.size else replace(r, size=by_id.get(r.image_id, "")) for r in results]
 
-    def local_stage(self, digest: str) -> local.Stage | None:
-        """The oldest stage for ``digest`` in local storage (indexed once per listing)."""
+    def local_stage(self, digest: str, label: str = "") -> local.Stage | None:
+        """The oldest stage for ``digest`` in local storage, held for this build (see
+        ``claim``). One removed since the store was listed is looked up again in a new
+        listing, and ``label``'s log says so."""
+        found = self._indexed_stage(digest)
+        while found is not None and not self.claim(found.image_id):
+            self.log(label, f"{found.reference} was removed from local storage (by a cleanup?) "
+                     "after this build listed it: looking for the stage again")
+            self.refresh()
+            found = self._indexed_stage(digest)
+        return found
+
+    def _indexed_stage(self, digest: str) -> local.Stage | None:
         images = self.images
         with self._lock:
             if self._local_index is None or self._local_index[0] is not images:
@@ -185,7 +215,7 @@ class Session:
             if self._step_cache is None:
                 self._step_cache = layers.StepCache(
                     self.project, self.state_dir, lambda: {i.id for i in self.images},
-                    self.engine.image_ids, self.log)
+                    self.engine.image_ids, self.log, self.claim)
             return self._step_cache
 
     def step_registry(self, image: Image) -> RegistryStages | None:
@@ -218,10 +248,12 @@ class Session:
 def new_session(project: Project, setup: Setup, engine: Engine, env: Mapping[str, str],
                 reporter: Reporter, home: Path, publish: Publish | None = None) -> Session:
     # per store: another store's builds say nothing about what this one holds
-    store_key = hashlib.sha256(str(setup.store.graph_root).encode()).hexdigest()[:16]
-    state = cache_dir(env, home) / "manifests" / store_key / project.name
+    cache = cache_dir(env, home)
+    uses = usage.usage_dir(cache, setup.store.graph_root)
+    state = cache / "manifests" / usage.store_key(setup.store.graph_root) / project.name
     session = Session(project, setup, engine, env, reporter, state, publish or Publish(),
-                      hash_root=cache_dir(env, home) / "hashes")
+                      hash_root=cache / "hashes", usage_dir=uses,
+                      holds=usage.Holds(uses))
     known = engine.known_images()
     if known is not None:
         session._set_images(known)  # sizes, when shown, come from one listing at the end

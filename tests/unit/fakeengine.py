@@ -101,6 +101,9 @@ class FakeEngine:
     def image_ids(self) -> set[str]:
         return set(self.local)
 
+    def present(self, image_id: str) -> bool:
+        return image_id in self.local
+
     def containers(self) -> set[str]:
         return set()
 

@@ -276,3 +276,41 @@ def test_a_failure_skips_its_dependents_and_lets_the_rest_finish(
     assert all("app.txt" not in s.dockerfile.read_text() for s in one.engine.built)
     stored = {t.split("-", 1)[0] for t in registries.repos[REPO]}
     assert stored == {outcome.results[0].digest}  # no tag for what failed
+
+
+def test_a_local_stage_removed_after_the_listing_is_built_again(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    """A host cleanup removes a stage between the build's listing of the store and its use:
+    the build sees it gone (Session.claim), says so, and builds it again."""
+    one = machine(tmp_path, "one", registries, clock)
+    first = one.build(project_dir)
+    session = one.session(project_dir)  # the store is listed here
+    tools = next(r for r in first.results if r.name == "tools")
+    del one.engine.local[tools.image_id]  # removed by a cleanup meanwhile
+    second = build_all(session)
+    assert second.ok
+    assert {r.name: r.rebuilt for r in second.results} == {"base": False, "app": False,
+                                                            "tools": True}
+    assert f"{tools.reference} was removed from local storage (by a cleanup?) after this " \
+           "build listed it" in one.log.getvalue()
+
+
+def test_a_registry_stage_deleted_after_the_listing_is_built_again(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    built = one.build(project_dir, repo=REPO)
+    tools = next(r for r in built.results if r.name == "tools")
+    two = machine(tmp_path, "two", registries, clock)
+    session = two.session(project_dir, repo=REPO)
+    assert session.publish.repo is not None
+    session.publish.repo.tags()  # listed here, then a registry cleanup deletes tools' stage
+    del registries.repos[REPO][tools.tag]
+    clock.sleep(3)
+    second = build_all(session)
+    assert second.ok
+    assert {r.name: (r.rebuilt, r.source) for r in second.results} == {
+        "base": (False, Source.REPO), "app": (False, Source.REPO), "tools": (True, Source.BUILT)}
+    assert f"{tools.reference} was deleted from the registry (by a cleanup?) after this build " \
+           "found it: building it again" in two.log.getvalue()
+    assert any(t.startswith(tools.digest + "-") and t != tools.tag
+               for t in registries.repos[REPO])  # stored again

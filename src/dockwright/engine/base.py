@@ -102,6 +102,10 @@ class Engine(Protocol):
         """The IDs of every image, those kept for build steps (untagged) included."""
         ...
 
+    def present(self, image_id: str) -> bool:
+        """Whether the store has ``image_id`` now (cheap: no program is started)."""
+        ...
+
     def containers(self) -> set[str]:
         """The IDs of the store's working containers."""
         ...

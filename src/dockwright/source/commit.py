@@ -19,6 +19,7 @@ working tree: an untracked file or one git ignores is never sent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from dockwright.config import globs
 from dockwright.config.giterminism import Giterminism
 from dockwright.errors import SourceError
 from dockwright.source.git import GITLINK, TREE, Change, Repo, TreeEntry
+from dockwright.storage.usage import Holds
 
 # what werf-giterminism.yaml allows for each kind of file a build reads
 ALLOW = {"config": "config.allowUncommitted",
@@ -126,6 +128,11 @@ class GitSource:
     _changes: dict[str, Change] | None = None
     _tree: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @cached_property
+    def _holds(self) -> Holds:
+        assert self.checkouts is not None
+        return Holds(self.checkouts)
 
     @property
     def mode(self) -> str:
@@ -279,7 +286,10 @@ class GitSource:
         tree = self.context_tree(context_dir)
         assert self.checkouts is not None
         target = self.checkouts / tree
+        self._holds.hold(tree)  # no host cleanup removes it while this build runs
         if target.is_dir():
+            with contextlib.suppress(OSError):
+                os.utime(target)  # its last use, for host cleanup
             return target
         self.checkouts.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{tree[:12]}-", dir=self.checkouts))

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 
 from dockwright.engine.base import LocalImage
 
+# on every image a build makes (stages and the images of its steps), with werf's
+# "werf=<project>": the image's name in werf.yaml; what cleanups look for (dockwright's own
+# images, never another program's)
+IMAGE_LABEL = "dockwright-image"
+
 TAG_RE = re.compile(r"^(?P<digest>[0-9a-f]{56})-(?P<millis>[0-9]{13})$")
 
 

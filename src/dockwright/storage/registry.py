@@ -49,9 +49,14 @@ TRANSIENT = re.compile(
 )
 MISSING_REPO = re.compile(r"\b404\b|NAME_UNKNOWN|name unknown|repository name not known",
                           re.IGNORECASE)
+MANIFEST_GONE = re.compile(r"manifest unknown|MANIFEST_UNKNOWN", re.IGNORECASE)
 SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
 UPLOAD_SUFFIX = "-upload"  # <digest>-upload: the vehicle of a stage's blobs (module doc)
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
+
+
+class StageVanished(RegistryError):
+    """A stage tag listed a moment ago is gone: deleted by a cleanup since."""
 
 
 def redact(text: str) -> str:
@@ -256,6 +261,10 @@ class RegistryStages:
                 return self._manifests[tag]
         result = call(lambda: self.engine.inspect_raw(f"{self.repo}:{tag}", self.tls_verify),
                       f"reading {self.repo}:{tag}", self.retry, self.log)
+        if not result.ok and MANIFEST_GONE.search(result.stderr):
+            self.forget(tag)
+            raise StageVanished(f"{redact(self.repo)}:{tag} is not in the registry any more",
+                                "it was deleted after this build listed the tags (a cleanup?)")
         if not result.ok:
             raise failure(f"reading the manifest of {redact(self.repo)}:{tag}", result,
                           self.repo)
@@ -275,6 +284,13 @@ class RegistryStages:
 
     def manifest_digest(self, tag: str) -> str:
         return "sha256:" + hashlib.sha256(self.manifest(tag).encode()).hexdigest()
+
+    def forget(self, tag: str) -> None:
+        """``tag`` was deleted since the listing."""
+        with self._lock:
+            if self._tags is not None and tag in self._tags:
+                self._tags.remove(tag)
+                self._index = None
 
     def added(self, tag: str) -> None:
         with self._lock:

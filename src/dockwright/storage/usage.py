@@ -1,0 +1,174 @@
+"""What dockwright's images in one store were used for and when, and which of them running
+builds hold: what a host cleanup needs to remove the least recently used first and never
+an image a build is using.
+
+Per store, in dockwright's cache directory (``usage/<store key>/``):
+
+- ``uses.log``: one line per image a build produced or reused,
+  ``<unix millis> <project> <image name> <image ID>``, appended (one ``write`` of a short
+  line with ``O_APPEND``, so builds running at once never mix their lines). A cleanup reads
+  the latest use of each image from it, and rewrites it without the images it removed.
+- ``held/<image ID>``: a build takes a shared ``flock`` on the file of every image it uses
+  (a stage it reuses or pushes, a cached step it builds on, an image it built) and keeps it
+  until it exits, however it exits (the kernel drops the locks of a process that ends). A
+  cleanup removes an image only while it holds that file's exclusive lock, which it cannot
+  get while any build holds the shared one. A build takes its lock *before* it checks that
+  the image is still there, so either it sees the image gone (and builds or pulls it
+  again, saying so) or the cleanup sees it held and keeps it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def store_key(graph_root: Path) -> str:
+    """One store's name in dockwright's cache (its graph root, hashed)."""
+    return hashlib.sha256(str(graph_root).encode()).hexdigest()[:16]
+
+
+def usage_dir(cache: Path, graph_root: Path) -> Path:
+    return cache / "usage" / store_key(graph_root)
+
+
+@dataclass(frozen=True)
+class Use:
+    millis: int
+    project: str
+    image: str  # werf.yaml's image name ("~" for the nameless one)
+    image_id: str
+
+    def line(self) -> str:
+        return f"{self.millis} {self.project} {self.image or '~'} {self.image_id}\n"
+
+
+def record(directory: Path, uses: Iterable[Use]) -> None:
+    """Append ``uses`` to the log; a log that cannot be written loses them (a cleanup then
+    dates those images by their creation), never the build."""
+    text = "".join(u.line() for u in uses)
+    if not text:
+        return
+    with contextlib.suppress(OSError):
+        directory.mkdir(parents=True, exist_ok=True)
+        with _locked(directory / "uses.lock", fcntl.LOCK_SH):
+            fd = os.open(directory / "uses.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+
+
+def read(directory: Path) -> list[Use]:
+    try:
+        text = (directory / "uses.log").read_text(errors="replace")
+    except OSError:
+        return []
+    uses = []
+    for line in text.splitlines():
+        parts = line.split(" ")
+        if len(parts) == 4 and parts[0].isdigit() and len(parts[3]) == 64:
+            uses.append(Use(int(parts[0]), parts[1], parts[2], parts[3]))
+    return uses
+
+
+def forget(directory: Path, removed: set[str]) -> None:
+    """Rewrite the log without the uses of ``removed`` images (under the exclusive lock, so
+    that no build appends in between)."""
+    if not removed:
+        return
+    with contextlib.suppress(OSError), _locked(directory / "uses.lock", fcntl.LOCK_EX):
+        kept = [u for u in read(directory) if u.image_id not in removed]
+        tmp = directory / f"uses.log.{os.getpid()}"
+        tmp.write_text("".join(u.line() for u in kept))
+        os.replace(tmp, directory / "uses.log")
+
+
+def now_millis() -> int:
+    return int(time.time() * 1000)
+
+
+@contextlib.contextmanager
+def _locked(path: Path, how: int) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, how)
+        yield
+    finally:
+        os.close(fd)
+
+
+class Holds:
+    """The images this process holds (shared locks, kept until it exits)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / "held"
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, image_id: str) -> None:
+        with self._lock:
+            if image_id in self._fds:
+                return
+            with contextlib.suppress(OSError):
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.directory / image_id, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a cleanup removes it
+                except OSError:
+                    os.close(fd)
+                    return
+                self._fds[image_id] = fd
+
+    def release(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
+@dataclass
+class Claim:
+    ok: bool  # every image's exclusive lock is held
+    gone: set[str]  # set by the caller: the images it removed (their lock files go)
+
+
+@contextlib.contextmanager
+def claimed(directory: Path, image_ids: Iterable[str]) -> Iterator[Claim]:
+    """For a cleanup: the exclusive locks of all ``image_ids``, or of none when a running
+    build holds any of them (``ok`` False). The lock files of the images the caller says
+    it removed are deleted before the locks are let go: a build waiting on one then holds
+    a lock nobody else can take, sees the image gone, and makes it again."""
+    held = directory / "held"
+    fds: list[int] = []
+    claim = Claim(True, set())
+    try:
+        held.mkdir(parents=True, exist_ok=True)
+        for image_id in image_ids:
+            fd = os.open(held / image_id, os.O_RDWR | os.O_CREAT, 0o644)
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                claim.ok = False
+                break
+        yield claim
+        for image_id in claim.gone if claim.ok else ():
+            with contextlib.suppress(OSError):
+                (held / image_id).unlink()
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def is_held(directory: Path, image_id: str) -> bool:
+    """Whether a running build holds ``image_id`` (for what a dry run would keep)."""
+    with claimed(directory, [image_id]) as claim:
+        return not claim.ok
