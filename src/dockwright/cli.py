@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from dockwright import __version__, plan, report
 from dockwright.build import explain, step_lines
 from dockwright.config import load_project
+from dockwright.config.load import PROJECT_RE
 from dockwright.config.model import Project
 from dockwright.config.render import RenderOptions, render
 from dockwright.digest import diff
@@ -42,7 +43,10 @@ from dockwright.options import (
     RunOptions,
     build_options,
     check_env,
+    host_cleanup_options,
+    host_options,
     render_options,
+    repo_cleanup_options,
 )
 from dockwright.progress import Live, Plain, Reporter
 from dockwright.publish import records
@@ -90,6 +94,19 @@ def _parser() -> argparse.ArgumentParser:
     host.add_argument("--no-probe-cache", action="store_true",
                       help="run the host probes again instead of using cached results")
 
+    volume = argparse.ArgumentParser(add_help=False)  # when a host cleanup runs
+    volume.add_argument("--allowed-backend-storage-volume-usage", metavar="PERCENT",
+                        help="clean up dockwright's images when the store's volume is more "
+                        "used than this (default 70; "
+                        "$WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE; 0: every image the "
+                        "keep rules allow)")
+    volume.add_argument("--allowed-backend-storage-volume-usage-margin", metavar="PERCENT",
+                        help="and go on until usage is that much under it (default 5; "
+                        "$WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE_MARGIN)")
+    volume.add_argument("--backend-storage-path", metavar="DIR",
+                        help="the directory whose volume is measured (default: the store's; "
+                        "$WERF_BACKEND_STORAGE_PATH)")
+
     parser = argparse.ArgumentParser(
         prog="dockwright", parents=[common],
         description="Build werf Dockerfile images with Buildah, without a daemon or root.")
@@ -97,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    b = sub.add_parser("build", parents=[common, project, host],
+    b = sub.add_parser("build", parents=[common, project, host, volume],
                        help="build the images of werf.yaml (reusing what is built)",
                        description="Build the images of werf.yaml with Buildah. An image whose "
                        "digest already has a stage in local storage is reused.")
@@ -134,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
                    "lines prefixed with the image name (the default without a terminal)")
     b.add_argument("-q", "--quiet", action="store_true",
                    help="print only errors, warnings and the final references")
+    b.add_argument("--disable-auto-host-cleanup", action="store_true", default=None,
+                   help="no host cleanup after the build, even over the allowed usage "
+                   "($WERF_DISABLE_AUTO_HOST_CLEANUP)")
     b.add_argument("--explain", metavar="IMAGE",
                    help="print every input of IMAGE's digest and what changed since its last "
                    "build; builds nothing")
@@ -149,6 +169,55 @@ def _parser() -> argparse.ArgumentParser:
                    help="print one reviewable shell script that applies every fix")
     d.add_argument("--yes", action="store_true",
                    help="with --fix, as root: apply the script and check again")
+
+    h = sub.add_parser("host", help="clean up the local store (host cleanup, host purge)",
+                       description="Remove what dockwright made in the local store.")
+    host_sub = h.add_subparsers(dest="host_command", metavar="SUBCOMMAND")
+    host_sub.required = True
+    hc = host_sub.add_parser(
+        "cleanup", parents=[common, host, volume],
+        help="remove dockwright's unneeded images, least recently used first",
+        description="When the store's volume is more used than allowed, remove dockwright's "
+        "images, least recently used first, until it is under the allowed usage minus the "
+        "margin. Kept: the latest build of each project's images, what was used within "
+        "--keep-hours, what running builds use, images a user tagged; never an image "
+        "dockwright did not make.")
+    hc.add_argument("--keep-hours", metavar="HOURS",
+                    help="keep what was used within this many hours (default 2; "
+                    "$DOCKWRIGHT_KEEP_HOURS)")
+    hc.add_argument("--dry-run", action="store_true",
+                    help="print what would be removed, remove nothing ($WERF_DRY_RUN)")
+    hp = host_sub.add_parser(
+        "purge", parents=[common, host],
+        help="remove everything dockwright made for a project (or for all)",
+        description="Remove every image dockwright made in the store for a project, with "
+        "the working containers left on them and dockwright's records of its builds.")
+    hp.add_argument("--project", metavar="NAME", help="the project (werf.yaml's 'project'); "
+                    "default: every project, after confirmation or with --force")
+    hp.add_argument("--force", action="store_true", help="purge every project without asking")
+    hp.add_argument("--dry-run", action="store_true", help="print what would be removed")
+
+    cl = sub.add_parser(
+        "cleanup", parents=[common],
+        help="delete stages from a --repo that keep policies do not keep",
+        description="Delete the stages and cached steps in a registry repository that no "
+        "keep policy keeps: per image the newest --keep-stages, what was stored within the "
+        "grace period, what the final repository, a custom tag or --keep-tag names. The "
+        "registry must allow deletes.")
+    cl.add_argument("--repo", help="the registry repository of the stages ($WERF_REPO)")
+    cl.add_argument("--final-repo", help="its stages there are kept ($WERF_FINAL_REPO)")
+    cl.add_argument("--keep-stages", metavar="N",
+                    help="per image, keep the N newest stages (default 10; "
+                    "$DOCKWRIGHT_KEEP_STAGES)")
+    cl.add_argument("--keep-stages-built-within-last-n-hours", metavar="HOURS",
+                    help="keep what was stored within HOURS (default 2; "
+                    "$WERF_KEEP_STAGES_BUILT_WITHIN_LAST_N_HOURS)")
+    cl.add_argument("--keep-tag", action="append", default=[], metavar="REGEX",
+                    help="keep tags that REGEX matches, and their manifests (repeatable)")
+    cl.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
+                    help="do not verify TLS for HOST (repeatable)")
+    cl.add_argument("--dry-run", action="store_true",
+                    help="print what would be deleted, delete nothing ($WERF_DRY_RUN)")
 
     li = sub.add_parser("login", parents=[common], help="log in to a registry (werf cr login)",
                         description="Check a login with the registry and store it in the "
@@ -238,9 +307,12 @@ def cmd_build(args: argparse.Namespace) -> int:
             session.use_source(*source)
         if notice:
             session.log("", notice)
-        return _build(args, opts.run, project, setup, session)
+        code = _build(args, opts.run, project, setup, session)
     finally:
         reporter.close()
+    if not args.explain:
+        _auto_cleanup(args, opts, engine, cache_dir(env, view.identity.home))
+    return code
 
 
 def _open_source(opts: Options, project: Project, cache: Path
@@ -332,6 +404,7 @@ def _build(args: argparse.Namespace, opts: RunOptions, project: Project, setup: 
             print(line, file=sys.stderr)
     if opts.save_report:
         report.write(report_path, records(session, results))
+    session.record_uses(results)
     for r in results:
         state = "built" if r.rebuilt else "reused"
         print(f"{r.name or '~'}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
@@ -486,8 +559,85 @@ def cmd_logout(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-COMMANDS = {"build": cmd_build, "config": cmd_config, "doctor": cmd_doctor,
-            "login": cmd_login, "logout": cmd_logout}
+def _store_engine(args: argparse.Namespace) -> tuple[BuildahEngine, Path]:
+    """An engine bound to the store a build would use, and dockwright's cache directory."""
+    asked = host_options(args, os.environ)
+    env = child_env()
+    view, prober = _host(args, env)
+    setup = resolve(view, prober, asked)
+    home = view.identity.home
+    return (BuildahEngine(env, setup.store, setup.isolation, storage_confs(env, home)),
+            cache_dir(env, home))
+
+
+def cmd_host(args: argparse.Namespace) -> int:
+    from dockwright.cleanup import command
+
+    if args.host_command == "cleanup":
+        opts = host_cleanup_options(args, os.environ)
+        engine, cache = _store_engine(args)
+        return command.host_cleanup(engine, cache, opts)
+    if args.project is not None and not PROJECT_RE.match(args.project):
+        raise UsageError(f"--project {args.project!r} is not a project name",
+                         "give werf.yaml's 'project' value (lowercase letters, digits, '-')")
+    engine, cache = _store_engine(args)
+    return command.purge(engine, cache, args.project, args.force, args.dry_run)
+
+
+def _auto_cleanup(args: argparse.Namespace, opts: Options, engine: BuildahEngine,
+                  cache: Path) -> None:
+    """The host cleanup after a build: one look at the volume's usage when it is under the
+    allowed usage; over it, ``host cleanup`` with the build's store and thresholds, started
+    in the background (the build's result is out and its exit is not delayed; the output
+    goes to the store's ``auto-cleanup.log`` in dockwright's cache)."""
+    if opts.cleanup is None or not opts.cleanup.auto:
+        return
+    from dockwright.cleanup import command
+
+    log_path = command.auto_cleanup_due(engine, cache, opts.cleanup)
+    if log_path is None:
+        return
+    argv = [sys.executable, "-m", "dockwright", "host", "cleanup",
+            "--allowed-backend-storage-volume-usage", f"{opts.cleanup.allowed:g}",
+            "--allowed-backend-storage-volume-usage-margin", f"{opts.cleanup.margin:g}",
+            "--keep-hours", f"{opts.cleanup.keep_hours:g}"]
+    for flag, value in (("--buildah-mode", args.buildah_mode),
+                        ("--storage-driver", args.storage_driver),
+                        ("--storage-root", args.storage_root),
+                        ("--backend-storage-path", opts.cleanup.storage_path)):
+        if value:
+            argv += [flag, str(value)]
+    from dockwright.run import spawn_detached
+
+    if spawn_detached(argv, os.environ, str(log_path)):
+        print(f"host cleanup: the store's volume is over "
+              f"{opts.cleanup.allowed:g}% used: cleaning up in the background (log: "
+              f"{log_path}; WERF_DISABLE_AUTO_HOST_CLEANUP=1 turns this off)", file=sys.stderr)
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from dockwright.cleanup import registry
+    from dockwright.storage.registry import now_millis
+
+    opts = repo_cleanup_options(args, os.environ)
+    engine = BuildahEngine(child_env())  # registries only
+    out = registry.cleanup(engine, opts, lambda repo: tls_verify_for(repo, opts.insecure),
+                           now_millis(), lambda text: print(text, flush=True))
+    verb = "would delete" if opts.dry_run else "deleted"
+    print(f"cleanup of {opts.repo}: {verb} {len(out.deleted)} manifest(s), kept "
+          f"{len(out.kept)} tag(s)" + (f"; {out.gone} were already gone" if out.gone else ""))
+    for why, n in sorted(Counter(registry.kind_of_reason(w) for w in out.kept.values()).items()):
+        print(f"  kept {n}: {why}")
+    if out.deleted and not opts.dry_run:
+        print("the registry frees the space of deleted manifests at its garbage collection "
+              "(docker-registry: 'registry garbage-collect')")
+    return Exit.OK
+
+
+COMMANDS = {"build": cmd_build, "cleanup": cmd_cleanup, "config": cmd_config,
+            "doctor": cmd_doctor, "host": cmd_host, "login": cmd_login, "logout": cmd_logout}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import json
 import os
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dockwright import run
@@ -92,7 +93,45 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         *overlay,
         limits.check_rlimits(view, limits.hard_limits()),
         auth.check_registry_auth(view, parse_version(prober.buildah_version().detail)),
+        check_storage_usage(view, graph_root, checks_storage.existing_driver(view, graph_root)
+                            or ("vfs" if driver == "vfs" else "overlay")),
     ]
+
+
+def check_storage_usage(view: HostView, graph_root: Path, driver: str) -> Check:
+    """How full the store's volume is, against the host cleanup's threshold, and how much of
+    the store dockwright's builds use (the layers under the images its use log names,
+    counted once, from containers/storage's records: no Buildah call)."""
+    from dockwright.cleanup import host as cleanup
+    from dockwright.engine import store
+    from dockwright.host.probes import cache_dir
+    from dockwright.storage import usage
+
+    place = view.existing_ancestor(graph_root)
+    measured = view.volume_usage(graph_root)
+    if measured is None or not measured[1]:
+        return Check("storage-usage", Status.SKIP, f"the usage of {place}'s volume is unknown")
+    try:
+        allowed = float(view.env.get("WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE") or 70)
+    except ValueError:
+        allowed = 70.0
+    percent = 100.0 * measured[0] / measured[1]
+    owned = ""
+    tree = store.read_tree(view.path(graph_root), driver)
+    if tree is not None:
+        uses = usage.read(usage.usage_dir(cache_dir(view.env, view.identity.home), graph_root))
+        ids = {u.image_id for u in uses if u.image_id in tree.images}
+        layers = {layer for i in ids for layer in tree.chain(tree.images[i].layer)}
+        size = cleanup.human(sum(tree.sizes.get(x, 0) for x in layers))
+        owned = f"; dockwright's builds use {size} of it ({len(ids)} stages in use)"
+    finding = f"the store's volume ({place}) is {percent:.1f}% used{owned}"
+    if percent > allowed:
+        return Check("storage-usage", Status.WARN,
+                     f"{finding}: over {allowed:g}%, so a build starts a host cleanup",
+                     ("dockwright host cleanup --dry-run   # what would go",
+                      "dockwright host cleanup"))
+    return Check("storage-usage", Status.OK, f"{finding} (a host cleanup starts over "
+                 f"{allowed:g}%)")
 
 
 def diagnose(view: HostView, prober: Prober, asked: Asked) -> Report:

@@ -59,6 +59,13 @@ class HostError(DockwrightError):
     exit_code = Exit.HOST_NOT_READY
 
 
+class StorageBusy(DockwrightError):
+    """The store cannot be cleaned now: another process holds it locked, or its records
+    cannot be read. Nothing was removed."""
+
+    exit_code = Exit.HOST_NOT_READY
+
+
 class CommandFailed(DockwrightError):
     """A program run through ``run.run`` failed."""
 

@@ -21,8 +21,9 @@ from dockwright.storage.registry import redact
 
 TRUE = ("1", "true", "yes", "on", "t")
 FALSE = ("0", "false", "no", "off", "f")
-BOOLEANS = ("WERF_CONTAINERIZED", "WERF_DEV", "WERF_LOOSE_GITERMINISM", "WERF_PARALLEL",
-            "WERF_REQUIRE_BUILT_IMAGES", "WERF_SAVE_BUILD_REPORT")
+BOOLEANS = ("WERF_CONTAINERIZED", "WERF_DEV", "WERF_DISABLE_AUTO_HOST_CLEANUP", "WERF_DRY_RUN",
+            "WERF_LOOSE_GITERMINISM", "WERF_PARALLEL", "WERF_REQUIRE_BUILT_IMAGES",
+            "WERF_SAVE_BUILD_REPORT")
 DEFAULT_TASKS_LIMIT = 5
 
 
@@ -141,6 +142,11 @@ def _repository(flag: str | None, env: Mapping[str, str], name: str, option: str
     return value
 
 
+def _insecure(flags: list[str], env: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(flags) + tuple(h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES",
+                                                             "").split(",") if h.strip())
+
+
 @dataclass(frozen=True)
 class Options:
     """What ``dockwright build`` was asked, after flags and variables."""
@@ -154,6 +160,7 @@ class Options:
     custom_tags: tuple[str, ...] = ()  # --add-custom-tag, WERF_ADD_CUSTOM_TAG*
     require_built: bool = False
     dev: bool = False  # --dev / WERF_DEV: the working tree, not the commit
+    cleanup: HostCleanupOptions | None = None  # the host cleanup after the build
 
 
 def build_options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
@@ -165,12 +172,109 @@ def build_options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
                         report_path=args.build_report_path),
         repo=_repository(args.repo, env, "WERF_REPO", "--repo"),
         final_repo=_repository(args.final_repo, env, "WERF_FINAL_REPO", "--final-repo"),
-        insecure_registries=tuple(args.insecure_registry) + tuple(
-            h.strip() for h in env.get("DOCKWRIGHT_INSECURE_REGISTRIES", "").split(",")
-            if h.strip()),
+        insecure_registries=_insecure(args.insecure_registry, env),
         custom_tags=tuple(args.add_custom_tag) + tuple(
             v for k, v in sorted(env.items()) if k.startswith("WERF_ADD_CUSTOM_TAG") and v),
         require_built=args.require_built_images or bool(
             env_bool(env, "WERF_REQUIRE_BUILT_IMAGES")),
         dev=args.dev if args.dev is not None else bool(env_bool(env, "WERF_DEV")),
+        cleanup=host_cleanup_options(args, env),
     )
+
+
+def _number(flag: str | None, env: Mapping[str, str], name: str, option: str,
+            default: float, low: float, high: float | None, what: str) -> float:
+    """A number from ``option`` or its variable ``name``, within [low, high]."""
+    if flag is not None:
+        raw, source = flag, f"{option} {flag}"
+    elif env.get(name, "").strip():
+        raw, source = env[name].strip(), f"{name}={env[name].strip()}"
+    else:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{source}: {raw!r} is not a number",
+                         f"give {what}, e.g. {option} {default:g}") from None
+    if value != value or value < low or (high is not None and value > high):  # NaN too
+        limit = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise UsageError(f"{source}: must be {limit}", f"give {what}, e.g. {option} {default:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class HostCleanupOptions:
+    """``host cleanup``'s options (and those of the cleanup after a build)."""
+
+    allowed: float  # percent of the volume: above it, a cleanup runs
+    margin: float  # and goes on until usage is allowed - margin
+    storage_path: Path | None  # the volume to measure (default: the store's)
+    keep_hours: float
+    dry_run: bool = False
+    auto: bool = True  # after a build
+
+
+def host_cleanup_options(args: argparse.Namespace, env: Mapping[str, str]
+                         ) -> HostCleanupOptions:
+    allowed = _number(args.allowed_backend_storage_volume_usage, env,
+                      "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE",
+                      "--allowed-backend-storage-volume-usage", 70, 0, 100,
+                      "a percentage of the volume from 0 to 100")
+    margin = _number(args.allowed_backend_storage_volume_usage_margin, env,
+                     "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE_MARGIN",
+                     "--allowed-backend-storage-volume-usage-margin", 5, 0, 100,
+                     "a percentage of the volume from 0 to 100")
+    keep = _number(getattr(args, "keep_hours", None), env, "DOCKWRIGHT_KEEP_HOURS",
+                   "--keep-hours", 2, 0, None, "a number of hours")
+    raw_path = args.backend_storage_path or env.get("WERF_BACKEND_STORAGE_PATH") or None
+    path = Path(raw_path) if raw_path else None
+    if path is not None and not path.is_dir():
+        raise UsageError(f"--backend-storage-path {raw_path}: not a directory",
+                         "give the directory of the store (see 'dockwright doctor'), or leave "
+                         "it out to measure the store's own volume")
+    disabled = getattr(args, "disable_auto_host_cleanup", None)
+    if disabled is None:
+        disabled = bool(env_bool(env, "WERF_DISABLE_AUTO_HOST_CLEANUP"))
+    dry = getattr(args, "dry_run", False) or bool(env_bool(env, "WERF_DRY_RUN"))
+    return HostCleanupOptions(allowed, margin, path, keep, dry, not disabled)
+
+
+@dataclass(frozen=True)
+class RepoCleanupOptions:
+    """``cleanup``'s options: the registry's keep policies."""
+
+    repo: str
+    final_repo: str | None
+    keep_stages: int  # per image, the newest
+    keep_hours: float  # stages stored within them stay
+    keep_tags: tuple[re.Pattern[str], ...]
+    insecure: tuple[str, ...]
+    dry_run: bool
+
+
+def repo_cleanup_options(args: argparse.Namespace, env: Mapping[str, str]
+                         ) -> RepoCleanupOptions:
+    repo = _repository(args.repo, env, "WERF_REPO", "--repo")
+    if repo is None:
+        raise UsageError("cleanup needs the registry repository of the stages",
+                         "give --repo REGISTRY/REPOSITORY (or set WERF_REPO)")
+    final = _repository(args.final_repo, env, "WERF_FINAL_REPO", "--final-repo")
+    keep = _number(args.keep_stages, env, "DOCKWRIGHT_KEEP_STAGES", "--keep-stages", 10, 0,
+                   None, "a number of stages per image")
+    if keep != int(keep):
+        raise UsageError(f"--keep-stages {args.keep_stages or keep}: not a whole number",
+                         "give a number of stages per image, e.g. --keep-stages 10")
+    hours = _number(args.keep_stages_built_within_last_n_hours, env,
+                    "WERF_KEEP_STAGES_BUILT_WITHIN_LAST_N_HOURS",
+                    "--keep-stages-built-within-last-n-hours", 2, 0, None, "a number of hours")
+    patterns = []
+    for text in args.keep_tag:
+        try:
+            patterns.append(re.compile(text))
+        except re.error as exc:
+            raise UsageError(f"--keep-tag {text!r}: not a regular expression ({exc})",
+                             "give a Python regular expression that tags to keep match, "
+                             "e.g. --keep-tag '^v[0-9]+'") from None
+    dry = args.dry_run or bool(env_bool(env, "WERF_DRY_RUN"))
+    return RepoCleanupOptions(repo, final, int(keep), hours, tuple(patterns),
+                              _insecure(args.insecure_registry, env), dry)

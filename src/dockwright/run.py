@@ -296,3 +296,17 @@ def fork_call(work: Callable[[], bytes]) -> Forked | None:
     with _children_lock:
         _forks.add(pid)
     return Forked(pid, read)
+
+
+def spawn_detached(argv: Sequence[str], env: Mapping[str, str], log_path: str) -> bool:
+    """Start ``argv`` in a session of its own, its output appended to ``log_path``, and do
+    not wait for it: it outlives this process (the host cleanup after a build). False when
+    it cannot be started."""
+    log.debug("spawn %s (detached, output to %s)", describe(argv), log_path)
+    try:
+        with open(log_path, "ab") as out:
+            subprocess.Popen(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    except OSError:
+        return False
+    return True

@@ -27,6 +27,9 @@ from tests.integration.registry import Registry
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path("/var/tmp/dockwright-it")  # readable by the test users
 BUSYBOX = Path("/bin/busybox")
+# a build over the volume usage threshold starts a host cleanup in the background, which
+# would still be running when a test removes its store: only test_cleanup.py lets it
+NO_AUTO_CLEANUP = {"WERF_DISABLE_AUTO_HOST_CLEANUP": "1"}
 # what root's Buildah needs here to run anything (host/limits.py: Buildah 1.39 raises RUN
 # steps' rlimits, which root without CAP_SYS_RESOURCE cannot): the tests' own buildah calls
 # get the same override dockwright gives its own
@@ -217,7 +220,7 @@ def rootless_user(shared_site: Path) -> str:
 
 @pytest.fixture
 def root_builder(tmp_path: Path) -> Iterator[Builder]:
-    b = Builder("root", tmp_path / "storage", {"WERF_CONTAINERIZED": "no"})
+    b = Builder("root", tmp_path / "storage", {"WERF_CONTAINERIZED": "no", **NO_AUTO_CLEANUP})
     yield b
     b.cleanup()
 
@@ -249,7 +252,7 @@ def _user_builder(rootless_user: str, tmp_path: Path) -> Iterator[Builder]:
     # DOCKWRIGHT_NETWORK=host: rootless Buildah 1.28 gives RUN steps no private network here
     # (netavark: setns ... not permitted), so a rootless build needs that allowance;
     # test_network.py takes it away to test the default
-    b = Builder(rootless_user, work / "storage", {"WERF_CONTAINERIZED": "no",
+    b = Builder(rootless_user, work / "storage", {"WERF_CONTAINERIZED": "no", **NO_AUTO_CLEANUP,
                                                   "XDG_CACHE_HOME": str(work / "cache"),
                                                   "DOCKWRIGHT_NETWORK": "host"})
     yield b
@@ -284,7 +287,7 @@ def secure_registry(tmp_path: Path) -> Iterator[Registry]:
 @pytest.fixture
 def other_root_builder(tmp_path: Path) -> Iterator[Builder]:
     """A second root builder with a store of its own: another machine."""
-    b = Builder("root", tmp_path / "storage-2", {"WERF_CONTAINERIZED": "no",
+    b = Builder("root", tmp_path / "storage-2", {"WERF_CONTAINERIZED": "no", **NO_AUTO_CLEANUP,
                                                  "XDG_CACHE_HOME": str(tmp_path / "cache-2")})
     yield b
     b.cleanup()

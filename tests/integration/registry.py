@@ -29,6 +29,7 @@ class Registry:
     user: str = ""
     password: str = ""
     port: int = field(default_factory=free_port)
+    deletes: bool = True
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -41,7 +42,7 @@ class Registry:
             "version: 0.1",
             "log: {level: warn}",
             f"storage: {{filesystem: {{rootdirectory: {self.root / 'data'}}}, "
-            "delete: {enabled: true}}",
+            f"delete: {{enabled: {'true' if self.deletes else 'false'}}}}}",
             "http:",
             f"  addr: {self.host}",
         ]

@@ -133,6 +133,18 @@ def run_argv(store: StoreOptions, isolation: Isolation, container: str,
     return buildah_argv(store, "run", *isolation.args(), *options, container, *command)
 
 
+def labelled_argv(store: StoreOptions, label: str) -> list[str]:
+    """Every image carrying ``label`` (a key, or ``key=value``), step images included."""
+    return buildah_argv(store, "images", "--all", "--json", "--no-trunc",
+                        "--filter", f"label={label}")
+
+
+def rmi_argv(store: StoreOptions, *images: str) -> list[str]:
+    """Remove ``images`` (never by force: an image a container uses stays). Buildah also
+    removes each one's parent images that are left without a name or another child."""
+    return buildah_argv(store, "rmi", *images)
+
+
 def unshare_argv(store: StoreOptions, command: Sequence[str]) -> list[str]:
     """``command`` in Buildah's user namespace (the one its builds get)."""
     return buildah_argv(store, "unshare", *command)
@@ -252,6 +264,32 @@ class BuildahEngine:
         return {line.strip().removeprefix("sha256:") for line in listed.stdout.splitlines()
                 if line.strip()}
 
+    def present(self, image_id: str) -> bool:
+        """Whether the store still has ``image_id``: a look at containers/storage's
+        directory for it, no program started (True when the store cannot be read so)."""
+        images = self.store.graph_root / f"{self.store.driver}-images"
+        return not images.is_dir() or (images / image_id).is_dir()
+
+    def labelled(self, label: str) -> list[LocalImage]:
+        listed = self._run(labelled_argv(self.store, label))
+        if not listed.ok:
+            raise run.failure(listed)
+        return parse_images(listed.stdout)
+
+    def rmi(self, *images: str) -> run.Result:
+        return self._run(rmi_argv(self.store, *images))
+
+    def container_records(self) -> list[dict[str, str]]:
+        """``buildah containers --json``: id, containername, imageid, imagename."""
+        listed = self._run(containers_argv(self.store))
+        if not listed.ok:
+            raise run.failure(listed)
+        try:
+            return [{k: str(v) for k, v in c.items()} for c in json.loads(listed.stdout or "[]")
+                    or []]
+        except (ValueError, AttributeError):
+            return []
+
     def containers(self) -> set[str]:
         known = store.container_ids(self.store.graph_root, self.store.driver)
         if known is not None:
@@ -314,6 +352,12 @@ class BuildahEngine:
              preserve_digests: bool = False) -> run.Result:
         return self._run(skopeo.copy_argv(src, dest, src_tls_verify, dest_tls_verify,
                                           preserve_digests))
+
+    def inspect_remote(self, ref: str, tls_verify: bool) -> run.Result:
+        return self._run(skopeo.inspect_argv(ref, tls_verify))
+
+    def delete_remote(self, ref: str, tls_verify: bool) -> run.Result:
+        return self._run(skopeo.delete_argv(ref, tls_verify))
 
     def login(self, registry: str, username: str, password: str, authfile: str,
               tls_verify: bool) -> run.Result:

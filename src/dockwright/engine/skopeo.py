@@ -21,6 +21,16 @@ def inspect_raw_argv(ref: str, tls_verify: bool) -> list[str]:
             f"docker://{ref}"]
 
 
+def inspect_argv(ref: str, tls_verify: bool) -> list[str]:
+    """The image's digest, labels, creation time and layers, as one JSON document."""
+    return ["skopeo", "inspect", "--retry-times", "0", *_tls(tls_verify), f"docker://{ref}"]
+
+
+def delete_argv(ref: str, tls_verify: bool) -> list[str]:
+    """Delete a manifest (``repo@sha256:...``): every tag pointing at it goes with it."""
+    return ["skopeo", "delete", "--retry-times", "0", *_tls(tls_verify), f"docker://{ref}"]
+
+
 def copy_argv(src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
               preserve_digests: bool = False) -> list[str]:
     """Copy between two image references given with their transports (``docker://...``,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,75 @@ def storage_confs(env: Mapping[str, str], home: Path) -> list[Path]:
     config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
     return [config / "containers" / "storage.conf", Path("/etc/containers/storage.conf"),
             Path("/usr/share/containers/storage.conf")]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One image as containers/storage records it: what a cleanup needs to tell which
+    images Buildah removes with it (a removed image's parents that are left without a name
+    or another child go too)."""
+
+    id: str
+    names: tuple[str, ...]
+    layer: str  # its top layer ("" for an image without layers)
+    created: str  # RFC 3339, as recorded
+
+
+@dataclass(frozen=True)
+class Tree:
+    images: dict[str, Stored]
+    parents: dict[str, str]  # layer -> its parent layer
+    sizes: dict[str, int]  # layer -> bytes unpacked
+
+    def chain(self, layer: str) -> list[str]:
+        """``layer`` and its ancestors, top first."""
+        out: list[str] = []
+        while layer and layer not in out:
+            out.append(layer)
+            layer = self.parents.get(layer, "")
+        return out
+
+
+def read_tree(graph_root: Path, driver: str) -> Tree | None:
+    """The store's images and layers from containers/storage's lists; None when they
+    cannot be read."""
+    images = _store_lists(graph_root, f"{driver}-images", "images.json")
+    layers = _store_lists(graph_root, f"{driver}-layers", "layers.json")
+    if images is None or layers is None:
+        return None
+    try:
+        return Tree(
+            {str(i["id"]): Stored(str(i["id"]), tuple(str(n) for n in i.get("names") or ()),
+                                  str(i.get("layer") or ""), str(i.get("created") or ""))
+             for i in images},
+            {str(x["id"]): str(x.get("parent") or "") for x in layers},
+            {str(x["id"]): int(x.get("diff-size") or 0) for x in layers})
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def lock_holder(graph_root: Path, driver: str) -> int | None:
+    """The process holding a write lock on the store's image or layer lists right now
+    (containers/storage locks them with fcntl), or None. -1: a holder the kernel does not
+    name (an open file description lock)."""
+    import fcntl
+    import os
+    import struct
+
+    for path in (graph_root / f"{driver}-layers" / "layers.lock",
+                 graph_root / f"{driver}-images" / "images.lock",
+                 graph_root / "storage.lock"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            query = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+            kind, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, query))
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if kind != fcntl.F_UNLCK:
+            return int(pid)
+    return None

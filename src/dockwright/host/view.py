@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -109,6 +110,19 @@ class HostView:
         while not self.exists(current) and current != current.parent:
             current = current.parent
         return current
+
+    def volume_usage(self, absolute: str | Path) -> tuple[int, int] | None:
+        """(used, total) bytes of the volume holding ``absolute`` (or its nearest existing
+        ancestor). A test tree gives them in its ``/.volume-usage`` file ("used total");
+        None when it has none."""
+        if self.is_fake:
+            try:
+                used, total = (int(x) for x in (self.read("/.volume-usage") or "").split())
+            except ValueError:
+                return None
+            return used, total
+        du = shutil.disk_usage(self.existing_ancestor(absolute))
+        return du.total - du.free, du.total
 
     @property
     def is_fake(self) -> bool:

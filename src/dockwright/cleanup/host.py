@@ -1,0 +1,491 @@
+"""Host cleanup: remove dockwright's images from one store, least recently used first,
+until the volume holding it is under a threshold; and purge: everything of a project.
+
+Only images carrying dockwright's label (``storage.local.IMAGE_LABEL``) are considered.
+What stays, and why:
+
+- the stage of each image's latest build, for every project the store's use log knows;
+- anything used (built or reused by a build) or created within the last ``keep`` hours;
+- anything a running build holds (``storage.usage``: it holds what it uses until it exits);
+- anything with a name a user gave it (a custom tag): only stage and cache names are
+  dockwright's to drop;
+- anything whose removal would take an image that is not dockwright's with it (Buildah
+  removes a removed image's parents that are left without a name or another child).
+
+``decide`` is pure (listings in, decisions out); ``clean`` removes, one image at a time,
+holding each one's lock, and stops as soon as the volume is under the target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockwright import run
+from dockwright.engine import store
+from dockwright.engine.base import LocalImage
+from dockwright.engine.store import Tree
+from dockwright.errors import StorageBusy
+from dockwright.storage import local, usage
+
+if TYPE_CHECKING:
+    from dockwright.engine.buildah import BuildahEngine
+
+HOUR_MS = 3_600_000
+ID = re.compile(r"[0-9a-f]{64}")
+STAGE_NAME = re.compile(r":(?:[0-9a-f]{56}-[0-9]{13}|cache-[0-9a-f]{64})$")
+
+
+@dataclass(frozen=True)
+class Owned:
+    """One of dockwright's images in the store."""
+
+    id: str
+    names: tuple[str, ...]
+    used: int  # unix millis: its last use by a build, else its creation
+    project: str = ""  # from the use log ("" when no build recorded it)
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    remove: list[Owned]  # in this order: least recently used first
+    kept: dict[str, str]  # image ID -> why it stays
+
+
+def owned(labelled: Sequence[LocalImage], uses: Sequence[usage.Use]) -> list[Owned]:
+    """The labelled images, each with its last use (the use log's latest, else its
+    creation) and the project and image that last used it."""
+    last: dict[str, usage.Use] = {}
+    for use in uses:
+        if use.image_id not in last or use.millis >= last[use.image_id].millis:
+            last[use.image_id] = use
+    out = []
+    for i in labelled:
+        found = last.get(i.id)
+        created = i.created * 1000
+        out.append(Owned(i.id, i.names, max(created, found.millis) if found else created,
+                         found.project if found else "", found.image if found else ""))
+    return out
+
+
+def latest_builds(uses: Sequence[usage.Use]) -> dict[str, tuple[str, str]]:
+    """The image ID of each project's image's latest use -> (project, image)."""
+    latest: dict[tuple[str, str], usage.Use] = {}
+    for u in uses:
+        key = (u.project, u.image)
+        if key not in latest or u.millis >= latest[key].millis:
+            latest[key] = u
+    return {u.image_id: key for key, u in latest.items()}
+
+
+def decide(images: Sequence[Owned], uses: Sequence[usage.Use], now: int, keep_hours: float
+           ) -> Decision:
+    latest = latest_builds(uses)
+    kept: dict[str, str] = {}
+    remove = []
+    for i in images:
+        foreign = [n for n in i.names if not STAGE_NAME.search(n)]
+        if i.id in latest:
+            project, image = latest[i.id]
+            kept[i.id] = f"the latest build of {project}'s image {image}"
+        elif foreign:
+            kept[i.id] = f"tagged {foreign[0]}"
+        elif i.used > now - keep_hours * HOUR_MS:
+            kept[i.id] = f"used {(now - i.used) / HOUR_MS:.1f} h ago (--keep-hours " \
+                         f"{keep_hours:g})"
+        else:
+            remove.append(i)
+    remove.sort(key=lambda i: (i.used, i.id))
+    return Decision(remove, kept)
+
+
+class Lineage:
+    """Which images are built on which, from the store's layer records: an image's parents
+    are the images whose top layer is in its chain (an image without a layer of its own,
+    made by a step like ENV, shares its parent's top layer and is younger)."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.by_layer: dict[str, list[str]] = {}
+        for stored in tree.images.values():
+            self.by_layer.setdefault(stored.layer, []).append(stored.id)
+        self.children: dict[str, set[str]] = {}
+        for stored in tree.images.values():
+            for depth, layer in enumerate(tree.chain(stored.layer)):
+                for other in self.by_layer.get(layer, ()):
+                    if other != stored.id and (depth or tree.images[other].created <
+                                               stored.created):
+                        self.children.setdefault(other, set()).add(stored.id)
+
+    def has_children(self, image_id: str, gone: set[str]) -> bool:
+        """Whether an image that is still there is built on ``image_id`` (Buildah does not
+        remove an image with children)."""
+        return any(c not in gone for c in self.children.get(image_id, ()))
+
+    def with_parents(self, image_id: str) -> list[str]:
+        """``image_id`` and every image Buildah might remove with it: the images without a
+        name below it in its layer chain, up to the first named one. More than Buildah
+        removes when they have other children; never fewer."""
+        me = self.tree.images.get(image_id)
+        if me is None:
+            return [image_id]
+        out = [image_id]
+        for depth, layer in enumerate(self.tree.chain(me.layer)):
+            at = [i for i in self.by_layer.get(layer, ()) if i != image_id and
+                  (depth or self.tree.images[i].created <= me.created)]
+            if any(self.tree.images[i].names for i in at):
+                break
+            out += at
+        return out
+
+
+@dataclass
+class Freed:
+    """How many bytes the removal of images gives back: the layers no image left uses
+    (counted from containers/storage's records)."""
+
+    tree: Tree
+    users: dict[str, int] = field(default_factory=dict)  # layer -> images using it
+
+    def __post_init__(self) -> None:
+        for stored in self.tree.images.values():
+            for layer in self.tree.chain(stored.layer):
+                self.users[layer] = self.users.get(layer, 0) + 1
+
+    def remove(self, image_ids: Iterable[str]) -> int:
+        freed = 0
+        for image_id in image_ids:
+            stored = self.tree.images.get(image_id)
+            if stored is None:
+                continue
+            for layer in self.tree.chain(stored.layer):
+                self.users[layer] -= 1
+                if self.users[layer] == 0:
+                    freed += self.tree.sizes.get(layer, 0)
+        return freed
+
+
+@dataclass(frozen=True)
+class Volume:
+    """The volume a store is on, and the usage a cleanup aims for."""
+
+    path: Path
+    allowed: float  # percent: a cleanup starts above it
+    margin: float  # percent: and goes on until usage is ``allowed - margin``
+
+    def used(self) -> tuple[int, int]:
+        """(used bytes, total bytes)."""
+        du = shutil.disk_usage(self.path)
+        return du.total - du.free, du.total
+
+    def percent(self, less: int = 0) -> float:
+        used, total = self.used()
+        return 100.0 * (used - less) / total if total else 0.0
+
+    def over(self) -> bool:
+        return self.percent() > self.allowed
+
+    def target(self) -> float:
+        return max(self.allowed - self.margin, 0.0)
+
+
+@dataclass
+class Report:
+    removed: list[tuple[Owned, list[str]]] = field(default_factory=list)  # image, with parents
+    kept: dict[str, str] = field(default_factory=dict)
+    freed: int = 0  # bytes, from the layers' records
+    reached: bool = False  # the usage target
+
+
+Remove = Callable[[str], tuple[bool, list[str], str]]  # image -> ok, IDs removed, why not
+
+
+def clean(decision: Decision, tree: Tree, labelled: set[str], usage_dir: Path,
+          remove: Remove, volume: Volume | None, dry_run: bool,
+          say: Callable[[str], None]) -> Report:
+    """Remove ``decision.remove`` in order, each while holding its lock (and those of what
+    Buildah may remove with it), until ``volume`` is under its target (all of them when
+    ``volume`` is None). An image with children waits for them; ``remove`` runs Buildah's
+    ``rmi``."""
+    report = Report(kept=dict(decision.kept))
+    freed = Freed(tree)
+    lineage = Lineage(tree)
+    gone: set[str] = set()
+    waiting = list(decision.remove)
+    while waiting:
+        later: list[Owned] = []
+        for image in waiting:
+            if volume is not None and volume.percent(report.freed if dry_run else 0) <= \
+                    volume.target():
+                report.reached = True
+                return report
+            if image.id in gone:
+                continue
+            if lineage.has_children(image.id, gone):
+                later.append(image)
+                continue
+            family = [i for i in lineage.with_parents(image.id) if i not in gone]
+            foreign = [i for i in family if i not in labelled]
+            if foreign:
+                report.kept[image.id] = f"removing it would remove {foreign[0][:12]} too, " \
+                                        "which dockwright did not make"
+                continue
+            with usage.claimed(usage_dir, family) as claim:
+                if not claim.ok:
+                    report.kept[image.id] = "held by a running build"
+                    continue
+                if dry_run:
+                    removed = [image.id]
+                else:
+                    ok, removed, why = remove(image.id)
+                    if not ok:
+                        report.kept[image.id] = why
+                        continue
+                    claim.gone.update(removed)
+            gone.update(removed)
+            report.freed += freed.remove(removed)
+            report.removed.append((image, removed))
+            say(f"{'would remove' if dry_run else 'removed'} {_describe(image)}"
+                + (f" and {len(removed) - 1} image(s) under it" if len(removed) > 1 else ""))
+        if len(later) == len(waiting):  # their children stay
+            for image in later:
+                report.kept.setdefault(image.id, "images that stay are built on it")
+            break
+        waiting = later
+    report.reached = volume is None or volume.percent(
+        report.freed if dry_run else 0) <= volume.target()
+    return report
+
+
+def _describe(image: Owned) -> str:
+    name = image.names[0] if image.names else f"step image {image.id[:12]}"
+    whose = f"{image.project}/{image.image}, " if image.project else ""
+    return f"{name} ({whose}last used {usage_age(image.used)})"
+
+
+def usage_age(millis: int) -> str:
+    hours = max(usage.now_millis() - millis, 0) / HOUR_MS
+    return f"{hours:.1f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+
+
+def human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def purge_order(images: Sequence[LocalImage], tree: Tree | None) -> list[str]:
+    """Every image of a purge, children before parents (an image with children is not
+    removed, and its children's removal takes it)."""
+    if tree is None:
+        return [i.id for i in images]
+
+    def depth(image_id: str) -> int:
+        stored = tree.images.get(image_id)
+        return len(tree.chain(stored.layer)) if stored else 0
+
+    return [i.id for i in sorted(images, key=lambda i: (-depth(i.id), -i.created, i.id))]
+
+
+# -- running it against a store ---------------------------------------------------------------
+
+def wait_unlocked(graph_root: Path, driver: str, timeout: float) -> None:
+    """Wait (up to ``timeout`` seconds) until no process holds the store's lists locked;
+    then a cleanup's removals do not queue behind it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid = store.lock_holder(graph_root, driver)
+        if pid is None:
+            return
+        if time.monotonic() >= deadline:
+            who = f"process {pid}" + (f" ({_command_of(pid)})" if pid > 0 else "") \
+                if pid else "another process"
+            raise StorageBusy(
+                f"the store {graph_root} is locked by {who} for more than {timeout:g} s: "
+                "nothing was removed",
+                "wait for that process to end (or stop it if it hangs), then run the cleanup "
+                "again; DOCKWRIGHT_LOCK_TIMEOUT sets how long to wait")
+        time.sleep(0.2)
+
+
+def _command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "gone"
+    return " ".join(p.decode(errors="replace") for p in raw.split(b"\0") if p)[:80]
+
+
+@contextlib.contextmanager
+def one_at_a_time(usage_dir: Path) -> Iterator[None]:
+    """Cleanups of one store take turns (the second one then decides on what is left)."""
+    usage_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(usage_dir / "cleanup.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def rmi(engine: BuildahEngine) -> Remove:
+    def remove(image_id: str) -> tuple[bool, list[str], str]:
+        result = engine.rmi(image_id)
+        removed = [line.strip() for line in result.stdout.splitlines()
+                   if ID.fullmatch(line.strip())]
+        if not result.ok:
+            return False, removed, run.last_line(result.stderr, "buildah rmi failed")
+        if image_id not in removed:
+            return False, removed, "Buildah kept it (images are built on it)"
+        return True, removed, ""
+    return remove
+
+
+def host_cleanup(engine: BuildahEngine, usage_dir: Path, volume: Volume,
+                 keep_hours: float, dry_run: bool, say: Callable[[str], None],
+                 lock_timeout: float = 30.0) -> Report:
+    """Remove dockwright's images the keep rules allow, least recently used first, until
+    ``volume`` is under its target (everything allowed when the allowed usage is 0)."""
+    graph_root, driver = engine.store.graph_root, engine.store.driver
+    with one_at_a_time(usage_dir):
+        if not dry_run:
+            wait_unlocked(graph_root, driver, lock_timeout)
+        labelled = engine.labelled(local.IMAGE_LABEL)
+        tree = store.read_tree(graph_root, driver)
+        if tree is None:
+            raise StorageBusy(f"the records of the store {graph_root} cannot be read: nothing "
+                              "was removed", "run 'dockwright doctor' to check the store")
+        uses = usage.read(usage_dir)
+        decision = decide(owned(labelled, uses), uses, usage.now_millis(), keep_hours)
+        report = clean(decision, tree, {i.id for i in labelled}, usage_dir, rmi(engine),
+                       volume if volume.allowed > 0 else None, dry_run, say)
+        if not dry_run:
+            usage.forget(usage_dir, {i for _, ids in report.removed for i in ids})
+    return report
+
+
+def checkouts_cleanup(checkouts: Path, keep_hours: float, dry_run: bool,
+                      say: Callable[[str], None]) -> int:
+    """Remove the git contexts checked out for builds (``source.commit``) that no build used
+    within ``keep_hours`` and none holds now; returns the bytes freed."""
+    if not checkouts.is_dir():
+        return 0
+    limit = time.time() - keep_hours * 3600
+    freed = 0
+    for path in sorted(checkouts.iterdir()):
+        if path.name == "held" or not path.is_dir():
+            continue
+        try:
+            if path.stat().st_mtime > limit:
+                continue
+        except OSError:
+            continue
+        with usage.claimed(checkouts, [path.name]) as claim:
+            if not claim.ok:
+                continue
+            size = tree_size(path)
+            if not dry_run:
+                shutil.rmtree(path, ignore_errors=True)
+                claim.gone.add(path.name)
+            freed += size
+            say(f"{'would remove' if dry_run else 'removed'} the checked-out context "
+                f"{path.name[:12]} ({human(size)})")
+    return freed
+
+
+def tree_size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+@dataclass
+class Purged:
+    images: list[str] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)
+    freed: int = 0
+    left: dict[str, str] = field(default_factory=dict)  # image ID -> why it is still there
+
+
+def known_projects(usage_dir: Path, state_root: Path) -> set[str]:
+    """The projects this store's use log or dockwright's build records name."""
+    named = {u.project for u in usage.read(usage_dir)}
+    with contextlib.suppress(OSError):
+        named |= {p.name for p in state_root.iterdir() if p.is_dir()}
+    return named
+
+
+def purge(engine: BuildahEngine, usage_dir: Path, project: str | None, dry_run: bool,
+          say: Callable[[str], None], lock_timeout: float = 30.0) -> Purged:
+    """Remove every image dockwright made in this store for ``project`` (all projects when
+    None) and the working containers left on them. Refused, with nothing removed, while a
+    running build holds any of them."""
+    graph_root, driver = engine.store.graph_root, engine.store.driver
+    out = Purged()
+    with one_at_a_time(usage_dir):
+        if not dry_run:
+            wait_unlocked(graph_root, driver, lock_timeout)
+        images = engine.labelled(local.IMAGE_LABEL)
+        if project is not None:
+            theirs = {i.id for i in engine.labelled(f"werf={project}")}
+            images = [i for i in images if i.id in theirs]
+        ids = {i.id for i in images}
+        held = [i for i in ids if usage.is_held(usage_dir, i)]
+        if held:
+            raise StorageBusy(f"a running build uses {len(held)} of the images to purge "
+                              f"({held[0][:12]}…): nothing was removed",
+                              "wait for the build to end, then purge again")
+        tree = store.read_tree(graph_root, driver)
+        containers = [c for c in engine.container_records()
+                      if c.get("imageid", "").removeprefix("sha256:") in ids]
+        for c in containers:
+            name = c.get("containername") or c.get("id", "")[:12]
+            say(f"{'would remove' if dry_run else 'removed'} the working container {name}")
+        if containers and not dry_run:
+            removed = engine.rm(*(c["id"] for c in containers))
+            if not removed.ok:
+                raise StorageBusy(f"the working containers cannot be removed: "
+                                  f"{run.last_line(removed.stderr, 'buildah rm failed')}",
+                                  "remove them with 'buildah rm', then purge again")
+        out.containers = [c["id"] for c in containers]
+        freed = Freed(tree) if tree is not None else None
+        order = purge_order(images, tree)
+        if dry_run:
+            out.images = order
+        else:
+            gone: set[str] = set()
+            for _ in range(3):  # an image with children goes with them, or on a later pass
+                todo = [i for i in order if i not in gone]
+                if not todo:
+                    break
+                result = engine.rmi(*todo)
+                gone |= {line.strip() for line in result.stdout.splitlines()
+                         if ID.fullmatch(line.strip())}
+                if not result.ok:
+                    why = run.last_line(result.stderr, "buildah rmi failed")
+                    out.left = {i: why for i in order if i not in gone}
+            out.images = [i for i in order if i in gone]
+            out.left = {i: out.left.get(i, "Buildah kept it") for i in order if i not in gone}
+            usage.forget(usage_dir, gone)
+        if freed is not None:
+            out.freed = freed.remove(out.images)
+    return out
+
+
+def remove_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
