@@ -32,7 +32,10 @@ from tests.integration.registry import Registry  # noqa: E402
 # As installed: byte-compiled modules (pip compiles them; this sandbox sets
 # PYTHONDONTWRITEBYTECODE, which would make every run compile dockwright from source).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-ENV.update({"WERF_CONTAINERIZED": "no", "XDG_CACHE_HOME": str(WORK / "cache")})
+ENV.update({"WERF_CONTAINERIZED": "no", "XDG_CACHE_HOME": str(WORK / "cache"),
+            # the rows time builds; on a volume over 70 % a build would start a host cleanup
+            # in the background, competing with the next timed run: row 12 times that
+            "WERF_DISABLE_AUTO_HOST_CLEANUP": "1"})
 CHROOT_VFS = ["--buildah-mode", "native-chroot", "--storage-driver", "vfs"]
 CHROOT_OVERLAY = ["--buildah-mode", "native-chroot", "--storage-driver", "overlay"]
 
@@ -716,6 +719,77 @@ def bench_publish(runs: int) -> dict[str, object]:
             "whole_build_s": stats(total)}
 
 
+CLEANUP_DOCKERFILE = """FROM scratch
+COPY rootfs/ /
+COPY v.txt /v.txt
+RUN ["/bin/busybox", "sh", "-c", "cat /v.txt > /w"]
+LABEL built=yes
+"""
+
+
+def bench_cleanup(runs: int, projects: int = 20, builds: int = 5) -> dict[str, object]:
+    """A store filled by ``projects * builds`` builds (5 images each: the stage and the
+    images of its steps), then ``host cleanup`` with nothing kept but the rules' minimum
+    (usage 0, --keep-hours 0): its time against the fill's, what it removed and freed, and
+    that every project's latest build is still a no-op. Then the cost of the host cleanup
+    check on a no-op build that needs no cleanup (usage under the threshold, and over it
+    right after a cleanup that left it there), against the check turned off."""
+    root = fresh(WORK / "cleanup")
+    store = WORK / "cleanup-store"
+    flags, empty = vfs_store(store)
+    empty()
+    shutil.rmtree(WORK / "cache" / "dockwright" / "usage", ignore_errors=True)
+    dw = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
+    dirs = []
+    for n in range(projects):
+        d = root / f"p{n}"
+        rootfs(d / "rootfs")
+        (d / "Dockerfile").write_text(CLEANUP_DOCKERFILE)
+        (d / "werf.yaml").write_text(f"configVersion: 1\nproject: clean{n}\n---\nimage: app\n"
+                                     "dockerfile: Dockerfile\n")
+        dirs.append(d)
+    start = time.perf_counter()
+    for b in range(builds):
+        for d in dirs:
+            (d / "v.txt").write_text(f"{b}\n")
+            sh(dw, cwd=d)
+    fill = time.perf_counter() - start
+    listed = sh(["buildah", *flags, "images", "--all", "--quiet"]).stdout.split()
+    clean = dockwright("host", "cleanup", "--storage-root", str(store), *CHROOT_VFS,
+                       "--allowed-backend-storage-volume-usage", "0", "--keep-hours", "0")
+    start = time.perf_counter()
+    out = sh(clean).stdout
+    took = time.perf_counter() - start
+    left = sh(["buildah", *flags, "images", "--all", "--quiet"]).stdout.split()
+    summary = next(line for line in out.splitlines() if line.startswith("host cleanup:"))
+    reused = 0
+    for d in dirs:
+        states = sh(dw, cwd=d).stdout.split("\t")
+        reused += states[2] == "reused"
+    # the check after a build: under the threshold (one statvfs), over it just after a
+    # cleanup that could not get under it (one more small file read), and off
+    d = dirs[0]
+    off = {**ENV, "WERF_DISABLE_AUTO_HOST_CLEANUP": "1"}
+    on = {**ENV, "WERF_DISABLE_AUTO_HOST_CLEANUP": "0"}
+    under = [*dw, "--allowed-backend-storage-volume-usage", "100"]
+    over = [*dw, "--allowed-backend-storage-volume-usage", "0"]
+    sh(over, cwd=d, env=on)  # starts the one cleanup; the next builds do not start another
+    time.sleep(3)
+    xs_under, xs_off, _ = side_by_side(lambda: timed(under, cwd=d, env=on),
+                                       lambda: timed(dw, cwd=d, env=off), runs * 2)
+    xs_over, xs_off2, _ = side_by_side(lambda: timed(over, cwd=d, env=on),
+                                       lambda: timed(dw, cwd=d, env=off), runs * 2)
+    return {"images_before": len(listed), "images_after": len(left), "fill_s": round(fill, 2),
+            "cleanup_s": round(took, 3), "ratio_to_fill": round(took / fill, 3),
+            "summary": summary, "latest_reused": f"{reused}/{len(dirs)}",
+            "noop_check_under_s": stats(xs_under), "noop_check_off_s": stats(xs_off),
+            "check_cost_under_ms": round(1000 * (statistics.median(xs_under)
+                                                 - statistics.median(xs_off)), 1),
+            "noop_check_over_s": stats(xs_over), "noop_check_off2_s": stats(xs_off2),
+            "check_cost_over_ms": round(1000 * (statistics.median(xs_over)
+                                                - statistics.median(xs_off2)), 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -746,6 +820,7 @@ def main() -> int:
         ("9_edit_empty_store_repo", lambda: bench_edit_repo(args.runs)),
         ("10_publish", lambda: bench_publish(args.runs)),
         ("11_git_context", lambda: bench_git_context(args.runs, args.files, args.bytes)),
+        ("12_host_cleanup", lambda: bench_cleanup(args.runs)),
     ]
     for name, fn in todo:
         if args.only and not any(name.startswith(o) for o in args.only):

@@ -35,6 +35,8 @@ from dockwright.host.view import HostView
 from dockwright.options import host_options
 
 SCHEMA = "dockwright-doctor/1"
+FULL_PERCENT = 90  # the store's volume this full is a warning (over the cleanup threshold,
+# which is no fault: builds clean up then)
 
 
 @dataclass(frozen=True)
@@ -125,13 +127,15 @@ def check_storage_usage(view: HostView, graph_root: Path, driver: str) -> Check:
         size = cleanup.human(sum(tree.sizes.get(x, 0) for x in layers))
         owned = f"; dockwright's builds use {size} of it ({len(ids)} stages in use)"
     finding = f"the store's volume ({place}) is {percent:.1f}% used{owned}"
-    if percent > allowed:
+    after = f"over {allowed:g}%, so a build starts a host cleanup" if percent > allowed \
+        else f"a build starts a host cleanup over {allowed:g}%"
+    if percent >= FULL_PERCENT:  # a fault: builds are about to run out of space
         return Check("storage-usage", Status.WARN,
-                     f"{finding}: over {allowed:g}%, so a build starts a host cleanup",
+                     f"{finding}: builds may run out of space ({after})",
                      ("dockwright host cleanup --dry-run   # what would go",
-                      "dockwright host cleanup"))
-    return Check("storage-usage", Status.OK, f"{finding} (a host cleanup starts over "
-                 f"{allowed:g}%)")
+                      "dockwright host cleanup --allowed-backend-storage-volume-usage "
+                      f"{min(allowed, FULL_PERCENT - 10):g}"))
+    return Check("storage-usage", Status.OK, f"{finding} ({after})")
 
 
 def diagnose(view: HostView, prober: Prober, asked: Asked) -> Report:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dockwright.storage import usage
-from tests.integration.conftest import BUSYBOX, Builder, Run
+from tests.integration.conftest import BUSYBOX, Builder, Run, give_to
 from tests.integration.registry import Registry
 from tests.integration.test_build import outcome
 
@@ -117,6 +117,26 @@ def test_host_cleanup_removes_what_no_rule_keeps_and_the_latest_build_is_still_r
     assert "host cleanup: removed 0 image(s)" in clean(builder, *EVERYTHING).out
     # v0 is built again when asked for: its stage is gone
     assert outcome(build(builder, p, "0")[1].out)["app"][1] == "built"
+
+
+def test_a_rootless_user_cleans_up_their_own_store(user_builder: Builder) -> None:
+    p = give_to(user_builder.user, project(user_builder.storage_root.parent / "p", "clean-u"))
+    rootless = ("--buildah-mode", "native-rootless", "--storage-driver", "overlay")
+
+    def build_as_user(version: str) -> str:
+        (p / "v.txt").write_text(version + "\n")
+        run = user_builder.dockwright("build", "--storage-root", str(user_builder.storage_root),
+                                      *rootless, cwd=p)
+        return outcome(run.out)["app"][0]
+
+    v0, v1 = build_as_user("0"), build_as_user("1")
+    out = user_builder.dockwright("host", "cleanup", "--storage-root",
+                                  str(user_builder.storage_root), *rootless, *EVERYTHING,
+                                  cwd=p).out
+    assert f"removed {v0} (clean-u/app" in out
+    listed = user_builder.buildah("images", "--format", "{{.Name}}:{{.Tag}}",
+                                  driver="overlay").out.split()
+    assert v0 not in listed and v1 in listed
 
 
 def test_recent_and_held_images_stay(builder: Builder, tmp_path: Path) -> None:

@@ -837,11 +837,13 @@ def test_root_with_cap_sys_resource_needs_nothing(host: Host) -> None:
 @pytest.mark.parametrize(("usage", "env", "status", "finding"), [
     (None, {}, Status.SKIP, "the usage of /home/alice's volume is unknown"),
     ("50 100", {}, Status.OK, "is 50.0% used; dockwright's builds use 0 B of it (0 stages in "
-     "use) (a host cleanup starts over 70%)"),
-    ("71 100", {}, Status.WARN, "is 71.0% used; dockwright's builds use 0 B of it (0 stages "
-     "in use): over 70%, so a build starts a host cleanup"),
-    ("50 100", {"WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE": "40"}, Status.WARN,
-     "use): over 40%"),
+     "use) (a build starts a host cleanup over 70%)"),
+    ("71 100", {}, Status.OK, "is 71.0% used; dockwright's builds use 0 B of it (0 stages "
+     "in use) (over 70%, so a build starts a host cleanup)"),
+    ("50 100", {"WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE": "40"}, Status.OK,
+     "use) (over 40%, so a build starts a host cleanup)"),
+    ("95 100", {}, Status.WARN, "use): builds may run out of space (over 70%, so a build "
+     "starts a host cleanup)"),
 ])
 def test_storage_usage_against_the_host_cleanup_threshold(
         host: Host, usage: str | None, env: dict[str, str], status: Status,
@@ -853,4 +855,4 @@ def test_storage_usage_against_the_host_cleanup_threshold(
                                                           "containers/storage"), "overlay")
     assert check.status is status and finding in check.finding
     if status is Status.WARN:
-        assert check.fix[-1] == "dockwright host cleanup"
+        assert check.fix[-1] == "dockwright host cleanup --allowed-backend-storage-volume-usage 70"
