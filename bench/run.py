@@ -723,23 +723,26 @@ CLEANUP_DOCKERFILE = """FROM scratch
 COPY rootfs/ /
 COPY v.txt /v.txt
 RUN ["/bin/busybox", "sh", "-c", "cat /v.txt > /w"]
+RUN ["/bin/busybox", "sh", "-c", "cat /w /w > /x"]
 LABEL built=yes
 """
 
 
 def bench_cleanup(runs: int, projects: int = 20, builds: int = 5) -> dict[str, object]:
-    """A store filled by ``projects * builds`` builds (5 images each: the stage and the
-    images of its steps), then ``host cleanup`` with nothing kept but the rules' minimum
+    """A store (overlay) filled by ``projects * builds`` builds (7 images each: the stage and
+    the images of its steps), then ``host cleanup`` with nothing kept but the rules' minimum
     (usage 0, --keep-hours 0): its time against the fill's, what it removed and freed, and
     that every project's latest build is still a no-op. Then the cost of the host cleanup
     check on a no-op build that needs no cleanup (usage under the threshold, and over it
     right after a cleanup that left it there), against the check turned off."""
     root = fresh(WORK / "cleanup")
     store = WORK / "cleanup-store"
-    flags, empty = vfs_store(store)
-    empty()
+    flags = ["--root", str(store), "--runroot", "/tmp/dockwright-run-0/" +
+             str(store).strip("/").replace("/", "_"), "--storage-driver", "overlay"]
+    sh(["buildah", *flags, "rmi", "-a", "-f"], check=False)
+    shutil.rmtree(store, ignore_errors=True)
     shutil.rmtree(WORK / "cache" / "dockwright" / "usage", ignore_errors=True)
-    dw = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet")
+    dw = dockwright("build", "--storage-root", str(store), *CHROOT_OVERLAY, "--quiet")
     dirs = []
     for n in range(projects):
         d = root / f"p{n}"
@@ -751,16 +754,18 @@ def bench_cleanup(runs: int, projects: int = 20, builds: int = 5) -> dict[str, o
     start = time.perf_counter()
     for b in range(builds):
         for d in dirs:
-            (d / "v.txt").write_text(f"{b}\n")
+            (d / "v.txt").write_text(f"project {d.name}, build {b}\n")
             sh(dw, cwd=d)
     fill = time.perf_counter() - start
     listed = sh(["buildah", *flags, "images", "--all", "--quiet"]).stdout.split()
-    clean = dockwright("host", "cleanup", "--storage-root", str(store), *CHROOT_VFS,
+    size_before = int(sh(["du", "-sb", str(store)]).stdout.split()[0])
+    clean = dockwright("host", "cleanup", "--storage-root", str(store), *CHROOT_OVERLAY,
                        "--allowed-backend-storage-volume-usage", "0", "--keep-hours", "0")
     start = time.perf_counter()
     out = sh(clean).stdout
     took = time.perf_counter() - start
     left = sh(["buildah", *flags, "images", "--all", "--quiet"]).stdout.split()
+    size_after = int(sh(["du", "-sb", str(store)]).stdout.split()[0])
     summary = next(line for line in out.splitlines() if line.startswith("host cleanup:"))
     reused = 0
     for d in dirs:
@@ -782,6 +787,8 @@ def bench_cleanup(runs: int, projects: int = 20, builds: int = 5) -> dict[str, o
     return {"images_before": len(listed), "images_after": len(left), "fill_s": round(fill, 2),
             "cleanup_s": round(took, 3), "ratio_to_fill": round(took / fill, 3),
             "summary": summary, "latest_reused": f"{reused}/{len(dirs)}",
+            "store_mb_before": round(size_before / 1e6, 1),
+            "store_mb_after": round(size_after / 1e6, 1),
             "noop_check_under_s": stats(xs_under), "noop_check_off_s": stats(xs_off),
             "check_cost_under_ms": round(1000 * (statistics.median(xs_under)
                                                  - statistics.median(xs_off)), 1),

@@ -592,9 +592,10 @@ def _auto_cleanup(args: argparse.Namespace, opts: Options, engine: BuildahEngine
     goes to the store's ``auto-cleanup.log`` in dockwright's cache)."""
     if opts.cleanup is None or not opts.cleanup.auto:
         return
-    from dockwright.cleanup import command
+    from dockwright.cleanup import auto_cleanup_due
 
-    log_path = command.auto_cleanup_due(engine, cache, opts.cleanup)
+    log_path = auto_cleanup_due(engine.store.graph_root, opts.cleanup.storage_path,
+                                opts.cleanup.allowed, cache)
     if log_path is None:
         return
     argv = [sys.executable, "-m", "dockwright", "host", "cleanup",

@@ -114,7 +114,9 @@ def test_host_cleanup_removes_what_no_rule_keeps_and_the_latest_build_is_still_r
     # the latest build is reused as it was, and nothing else is left to remove
     again, run = build(builder, p, "2")
     assert (again, outcome(run.out)["app"][1]) == (v2, "reused")
-    assert "host cleanup: removed 0 image(s)" in clean(builder, *EVERYTHING).out
+    # its steps stayed with it: an edit takes the unchanged COPY from the cache
+    assert "steps: 1 from the cache" in build(builder, p, "2b")[1].err
+    assert f"removed {v2}" in clean(builder, *EVERYTHING).out  # 2b is the latest now
     # v0 is built again when asked for: its stage is gone
     assert outcome(build(builder, p, "0")[1].out)["app"][1] == "built"
 

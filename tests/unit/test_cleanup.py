@@ -79,8 +79,9 @@ def test_lineage_knows_children_and_what_buildah_removes_with_an_image() -> None
     assert not lineage.has_children(img(3), {img(4), img(5)})
     assert not lineage.has_children(img(4), set())
     assert lineage.has_children(img(2), {img(3)})  # s2 gone, but A and B sit on L2's chain
-    # removing A may take the unnamed s1 and s2 with it, never the named base
+    # removing A may take the unnamed s1 and s2 with it, never the named base or B
     assert lineage.with_parents(img(4)) == [img(4), img(2), img(3)]
+    assert lineage.with_parents(img(1)) == [img(1)]
     freed = host.Freed(t)
     assert freed.remove([img(4)]) == 1000  # L3: only A used it
     assert freed.remove([img(5), img(2), img(3)]) == 2000  # L4 and then L2
@@ -98,9 +99,9 @@ def test_clean_keeps_what_a_build_holds_and_what_would_take_a_foreign_image(
     holds.hold(img(3))  # a build uses it
     removed: list[str] = []
 
-    def remove(image_id: str) -> tuple[bool, list[str], str]:
-        removed.append(image_id)
-        return True, [image_id], ""
+    def remove(image_ids: list[str]) -> tuple[list[str], str]:
+        removed.extend(image_ids)
+        return image_ids, ""
 
     lines: list[str] = []
     report = host.clean(host.Decision(owned, {}), t, {img(2), img(3), img(4)}, tmp_path,
@@ -303,3 +304,48 @@ def test_registry_cleanup_options_defaults_and_variables() -> None:
     opts = repo_cleanup_options(repo_args(repo=None), {
         "WERF_REPO": "127.0.0.1:5000/p", "WERF_KEEP_STAGES_BUILT_WITHIN_LAST_N_HOURS": "0.5"})
     assert (opts.repo, opts.keep_stages, opts.keep_hours) == ("127.0.0.1:5000/p", 10, 0.5)
+
+
+def test_images_go_a_few_per_rmi_and_buildahs_refusals_are_the_reasons_kept(
+        tmp_path: Path) -> None:
+    t = tree(*[(img(i), (stage_name("p", i),), f"L{i}", f"t{i}") for i in range(1, 11)],
+             layers={f"L{i}": "" for i in range(1, 11)})
+    owned = [host.Owned(img(i), t.images[img(i)].names, NOW - 10 * H) for i in range(1, 11)]
+    calls: list[list[str]] = []
+
+    def remove(image_ids: list[str]) -> tuple[list[str], str]:
+        calls.append(image_ids)
+        refused = img(3)
+        return [i for i in image_ids if i != refused], \
+            f"Error: 1 error occurred:\n\t* image used by {refused[:12]}abc: image is in use " \
+            "by a container\n"
+
+    report = host.clean(host.Decision(owned, {}), t, set(t.images), tmp_path, remove, None,
+                        False, lambda _: None)
+    assert calls == [[img(i) for i in range(1, 11)]]  # one rmi for all of them
+    assert report.kept == {img(3): f"image used by {img(3)[:12]}abc: image is in use by a "
+                                   "container"}
+    assert len(report.removed) == 9
+    # the lock files of what went are gone, the refused one's stays for the next cleanup
+    assert sorted(p.name for p in (tmp_path / "held").iterdir()) == [img(3)]
+
+
+def test_the_step_images_under_a_kept_image_stay(tmp_path: Path) -> None:
+    """The latest build's steps are the next build's instruction cache: removing them would
+    make an edit run the unchanged steps again."""
+    t = tree((img(1), (), "L1", "t1"),  # a step both builds share
+             (img(2), (), "L2", "t2"),  # a step of the old build only
+             (img(3), (stage_name("p", 3),), "L3", "t3"),  # the old build
+             (img(4), (stage_name("p", 4),), "L4", "t4"),  # the latest build: kept
+             layers={"L1": "", "L2": "L1", "L3": "L2", "L4": "L1"})
+    owned = [host.Owned(img(i), t.images[img(i)].names, NOW - 10 * H) for i in (1, 2, 3)]
+    removed: list[str] = []
+
+    def remove(image_ids: list[str]) -> tuple[list[str], str]:
+        removed.extend(image_ids)
+        return image_ids, ""
+
+    report = host.clean(host.Decision(owned, {img(4): "the latest build of p's image app"}),
+                        t, set(t.images), tmp_path, remove, None, False, lambda _: None)
+    assert report.kept[img(1)] == "a step of a kept image"
+    assert removed == [img(2), img(3)]

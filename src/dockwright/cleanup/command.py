@@ -6,7 +6,6 @@ dockwright's cache directory; errors are raised for the CLI to print.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections import Counter
@@ -43,22 +42,6 @@ def volume(engine: BuildahEngine, opts: HostCleanupOptions) -> host.Volume:
     return host.Volume(path, opts.allowed, opts.margin)
 
 
-def auto_cleanup_due(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions
-                     ) -> Path | None:
-    """After a build: where the cleanup's log goes when one should start now (the volume
-    is over the allowed usage, and no cleanup ran lately to no avail); else None. When one
-    is due, the next builds do not start another for a while (``_recently_tried``)."""
-    where = volume(engine, opts)
-    if opts.allowed > 0 and where.percent() <= opts.allowed:
-        return None  # the usual case: one statvfs
-    directory = usage.usage_dir(cache, engine.store.graph_root)
-    if _recently_tried(directory, where):
-        return None
-    directory.mkdir(parents=True, exist_ok=True)
-    _tried(directory, where)
-    return directory / "auto-cleanup.log"
-
-
 def host_cleanup(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions,
                  say: Callable[[str], None] = _say) -> int:
     where = volume(engine, opts)
@@ -68,16 +51,19 @@ def host_cleanup(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions,
             f"{opts.allowed:g}%: nothing to clean")
         return 0
     directory = usage.usage_dir(cache, engine.store.graph_root)
+    used_before = where.used()[0]
     report = host.host_cleanup(engine, directory, where, opts.keep_hours, opts.dry_run, say,
                                lock_timeout())
     checkouts = host.checkouts_cleanup(cache / "contexts", opts.keep_hours, opts.dry_run, say)
-    images = sum(len(ids) for _, ids in report.removed)
-    verb = "would free" if opts.dry_run else "freed"
+    images = len(report.gone)
     after = where.percent(report.freed if opts.dry_run else 0)
+    if opts.dry_run:  # the layers' records (vfs keeps a whole copy per layer: more there)
+        freed = f"would free about {host.human(report.freed + checkouts)}"
+    else:
+        freed = f"freed {host.human(max(used_before - where.used()[0], 0))}"
     say(f"host cleanup: {'would remove' if opts.dry_run else 'removed'} {images} image(s), "
-        f"{verb} {host.human(report.freed + checkouts)}; {where.path}: {before:.1f}% -> "
-        f"{after:.1f}% used" + ("" if opts.allowed == 0 else
-                                f" (target {where.target():g}%)"))
+        f"{freed}; {where.path}: {before:.1f}% -> {after:.1f}% used"
+        + ("" if opts.allowed == 0 else f" (target {where.target():g}%)"))
     reasons = Counter(_kind(why) for why in report.kept.values())
     if reasons:
         say("kept: " + "; ".join(f"{n} {kind}" for kind, n in sorted(reasons.items())))
@@ -87,32 +73,12 @@ def host_cleanup(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions,
     return 0
 
 
-RETRY_MS = 600_000  # an automatic cleanup that left the volume over its target waits this
-RETRY_GROWTH = 0.01  # long before the next, unless usage grew by this part of the volume
-
-
-def _recently_tried(directory: Path, where: host.Volume) -> bool:
-    """Whether an automatic cleanup ran within ``RETRY_MS`` and the volume has not grown by
-    ``RETRY_GROWTH`` since: its keep rules would keep the same images, so a build does not
-    pay for the same futile cleanup again."""
-    try:
-        millis, used = (int(x) for x in (directory / "auto-cleanup").read_text().split())
-    except (OSError, ValueError):
-        return False
-    now_used, total = where.used()
-    return usage.now_millis() - millis < RETRY_MS and now_used - used < RETRY_GROWTH * total
-
-
-def _tried(directory: Path, where: host.Volume) -> None:
-    with contextlib.suppress(OSError):
-        (directory / "auto-cleanup").write_text(f"{usage.now_millis()} {where.used()[0]}\n")
-
-
 def _kind(why: str) -> str:
     """A kept image's reason, without the particulars (for the summary's counts)."""
     for prefix, kind in (("the latest build", "latest builds"), ("used", "used recently"),
                          ("tagged", "tagged by a user"), ("held", "held by running builds"),
                          ("images that stay", "bases of kept images"),
+                         ("a step of", "steps of kept images"),
                          ("removing it would", "over images dockwright did not make")):
         if why.startswith(prefix):
             return kind

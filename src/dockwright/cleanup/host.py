@@ -132,19 +132,18 @@ class Lineage:
         return any(c not in gone for c in self.children.get(image_id, ()))
 
     def with_parents(self, image_id: str) -> list[str]:
-        """``image_id`` and every image Buildah might remove with it: the images without a
-        name below it in its layer chain, up to the first named one. More than Buildah
-        removes when they have other children; never fewer."""
+        """``image_id`` and every image Buildah might remove with it: it removes a removed
+        image's parent when that is left without a name and without another child, and so
+        on down. Here: every image without a name anywhere in its layer chain (images of
+        identical content share layers, so the layers alone do not tell which is whose
+        parent). More than Buildah removes; never fewer."""
         me = self.tree.images.get(image_id)
         if me is None:
             return [image_id]
         out = [image_id]
-        for depth, layer in enumerate(self.tree.chain(me.layer)):
-            at = [i for i in self.by_layer.get(layer, ()) if i != image_id and
-                  (depth or self.tree.images[i].created <= me.created)]
-            if any(self.tree.images[i].names for i in at):
-                break
-            out += at
+        for layer in self.tree.chain(me.layer):
+            out += [i for i in self.by_layer.get(layer, ())
+                    if i != image_id and not self.tree.images[i].names]
         return out
 
 
@@ -201,12 +200,17 @@ class Volume:
 @dataclass
 class Report:
     removed: list[tuple[Owned, list[str]]] = field(default_factory=list)  # image, with parents
+    gone: set[str] = field(default_factory=set)  # every image removed
     kept: dict[str, str] = field(default_factory=dict)
     freed: int = 0  # bytes, from the layers' records
     reached: bool = False  # the usage target
 
 
-Remove = Callable[[str], tuple[bool, list[str], str]]  # image -> ok, IDs removed, why not
+# Buildah's rmi of several images: the IDs it removed (parents it pruned included), and
+# its error output for those it did not
+Remove = Callable[[list[str]], tuple[list[str], str]]
+CHUNK = 40  # images per rmi (one process, one lock of the store) when removing all allowed
+CHUNK_TO_TARGET = 8  # ... and when the volume is checked in between
 
 
 def clean(decision: Decision, tree: Tree, labelled: set[str], usage_dir: Path,
@@ -214,56 +218,93 @@ def clean(decision: Decision, tree: Tree, labelled: set[str], usage_dir: Path,
           say: Callable[[str], None]) -> Report:
     """Remove ``decision.remove`` in order, each while holding its lock (and those of what
     Buildah may remove with it), until ``volume`` is under its target (all of them when
-    ``volume`` is None). An image with children waits for them; ``remove`` runs Buildah's
-    ``rmi``."""
+    ``volume`` is None). An image with children waits for them. Images go a few at a time
+    through one ``rmi`` (``remove``); the volume is checked between them."""
     report = Report(kept=dict(decision.kept))
     freed = Freed(tree)
     lineage = Lineage(tree)
     gone: set[str] = set()
-    waiting = list(decision.remove)
-    while waiting:
+    chunk = CHUNK if volume is None else CHUNK_TO_TARGET
+
+    def under_target() -> bool:
+        return volume is not None and volume.percent(report.freed if dry_run else 0) <= \
+            volume.target()
+
+    # the images of a kept image's steps stay with it: the next build of that image takes
+    # its unchanged steps from them (the instruction cache); Buildah would remove them
+    under_kept = {i for k in decision.kept for i in lineage.with_parents(k)[1:]}
+    waiting = []
+    for image in decision.remove:
+        if image.id in under_kept:
+            report.kept[image.id] = "a step of a kept image"
+        else:
+            waiting.append(image)
+    while waiting and not under_target():
         later: list[Owned] = []
-        for image in waiting:
-            if volume is not None and volume.percent(report.freed if dry_run else 0) <= \
-                    volume.target():
-                report.reached = True
-                return report
-            if image.id in gone:
-                continue
-            if lineage.has_children(image.id, gone):
-                later.append(image)
-                continue
-            family = [i for i in lineage.with_parents(image.id) if i not in gone]
-            foreign = [i for i in family if i not in labelled]
-            if foreign:
-                report.kept[image.id] = f"removing it would remove {foreign[0][:12]} too, " \
-                                        "which dockwright did not make"
-                continue
-            with usage.claimed(usage_dir, family) as claim:
-                if not claim.ok:
+        batch: list[tuple[Owned, list[str]]] = []
+        locks = usage.Exclusive(usage_dir)
+        removed: set[str] = set()
+        try:
+            for n, image in enumerate(waiting):
+                if image.id in gone:
+                    continue
+                if dry_run and lineage.has_children(image.id, gone):
+                    later.append(image)  # (a real run asks Buildah, which knows for sure)
+                    continue
+                family = [i for i in lineage.with_parents(image.id) if i not in gone]
+                foreign = [i for i in family if i not in labelled]
+                if foreign:
+                    report.kept[image.id] = f"removing it would remove {foreign[0][:12]} " \
+                                            "too, which dockwright did not make"
+                    continue
+                if not locks.take(family):
                     report.kept[image.id] = "held by a running build"
                     continue
-                if dry_run:
-                    removed = [image.id]
-                else:
-                    ok, removed, why = remove(image.id)
-                    if not ok:
-                        report.kept[image.id] = why
-                        continue
-                    claim.gone.update(removed)
-            gone.update(removed)
-            report.freed += freed.remove(removed)
-            report.removed.append((image, removed))
-            say(f"{'would remove' if dry_run else 'removed'} {_describe(image)}"
-                + (f" and {len(removed) - 1} image(s) under it" if len(removed) > 1 else ""))
-        if len(later) == len(waiting):  # their children stay
+                batch.append((image, family))
+                if len(batch) == chunk:
+                    later += waiting[n + 1:]
+                    break
+            if not batch:
+                break
+            why = ""
+            if dry_run:
+                removed = {image.id for image, _ in batch}
+            else:
+                out, why = remove([image.id for image, _ in batch])
+                removed = set(out)
+            gone |= removed
+            report.gone |= removed
+            for image, family in batch:
+                if image.id not in removed:
+                    refused = _refusal(image.id, why)
+                    if refused:
+                        report.kept[image.id] = refused
+                    else:
+                        later.append(image)  # images are built on it: after them, maybe
+                    continue
+                mine = [i for i in family if i in removed]
+                report.freed += freed.remove(mine)
+                report.removed.append((image, mine))
+                say(f"{'would remove' if dry_run else 'removed'} {_describe(image)}"
+                    + (f" and {len(mine) - 1} image(s) under it" if len(mine) > 1 else ""))
+        finally:
+            locks.release(set() if dry_run else removed)
+        if not removed:  # what is left is built on what stays
             for image in later:
                 report.kept.setdefault(image.id, "images that stay are built on it")
             break
-        waiting = later
-    report.reached = volume is None or volume.percent(
-        report.freed if dry_run else 0) <= volume.target()
+        waiting = sorted(later, key=lambda i: (i.used, i.id))
+    report.reached = volume is None or under_target()
     return report
+
+
+def _refusal(image_id: str, errors: str) -> str:
+    """Buildah's reason for not removing ``image_id`` (its line of the error output); ""
+    when it gave none (it keeps an image with children without a word)."""
+    for line in errors.splitlines():
+        if image_id[:12] in line:
+            return line.strip(" *\t")
+    return ""
 
 
 def _describe(image: Owned) -> str:
@@ -341,15 +382,20 @@ def one_at_a_time(usage_dir: Path) -> Iterator[None]:
 
 
 def rmi(engine: BuildahEngine) -> Remove:
-    def remove(image_id: str) -> tuple[bool, list[str], str]:
-        result = engine.rmi(image_id)
-        removed = [line.strip() for line in result.stdout.splitlines()
-                   if ID.fullmatch(line.strip())]
-        if not result.ok:
-            return False, removed, run.last_line(result.stderr, "buildah rmi failed")
-        if image_id not in removed:
-            return False, removed, "Buildah kept it (images are built on it)"
-        return True, removed, ""
+    """Buildah's rmi; what it removed is what the store's image list lost (Buildah prints
+    the images asked for, not every parent it pruned with them)."""
+    def listed() -> set[str] | None:
+        found = store.read_images(engine.store.graph_root, engine.store.driver)
+        return None if found is None else {i.id for i in found}
+
+    def remove(image_ids: list[str]) -> tuple[list[str], str]:
+        before = listed()
+        result = engine.rmi(*image_ids)
+        after = listed()
+        printed = {line.strip() for line in result.stdout.splitlines()
+                   if ID.fullmatch(line.strip())}
+        gone = before - after if before is not None and after is not None else printed
+        return sorted(gone), "" if result.ok else result.stderr
     return remove
 
 
@@ -372,7 +418,7 @@ def host_cleanup(engine: BuildahEngine, usage_dir: Path, volume: Volume,
         report = clean(decision, tree, {i.id for i in labelled}, usage_dir, rmi(engine),
                        volume if volume.allowed > 0 else None, dry_run, say)
         if not dry_run:
-            usage.forget(usage_dir, {i for _, ids in report.removed for i in ids})
+            usage.forget(usage_dir, report.gone)
     return report
 
 

@@ -172,3 +172,40 @@ def is_held(directory: Path, image_id: str) -> bool:
     """Whether a running build holds ``image_id`` (for what a dry run would keep)."""
     with claimed(directory, [image_id]) as claim:
         return not claim.ok
+
+
+class Exclusive:
+    """A cleanup's exclusive locks on many images at once (``claimed`` for one group): each
+    image's file is locked once, however many groups name it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.held = directory / "held"
+        self._fds: dict[str, int] = {}
+
+    def take(self, image_ids: Iterable[str]) -> bool:
+        """Lock every image of ``image_ids`` not locked yet; False (and none of those new
+        ones locked) when a running build holds any of them."""
+        new: dict[str, int] = {}
+        try:
+            self.held.mkdir(parents=True, exist_ok=True)
+            for image_id in image_ids:
+                if image_id in self._fds or image_id in new:
+                    continue
+                fd = os.open(self.held / image_id, os.O_RDWR | os.O_CREAT, 0o644)
+                new[image_id] = fd
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            for fd in new.values():
+                os.close(fd)
+            return False
+        self._fds.update(new)
+        return True
+
+    def release(self, gone: set[str]) -> None:
+        """Let every lock go; the files of the images in ``gone`` first (see ``claimed``)."""
+        for image_id, fd in self._fds.items():
+            if image_id in gone:
+                with contextlib.suppress(OSError):
+                    (self.held / image_id).unlink()
+            os.close(fd)
+        self._fds.clear()
