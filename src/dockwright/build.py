@@ -280,6 +280,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
                                                 Path(tmp))
         if session.containers_before is not None:
             session.containers_before.result()
+        version = buildah.parse_version(session.setup.buildah) or (0, 0)
         spec = BuildSpec(
             context_dir=session.context_dir(image),
             dockerfile=dockerfile_path,
@@ -288,11 +289,14 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
             build_args=inputs.build_args,
             labels=(("werf", session.project.name),
                     ("werf-stage-content-digest", inputs.digest),
-                    (local.IMAGE_LABEL, image.name or "~")),
+                    # Buildah 1.28 makes each --label a step (a commit): there, only stages
+                    # for a registry carry it (its cleanup groups them by image); a host
+                    # cleanup knows the others from dockwright's records (cleanup/host.ours)
+                    *(((local.IMAGE_LABEL, image.name or "~"),) if session.publish.repo
+                      or version >= buildah.LABEL_LAST_ONLY_BUILDAH else ())),
             # every step image carries the project's label, for a cleanup to find it
             layer_labels=(("werf", session.project.name), (local.IMAGE_LABEL, image.name or "~"),
-                          ) if (buildah.parse_version(
-                session.setup.buildah) or (0, 0)) >= buildah.LAYER_LABEL_BUILDAH else (),
+                          ) if version >= buildah.LAYER_LABEL_BUILDAH else (),
             add_hosts=image.add_host,
             network=network,
             platform=plan.image_platform(session.project, image),

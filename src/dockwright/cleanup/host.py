@@ -1,7 +1,8 @@
 """Host cleanup: remove dockwright's images from one store, least recently used first,
 until the volume holding it is under a threshold; and purge: everything of a project.
 
-Only images carrying dockwright's label (``storage.local.IMAGE_LABEL``) are considered.
+Only dockwright's images are considered (``ours``: its label, or werf's label and its own
+records).
 What stays, and why:
 
 - the stage of each image's latest build, for every project the store's use log knows;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -399,6 +401,30 @@ def rmi(engine: BuildahEngine) -> Remove:
     return remove
 
 
+def state_root(usage_dir: Path) -> Path:
+    """dockwright's records of the builds on the store whose use log is in ``usage_dir``
+    (``session.new_session``: ``<cache>/manifests/<store key>/<project>/``)."""
+    return usage_dir.parent.parent / "manifests" / usage_dir.name
+
+
+def ours(engine: BuildahEngine, uses: Sequence[usage.Use], states: Path,
+         project: str | None = None) -> tuple[list[LocalImage], set[str]]:
+    """dockwright's images in the store (of ``project``, or all), and the IDs of every image
+    with werf's label (what Buildah may remove with one of them, being below it).
+
+    dockwright's: with its label (``local.IMAGE_LABEL``), or with werf's and named by
+    dockwright's own records (the use log, the instruction cache's indexes). Buildah older
+    than 1.30 makes every ``--label`` a build step of its own, so builds there do not add
+    dockwright's label (it would cost each build a commit): the records tell."""
+    werf = engine.labelled(f"werf={project}" if project else "werf")
+    marked = {i.id for i in engine.labelled(local.IMAGE_LABEL)}
+    recorded = {u.image_id for u in uses}
+    for index in states.glob("*/steps.json"):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            recorded |= {str(v) for v in json.loads(index.read_text()).values()}
+    return [i for i in werf if i.id in marked or i.id in recorded], {i.id for i in werf}
+
+
 def host_cleanup(engine: BuildahEngine, usage_dir: Path, volume: Volume,
                  keep_hours: float, dry_run: bool, say: Callable[[str], None],
                  lock_timeout: float = 30.0) -> Report:
@@ -408,14 +434,14 @@ def host_cleanup(engine: BuildahEngine, usage_dir: Path, volume: Volume,
     with one_at_a_time(usage_dir):
         if not dry_run:
             wait_unlocked(graph_root, driver, lock_timeout)
-        labelled = engine.labelled(local.IMAGE_LABEL)
+        uses = usage.read(usage_dir)
+        mine, werf = ours(engine, uses, state_root(usage_dir))
         tree = store.read_tree(graph_root, driver)
         if tree is None:
             raise StorageBusy(f"the records of the store {graph_root} cannot be read: nothing "
                               "was removed", "run 'dockwright doctor' to check the store")
-        uses = usage.read(usage_dir)
-        decision = decide(owned(labelled, uses), uses, usage.now_millis(), keep_hours)
-        report = clean(decision, tree, {i.id for i in labelled}, usage_dir, rmi(engine),
+        decision = decide(owned(mine, uses), uses, usage.now_millis(), keep_hours)
+        report = clean(decision, tree, werf, usage_dir, rmi(engine),
                        volume if volume.allowed > 0 else None, dry_run, say)
         if not dry_run:
             usage.forget(usage_dir, report.gone)
@@ -486,10 +512,7 @@ def purge(engine: BuildahEngine, usage_dir: Path, project: str | None, dry_run: 
     with one_at_a_time(usage_dir):
         if not dry_run:
             wait_unlocked(graph_root, driver, lock_timeout)
-        images = engine.labelled(local.IMAGE_LABEL)
-        if project is not None:
-            theirs = {i.id for i in engine.labelled(f"werf={project}")}
-            images = [i for i in images if i.id in theirs]
+        images, _ = ours(engine, usage.read(usage_dir), state_root(usage_dir), project)
         ids = {i.id for i in images}
         held = [i for i in ids if usage.is_held(usage_dir, i)]
         if held:

@@ -23,6 +23,7 @@ from dockwright.engine.base import BuildSpec, Isolation, LocalImage, StoreOption
 # Buildah 1.28 puts --label on every image a build keeps; from 1.30 only on the last one
 # (containers/buildah#4673), and 1.32 added --layer-label for the others (#4940).
 LAYER_LABEL_BUILDAH = (1, 32)
+LABEL_LAST_ONLY_BUILDAH = (1, 30)
 
 
 def parse_version(text: str) -> tuple[int, int] | None:
