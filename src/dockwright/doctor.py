@@ -32,7 +32,7 @@ from dockwright.host.resolve import (
     store_driver,
 )
 from dockwright.host.view import HostView
-from dockwright.options import host_options
+from dockwright.options import allowed_usage, host_options
 
 SCHEMA = "dockwright-doctor/1"
 FULL_PERCENT = 90  # the store's volume this full is a warning (over the cleanup threshold,
@@ -113,10 +113,7 @@ def check_storage_usage(view: HostView, graph_root: Path, driver: str) -> Check:
     measured = view.volume_usage(graph_root)
     if measured is None or not measured[1]:
         return Check("storage-usage", Status.SKIP, f"the usage of {place}'s volume is unknown")
-    try:
-        allowed = float(view.env.get("WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE") or 70)
-    except ValueError:
-        allowed = 70.0
+    allowed = allowed_usage(None, view.env)  # a bad value: the error a build would give
     percent = 100.0 * measured[0] / measured[1]
     owned = ""
     tree = store.read_tree(view.path(graph_root), driver)

@@ -202,6 +202,13 @@ def _number(flag: str | None, env: Mapping[str, str], name: str, option: str,
     return value
 
 
+def allowed_usage(flag: str | None, env: Mapping[str, str]) -> float:
+    """The volume usage (percent) over which a host cleanup runs: werf's 70 by default."""
+    return _number(flag, env, "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE",
+                   "--allowed-backend-storage-volume-usage", 70, 0, 100,
+                   "a percentage of the volume from 0 to 100")
+
+
 @dataclass(frozen=True)
 class HostCleanupOptions:
     """``host cleanup``'s options (and those of the cleanup after a build)."""
@@ -216,10 +223,7 @@ class HostCleanupOptions:
 
 def host_cleanup_options(args: argparse.Namespace, env: Mapping[str, str]
                          ) -> HostCleanupOptions:
-    allowed = _number(args.allowed_backend_storage_volume_usage, env,
-                      "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE",
-                      "--allowed-backend-storage-volume-usage", 70, 0, 100,
-                      "a percentage of the volume from 0 to 100")
+    allowed = allowed_usage(args.allowed_backend_storage_volume_usage, env)
     margin = _number(args.allowed_backend_storage_volume_usage_margin, env,
                      "WERF_ALLOWED_BACKEND_STORAGE_VOLUME_USAGE_MARGIN",
                      "--allowed-backend-storage-volume-usage-margin", 5, 0, 100,
