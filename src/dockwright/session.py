@@ -84,8 +84,8 @@ class Session:
     _local_index: tuple[list[LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
-    usage_dir: Path | None = None  # this store's use log and holds (storage/usage.py)
-    holds: usage.Holds | None = None  # the images this build uses, kept from host cleanups
+    # the images this build uses, kept from host cleanups, next to the store's use log
+    holds: usage.Holds | None = None
     source: GitSource | None = None  # the git tree the build reads; None: the working tree
     config_needs: list[Need] = field(default_factory=list)  # what werf.yaml was made of
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -164,10 +164,10 @@ class Session:
 
     def record_uses(self, results: list[Result]) -> None:
         """Log that this build used its results' images (host cleanup's last use)."""
-        if self.usage_dir is None:
+        if self.holds is None:
             return
         now = usage.now_millis()
-        usage.record(self.usage_dir, [usage.Use(now, self.project.name, r.name or "~",
+        usage.record(self.holds.root, [usage.Use(now, self.project.name, r.name or "~",
                                                 r.image_id)
                                       for r in results if len(r.image_id) == 64])
 
@@ -250,10 +250,9 @@ def new_session(project: Project, setup: Setup, engine: Engine, env: Mapping[str
     # per store: another store's builds say nothing about what this one holds
     cache = cache_dir(env, home)
     uses = usage.usage_dir(cache, setup.store.graph_root)
-    state = cache / "manifests" / usage.store_key(setup.store.graph_root) / project.name
+    state = usage.records_dir(cache, setup.store.graph_root) / project.name
     session = Session(project, setup, engine, env, reporter, state, publish or Publish(),
-                      hash_root=cache / "hashes", usage_dir=uses,
-                      holds=usage.Holds(uses))
+                      hash_root=cache / "hashes", holds=usage.Holds(uses))
     known = engine.known_images()
     if known is not None:
         session._set_images(known)  # sizes, when shown, come from one listing at the end

@@ -17,11 +17,16 @@ RETRY_MS = 600_000  # an automatic cleanup that left the volume over its target 
 RETRY_GROWTH = 0.01  # long before the next, unless usage grew by this part of the volume
 
 
-def measured(path: Path) -> tuple[int, int]:
-    """(used, total) bytes of the volume holding ``path`` or its nearest existing parent."""
+def existing(path: Path) -> Path:
+    """``path`` or its nearest parent that is a directory (a store not made yet)."""
     while not path.is_dir() and path != path.parent:
         path = path.parent
-    du = shutil.disk_usage(path)
+    return path
+
+
+def measured(path: Path) -> tuple[int, int]:
+    """(used, total) bytes of the volume holding ``path`` or its nearest existing parent."""
+    du = shutil.disk_usage(existing(path))
     return du.total - du.free, du.total
 
 

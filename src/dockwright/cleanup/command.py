@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockwright.cleanup import host
+from dockwright.cleanup import existing, host
 from dockwright.errors import UsageError
 from dockwright.storage import usage
 
@@ -36,10 +36,8 @@ def lock_timeout() -> float:
 def volume(engine: BuildahEngine, opts: HostCleanupOptions) -> host.Volume:
     """The volume to measure: ``--backend-storage-path``, else the store's (its nearest
     directory that exists)."""
-    path = opts.storage_path or engine.store.graph_root
-    while not path.is_dir() and path != path.parent:
-        path = path.parent
-    return host.Volume(path, opts.allowed, opts.margin)
+    return host.Volume(existing(opts.storage_path or engine.store.graph_root), opts.allowed,
+                       opts.margin)
 
 
 def host_cleanup(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions,
@@ -52,8 +50,9 @@ def host_cleanup(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions,
         return 0
     directory = usage.usage_dir(cache, engine.store.graph_root)
     used_before = where.used()[0]
-    report = host.host_cleanup(engine, directory, where, opts.keep_hours, opts.dry_run, say,
-                               lock_timeout())
+    report = host.host_cleanup(engine, directory,
+                               usage.records_dir(cache, engine.store.graph_root), where,
+                               opts.keep_hours, opts.dry_run, say, lock_timeout())
     checkouts = host.checkouts_cleanup(cache / "contexts", opts.keep_hours, opts.dry_run, say)
     images = len(report.gone)
     after = where.percent(report.freed if opts.dry_run else 0)
@@ -88,7 +87,7 @@ def _kind(why: str) -> str:
 def purge(engine: BuildahEngine, cache: Path, project: str | None, force: bool,
           dry_run: bool, say: Callable[[str], None] = _say) -> int:
     directory = usage.usage_dir(cache, engine.store.graph_root)
-    state_root = cache / "manifests" / usage.store_key(engine.store.graph_root)
+    state_root = usage.records_dir(cache, engine.store.graph_root)
     known = host.known_projects(directory, state_root)
     if project is not None and project not in known and \
             not engine.labelled(f"werf={project}"):
@@ -105,7 +104,7 @@ def purge(engine: BuildahEngine, cache: Path, project: str | None, force: bool,
         if answer.strip().lower() not in ("y", "yes"):
             say("nothing removed")
             return 0
-    out = host.purge(engine, directory, project, dry_run, say, lock_timeout())
+    out = host.purge(engine, directory, state_root, project, dry_run, say, lock_timeout())
     if not dry_run:
         targets = [state_root / project] if project else [state_root]
         for path in targets:

@@ -28,6 +28,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,13 +121,18 @@ class Lineage:
         self.by_layer: dict[str, list[str]] = {}
         for stored in tree.images.values():
             self.by_layer.setdefault(stored.layer, []).append(stored.id)
-        self.children: dict[str, set[str]] = {}
-        for stored in tree.images.values():
-            for depth, layer in enumerate(tree.chain(stored.layer)):
+
+    @cached_property
+    def children(self) -> dict[str, set[str]]:
+        """Image -> the images built on it (only a dry run asks: a real one asks Buildah)."""
+        children: dict[str, set[str]] = {}
+        for stored in self.tree.images.values():
+            for depth, layer in enumerate(self.tree.chain(stored.layer)):
                 for other in self.by_layer.get(layer, ()):
-                    if other != stored.id and (depth or tree.images[other].created <
+                    if other != stored.id and (depth or self.tree.images[other].created <
                                                stored.created):
-                        self.children.setdefault(other, set()).add(stored.id)
+                        children.setdefault(other, set()).add(stored.id)
+        return children
 
     def has_children(self, image_id: str, gone: set[str]) -> bool:
         """Whether an image that is still there is built on ``image_id`` (Buildah does not
@@ -390,21 +396,17 @@ def rmi(engine: BuildahEngine) -> Remove:
         found = store.read_images(engine.store.graph_root, engine.store.driver)
         return None if found is None else {i.id for i in found}
 
+    last: list[set[str] | None] = [listed()]  # cleanups take turns: only this one removes
+
     def remove(image_ids: list[str]) -> tuple[list[str], str]:
-        before = listed()
+        before = last[0]
         result = engine.rmi(*image_ids)
-        after = listed()
+        after = last[0] = listed()
         printed = {line.strip() for line in result.stdout.splitlines()
                    if ID.fullmatch(line.strip())}
         gone = before - after if before is not None and after is not None else printed
         return sorted(gone), "" if result.ok else result.stderr
     return remove
-
-
-def state_root(usage_dir: Path) -> Path:
-    """dockwright's records of the builds on the store whose use log is in ``usage_dir``
-    (``session.new_session``: ``<cache>/manifests/<store key>/<project>/``)."""
-    return usage_dir.parent.parent / "manifests" / usage_dir.name
 
 
 def ours(engine: BuildahEngine, uses: Sequence[usage.Use], states: Path,
@@ -425,7 +427,7 @@ def ours(engine: BuildahEngine, uses: Sequence[usage.Use], states: Path,
     return [i for i in werf if i.id in marked or i.id in recorded], {i.id for i in werf}
 
 
-def host_cleanup(engine: BuildahEngine, usage_dir: Path, volume: Volume,
+def host_cleanup(engine: BuildahEngine, usage_dir: Path, records: Path, volume: Volume,
                  keep_hours: float, dry_run: bool, say: Callable[[str], None],
                  lock_timeout: float = 30.0) -> Report:
     """Remove dockwright's images the keep rules allow, least recently used first, until
@@ -435,7 +437,7 @@ def host_cleanup(engine: BuildahEngine, usage_dir: Path, volume: Volume,
         if not dry_run:
             wait_unlocked(graph_root, driver, lock_timeout)
         uses = usage.read(usage_dir)
-        mine, werf = ours(engine, uses, state_root(usage_dir))
+        mine, werf = ours(engine, uses, records)
         tree = store.read_tree(graph_root, driver)
         if tree is None:
             raise StorageBusy(f"the records of the store {graph_root} cannot be read: nothing "
@@ -502,8 +504,8 @@ def known_projects(usage_dir: Path, state_root: Path) -> set[str]:
     return named
 
 
-def purge(engine: BuildahEngine, usage_dir: Path, project: str | None, dry_run: bool,
-          say: Callable[[str], None], lock_timeout: float = 30.0) -> Purged:
+def purge(engine: BuildahEngine, usage_dir: Path, records: Path, project: str | None,
+          dry_run: bool, say: Callable[[str], None], lock_timeout: float = 30.0) -> Purged:
     """Remove every image dockwright made in this store for ``project`` (all projects when
     None) and the working containers left on them. Refused, with nothing removed, while a
     running build holds any of them."""
@@ -512,7 +514,7 @@ def purge(engine: BuildahEngine, usage_dir: Path, project: str | None, dry_run: 
     with one_at_a_time(usage_dir):
         if not dry_run:
             wait_unlocked(graph_root, driver, lock_timeout)
-        images, _ = ours(engine, usage.read(usage_dir), state_root(usage_dir), project)
+        images, _ = ours(engine, usage.read(usage_dir), records, project)
         ids = {i.id for i in images}
         held = [i for i in ids if usage.is_held(usage_dir, i)]
         if held:

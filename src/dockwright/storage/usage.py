@@ -39,6 +39,12 @@ def usage_dir(cache: Path, graph_root: Path) -> Path:
     return cache / "usage" / store_key(graph_root)
 
 
+def records_dir(cache: Path, graph_root: Path) -> Path:
+    """dockwright's records of the builds on one store, a directory per project (what each
+    image was built from, the instruction cache's index: ``session.new_session``)."""
+    return cache / "manifests" / store_key(graph_root)
+
+
 @dataclass(frozen=True)
 class Use:
     millis: int
@@ -108,8 +114,9 @@ def _locked(path: Path, how: int) -> Iterator[None]:
 class Holds:
     """The images this process holds (shared locks, kept until it exits)."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory / "held"
+    def __init__(self, root: Path) -> None:
+        self.root = root  # the store's usage directory (the use log is there too)
+        self.directory = root / "held"
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -144,28 +151,13 @@ class Claim:
 def claimed(directory: Path, image_ids: Iterable[str]) -> Iterator[Claim]:
     """For a cleanup: the exclusive locks of all ``image_ids``, or of none when a running
     build holds any of them (``ok`` False). The lock files of the images the caller says
-    it removed are deleted before the locks are let go: a build waiting on one then holds
-    a lock nobody else can take, sees the image gone, and makes it again."""
-    held = directory / "held"
-    fds: list[int] = []
-    claim = Claim(True, set())
+    it removed are deleted before the locks are let go (``Exclusive.release``)."""
+    locks = Exclusive(directory)
+    claim = Claim(locks.take(image_ids), set())
     try:
-        held.mkdir(parents=True, exist_ok=True)
-        for image_id in image_ids:
-            fd = os.open(held / image_id, os.O_RDWR | os.O_CREAT, 0o644)
-            fds.append(fd)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                claim.ok = False
-                break
         yield claim
-        for image_id in claim.gone if claim.ok else ():
-            with contextlib.suppress(OSError):
-                (held / image_id).unlink()
     finally:
-        for fd in fds:
-            os.close(fd)
+        locks.release(claim.gone if claim.ok else set())
 
 
 def is_held(directory: Path, image_id: str) -> bool:
@@ -175,8 +167,8 @@ def is_held(directory: Path, image_id: str) -> bool:
 
 
 class Exclusive:
-    """A cleanup's exclusive locks on many images at once (``claimed`` for one group): each
-    image's file is locked once, however many groups name it."""
+    """A cleanup's exclusive locks on images (taken group by group): each image's file is
+    locked once, however many groups name it."""
 
     def __init__(self, directory: Path) -> None:
         self.held = directory / "held"
@@ -202,7 +194,9 @@ class Exclusive:
         return True
 
     def release(self, gone: set[str]) -> None:
-        """Let every lock go; the files of the images in ``gone`` first (see ``claimed``)."""
+        """Let every lock go, the files of the images in ``gone`` first: a build waiting on
+        one then holds a lock nobody else can take, sees the image gone, and makes it
+        again."""
         for image_id, fd in self._fds.items():
             if image_id in gone:
                 with contextlib.suppress(OSError):
