@@ -275,13 +275,15 @@ def clean(decision: Decision, tree: Tree, labelled: set[str], usage_dir: Path,
             if not batch:
                 break
             why = ""
-            if dry_run:
-                removed = {image.id for image, _ in batch}
+            if dry_run:  # Buildah would take the unnamed parents nothing kept stands on
+                removed = {i for _, family in batch for i in family
+                           if i not in under_kept and i not in report.kept}
             else:
                 out, why = remove([image.id for image, _ in batch])
                 removed = set(out)
             gone |= removed
             report.gone |= removed
+            told: set[str] = set()  # each removed image is said once, with the first it went with
             for image, family in batch:
                 if image.id not in removed:
                     refused = _refusal(image.id, why)
@@ -290,7 +292,8 @@ def clean(decision: Decision, tree: Tree, labelled: set[str], usage_dir: Path,
                     else:
                         later.append(image)  # images are built on it: after them, maybe
                     continue
-                mine = [i for i in family if i in removed]
+                mine = [i for i in family if i in removed and i not in told]
+                told.update(mine)
                 report.freed += freed.remove(mine)
                 report.removed.append((image, mine))
                 say(f"{'would remove' if dry_run else 'removed'} {_describe(image)}"
