@@ -132,7 +132,7 @@ def failure(what: str, result: run.Result, repo: str) -> RegistryError:
     detail = _last(result.stderr)
     if TRANSIENT.search(result.stderr):
         hint = (f"the registry {registry_host(repo)} did not answer after retries; check that "
-                "it is up and reachable, then run the build again (finished work is kept)")
+                "it is up and reachable, then run the command again (finished work is kept)")
     elif re.search(r"(auth|config)\.json\W.*permission denied", result.stderr, re.I):
         hint = ("this user cannot read the auth file named above: fix its permissions or set "
                 "REGISTRY_AUTH_FILE to a file of your own (dockwright doctor: registry-auth)")
