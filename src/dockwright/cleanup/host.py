@@ -531,10 +531,10 @@ def purge(engine: BuildahEngine, usage_dir: Path, records: Path, project: str | 
             name = c.get("containername") or c.get("id", "")[:12]
             say(f"{'would remove' if dry_run else 'removed'} the working container {name}")
         if containers and not dry_run:
-            removed = engine.rm(*(c["id"] for c in containers))
-            if not removed.ok:
+            rm = engine.rm(*(c["id"] for c in containers))
+            if not rm.ok:
                 raise StorageBusy(f"the working containers cannot be removed: "
-                                  f"{run.last_line(removed.stderr, 'buildah rm failed')}",
+                                  f"{run.last_line(rm.stderr, 'buildah rm failed')}",
                                   "remove them with 'buildah rm', then purge again")
         out.containers = [c["id"] for c in containers]
         freed = Freed(tree) if tree is not None else None
@@ -542,19 +542,18 @@ def purge(engine: BuildahEngine, usage_dir: Path, records: Path, project: str | 
         if dry_run:
             out.images = order
         else:
+            remove = rmi(engine)
             gone: set[str] = set()
+            errors = ""
             for _ in range(3):  # an image with children goes with them, or on a later pass
                 todo = [i for i in order if i not in gone]
                 if not todo:
                     break
-                result = engine.rmi(*todo)
-                gone |= {line.strip() for line in result.stdout.splitlines()
-                         if ID.fullmatch(line.strip())}
-                if not result.ok:
-                    why = run.last_line(result.stderr, "buildah rmi failed")
-                    out.left = {i: why for i in order if i not in gone}
-            out.images = [i for i in order if i in gone]
-            out.left = {i: out.left.get(i, "Buildah kept it") for i in order if i not in gone}
+                removed, errors = remove(todo)
+                gone |= set(removed)
+            out.images = [*(i for i in order if i in gone), *(gone - set(order))]  # + pruned
+            out.left = {i: _refusal(i, errors) or "Buildah kept it" for i in order
+                        if i not in gone}
             usage.forget(usage_dir, gone)
         if freed is not None:
             out.freed = freed.remove(out.images)
