@@ -64,8 +64,14 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
     runtimes, runtime = checks_runtime.check_runtimes(view, prober, mode)
     isolation = "chroot" if mode == Mode.CHROOT or runtime is None else "oci"
     storage_dir = checks_storage.check_storage_dir(view, graph_root, asked.storage_root is None)
-    if storage_dir.failed:  # the overlay probe needs the store's directory: no guess
-        blocked = "not probed: the storage directory is not usable (see storage-dir)"
+    create = checks.check_userns_create(view, prober)
+    mapping = checks.check_userns_probe(view, prober) if not create.failed else \
+        Check("userns-mapping", Status.SKIP, "not probed: no user namespace (see userns-create)")
+    if storage_dir.failed or (create.failed and not view.identity.is_root):
+        # the overlay probe needs the store's directory, and a rootless one a user namespace
+        blocked = "not probed: " + ("the storage directory is not usable (see storage-dir)"
+                                    if storage_dir.failed else
+                                    "no user namespace (see userns-create)")
         overlay = [Check("native-overlay", Status.SKIP, blocked),
                    Check("fuse", Status.SKIP, blocked)]
     else:
@@ -84,7 +90,8 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         checks.check_subids(view, "/etc/subuid"),
         checks.check_subids(view, "/etc/subgid"),
         checks.check_idmap_tools(view),
-        checks.check_userns_probe(view, prober),
+        create,
+        mapping,
         runtimes,
         checks_runtime.check_network(view, prober, isolation, runtime, asked.network),
         storage_dir,

@@ -20,6 +20,10 @@ from dockwright.host.resolve import Asked, Driver, Mode, resolve
 from dockwright.host.view import HostView, Identity
 
 OK_MAP = ProbeResult(True, "0 1000 1 | 1 100000 65536")
+CREATED = ProbeResult(True, "unshare --user works")
+SECCOMP_EPERM = ProbeResult(False, "unshare: unshare failed: Operation not permitted")
+FULL_CAPS = "000001ffffffffff"  # a root that holds CAP_SYS_ADMIN
+CONTAINER_CAPS = "00000000800405fb"  # podman's default set for root: no CAP_SYS_ADMIN
 MOUNTED = ProbeResult(True, "test mount succeeded")
 BUILDAH = ProbeResult(True, "buildah version 1.28.2")
 OWN_NETWORK = ProbeResult(True, "a container got its own network")
@@ -30,19 +34,26 @@ class FakeProber(Prober):
     """Stands in for the functional probes (unit tests only)."""
 
     def __init__(self, view: HostView, *, userns: ProbeResult = OK_MAP,
+                 create: ProbeResult = CREATED,
                  runtimes: dict[str, ProbeResult] | None = None,
                  overlay: ProbeResult = MOUNTED, buildah: ProbeResult = BUILDAH,
                  network: ProbeResult = OWN_NETWORK) -> None:
         super().__init__(view, use_cache=False)
         self.network = network
         self.userns = userns
+        self.create = create
         self.runtimes = runtimes or {}
         self.overlay = overlay
         self.buildah = buildah
         self.probed: list[str] = []
 
     def userns_mapping(self) -> ProbeResult:
+        self.probed.append("userns-mapping")
         return self.userns
+
+    def userns_create(self) -> ProbeResult:
+        self.probed.append("userns-create")
+        return self.create
 
     def runtime(self, runtime: str) -> ProbeResult:
         self.probed.append(runtime)
@@ -69,7 +80,8 @@ class Host:
         self.write("/proc/sys/kernel/osrelease", "6.1.0-18-amd64\n")
         self.write("/proc/sys/user/max_user_namespaces", "63379\n")
         self.write("/proc/filesystems", "nodev\tsysfs\nnodev\toverlay\n\text4\n")
-        self.write("/proc/self/status", "Name:\tpython3\nNoNewPrivs:\t0\nSeccomp:\t0\n")
+        self.write("/proc/self/status", "Name:\tpython3\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+                   f"CapEff:\t{FULL_CAPS}\n")
         self.write("/proc/self/mountinfo",
                    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")
         self.write("/etc/subuid", f"bob:100000:65536\n{user}:165536:65536\n")
@@ -442,6 +454,148 @@ def test_container_detection(host: Host) -> None:
     host.remove("/.dockerenv")
     host.write("/proc/1/cgroup", "0::/kubepods/besteffort/pod1\n")
     assert "kubepods" in checks.check_container(host.view(), "auto").finding
+
+
+def test_werf_containerized_said_is_not_a_warning(host: Host) -> None:
+    """dockwright's image sets WERF_CONTAINERIZED=yes: nothing was guessed, nothing to fix."""
+    host.env["WERF_CONTAINERIZED"] = "yes"
+    check = checks.check_container(host.view(), "auto")
+    assert check.status is Status.OK and check.fix == ()
+    assert "auto means native-chroot" in check.finding
+
+
+def in_container(host: Host, *, seccomp: bool = False, apparmor: str = "",
+                 caps: str = FULL_CAPS) -> None:
+    """The host as a process inside a container sees it (podman, docker, a pod)."""
+    host.env.pop("WERF_CONTAINERIZED", None)
+    host.write("/run/.containerenv", "")
+    host.write("/proc/self/status", f"Name:\tpython3\nNoNewPrivs:\t0\n"
+               f"Seccomp:\t{2 if seccomp else 0}\nCapEff:\t{caps}\n")
+    if apparmor:
+        host.write("/proc/self/attr/current", apparmor + "\n")
+
+
+RUNNER_LINES = ("podman/docker run:", "Kubernetes:", "GitLab runner")
+
+
+def runner_phrased(fix: tuple[str, ...]) -> bool:
+    return all(any(line.startswith("#   " + who) for line in fix) for who in RUNNER_LINES)
+
+
+def test_userns_create_fails_in_a_confined_container(host: Host) -> None:
+    """Docker's default seccomp profile (and a docker-default AppArmor profile) forbid
+    unshare(CLONE_NEWUSER): the finding names what confines the process and the fix is the
+    runner's setting, in each runner's words."""
+    in_container(host, seccomp=True, apparmor="docker-default (enforce)")
+    view = host.view()
+    check = checks.check_userns_create(view, FakeProber(view, create=SECCOMP_EPERM))
+    assert check.status is Status.FAIL
+    assert "a seccomp filter" in check.finding
+    assert "the AppArmor profile docker-default (enforce)" in check.finding
+    assert "Operation not permitted" in check.finding
+    assert runner_phrased(check.fix)
+    assert any("seccomp=unconfined" in line and "apparmor=unconfined" in line
+               for line in check.fix)
+    assert any("seccompProfile: {type: Unconfined}" in line for line in check.fix)
+    assert any('security_opt = ["seccomp:unconfined", "apparmor:unconfined"]' in line
+               for line in check.fix)
+
+
+def test_userns_create_outside_a_container_points_at_the_sysctls(host: Host) -> None:
+    view = host.view()
+    check = checks.check_userns_create(view, FakeProber(view, create=SECCOMP_EPERM))
+    assert check.status is Status.FAIL and not runner_phrased(check.fix)
+    assert "userns-clone, max-user-namespaces and apparmor-userns" in check.fix[0]
+    assert "confines" not in check.finding  # no seccomp filter, no AppArmor profile here
+    assert checks.check_userns_create(view, FakeProber(view)).status is Status.OK
+
+
+def test_userns_create_for_root_depends_on_cap_sys_admin(host: Host) -> None:
+    """Root with CAP_SYS_ADMIN (a host) builds without a user namespace; root in an
+    unprivileged container does not hold it, and Buildah then needs one."""
+    view = host.view(root_user=True)
+    prober = FakeProber(view, create=SECCOMP_EPERM)
+    assert checks.check_userns_create(view, prober).status is Status.SKIP
+    assert prober.probed == []
+    in_container(host, seccomp=True, caps=CONTAINER_CAPS)
+    view = host.view(root_user=True)
+    check = checks.check_userns_create(view, FakeProber(view, create=SECCOMP_EPERM))
+    assert check.status is Status.FAIL
+    assert check.finding.startswith("root without CAP_SYS_ADMIN cannot create")
+    assert runner_phrased(check.fix)
+
+
+def test_userns_create_failure_stops_the_build_before_the_mapping_probe(host: Host) -> None:
+    in_container(host, seccomp=True, caps=CONTAINER_CAPS)
+    view = host.view()
+    prober = FakeProber(view, create=SECCOMP_EPERM)
+    with pytest.raises(HostError) as info:
+        resolve(view, prober, Asked.parse("auto", "vfs"))
+    assert "[userns-create]" in info.value.message
+    assert "--security-opt seccomp=unconfined" in info.value.hint
+    assert prober.probed == ["userns-create"]  # the mapping is not probed after it
+    report = doctor.diagnose(view, FakeProber(view, create=SECCOMP_EPERM),
+                             Asked.parse("auto", "vfs"))
+    by_id = {c.id: c for c in report.checks}
+    assert by_id["userns-create"].failed and by_id["userns-mapping"].status is Status.SKIP
+    assert not report.ready
+    root = host.view(root_user=True)
+    with pytest.raises(HostError, match=r"\[userns-create\] root without CAP_SYS_ADMIN"):
+        resolve(root, FakeProber(root, create=SECCOMP_EPERM), Asked.parse("auto", "vfs"))
+
+
+def test_no_subuid_range_in_a_container_says_which_user_to_run_as(host: Host) -> None:
+    """An arbitrary uid (OpenShift, runAsUser) has no range in the image's /etc/subuid: the
+    fix is the runner's user setting, and for a uid without a name useradd, not usermod."""
+    in_container(host)
+    host.identity = Identity(4242, 4242, "4242", Path("/"))
+    view = host.view()
+    check = checks.check_subids(view, "/etc/subuid")
+    assert check.status is Status.FAIL and "uid 4242" in check.finding
+    assert runner_phrased(check.fix)
+    assert "#   podman/docker run: --user 1000" in check.fix
+    assert any("useradd --uid 4242" in line for line in check.fix)
+    host.identity = Identity(1001, 1001, "carol", Path("/home/carol"))
+    check = checks.check_subids(host.view(), "/etc/subgid")
+    assert any("RUN usermod --add-subgids" in line and "carol" in line for line in check.fix)
+    with pytest.raises(HostError) as info:  # subuid and subgid: each runner line once
+        resolve(host.view(), FakeProber(view), Asked.parse("auto", "vfs"))
+    assert info.value.hint.count("podman/docker run: --user 1000") == 1
+
+
+def test_fuse_missing_in_a_container_is_the_runners_device_setting(host: Host) -> None:
+    in_container(host)
+    host.remove("/dev/fuse")
+    check = checks_storage.check_fuse(host.view(), "overlay", native_ok=False)
+    assert check.status is Status.FAIL and runner_phrased(check.fix)
+    assert '#   GitLab runner, [runners.docker]: devices = ["/dev/fuse"]' in check.fix
+    host.write("/dev/fuse", "", 0o000)
+    check = checks_storage.check_fuse(host.view(), "auto", native_ok=False)
+    assert check.status is Status.WARN and "not readable and writable" in check.finding
+    assert check.fix[0].startswith("# on the host: sudo chmod 0666 /dev/fuse")
+
+
+def test_read_only_store_in_a_container(host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A volume mounted with :ro (the integration test mounts one for real): the finding says
+    read-only, not a permission to chown, and the fix is the mount."""
+    in_container(host)
+    graph = Path("/home/alice/.local/share/containers/storage")
+    host.mkdir(str(graph.parent), 0o755)
+    ro_mount = str(host.root / str(graph.parent).lstrip("/"))
+    real = os.statvfs
+
+    def statvfs(path: str | os.PathLike[str]) -> os.statvfs_result:
+        result = real(path)
+        if os.fspath(path) != ro_mount:
+            return result
+        fields = list(result)
+        fields[8] |= os.ST_RDONLY  # f_flag
+        return os.statvfs_result(fields)
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    check = checks_storage.check_storage_dir(host.view(), graph, True)
+    assert check.status is Status.FAIL and "read-only mount" in check.finding
+    assert runner_phrased(check.fix)
+    assert any("(without :ro)" in line for line in check.fix)
 
 
 # -- storage ---------------------------------------------------------------------------------

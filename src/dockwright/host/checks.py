@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dockwright.host import container
 from dockwright.host.probes import Prober
 from dockwright.host.view import HostView
 
@@ -69,10 +70,12 @@ def check_container(view: HostView, mode: str) -> Check:
     if not inside:
         return Check("container", Status.OK, f"not in a container ({why})")
     rules_out = ("werf refuses native-rootless in containers, so auto means native-chroot; "
-                 "the user namespace needs unconfined seccomp/AppArmor, and overlay needs "
-                 "/dev/fuse passed in (otherwise vfs)")
+                 "the user namespace may need unconfined seccomp/AppArmor (userns-create "
+                 "says), and overlay /dev/fuse passed in where native overlay fails (fuse)")
     if mode == "native-rootless":
         rules_out += "; native-rootless was asked for: allowed only because the probes pass"
+    if why == "WERF_CONTAINERIZED is set":  # said, not guessed: nothing to correct
+        return Check("container", Status.OK, f"running in a container ({why}): {rules_out}")
     return Check("container", Status.WARN, f"running in a container ({why}): {rules_out}",
                  ("export WERF_CONTAINERIZED=no  # only if this is not really a container",))
 
@@ -141,8 +144,16 @@ def check_subids(view: HostView, file: str) -> Check:
     mine = [x for x in lines if x.who in (ident.user, str(ident.uid))]
     if not mine:
         low, high = free_range(lines)
-        return Check(kind, Status.FAIL, f"{file} has no range for {ident.user}",
-                     (f"sudo usermod --add-{flag} {low}-{high} {ident.user}",))
+        add = f"sudo usermod --add-{flag} {low}-{high} {ident.user}"
+        if containerized(view)[0]:
+            return Check(kind, Status.FAIL, f"{file} has no range for {ident.user} (uid "
+                         f"{ident.uid}), the user this container runs as",
+                         (*container.run_as_build_user(),
+                          f"# or give the user a range in the image: RUN {add[5:]}"
+                          if ident.user != str(ident.uid) else
+                          f"# or add a user with uid {ident.uid} in the image: RUN useradd "
+                          f"--uid {ident.uid} NAME (Debian's useradd gives it a range)"))
+        return Check(kind, Status.FAIL, f"{file} has no range for {ident.user}", (add,))
     if len(mine) > 1:
         where = ", ".join(str(x.number) for x in mine)
         return Check(kind, Status.FAIL,
@@ -299,6 +310,30 @@ def check_apparmor_userns(view: HostView) -> Check:
                   "sudo tee /etc/apparmor.d/buildah",
                   "sudo apparmor_parser -r /etc/apparmor.d/buildah",
                   f"# or, for every program: sudo sysctl -w {name}=0"))
+
+
+def check_userns_create(view: HostView, prober: Prober) -> Check:
+    """The process may create a user namespace: Buildah needs one unless it runs as a root
+    holding CAP_SYS_ADMIN. In a container the seccomp filter or AppArmor profile the
+    container was started with is the usual reason it may not."""
+    if not container.needs_userns(view):
+        return Check("userns-create", Status.SKIP,
+                     "root with CAP_SYS_ADMIN builds without a user namespace")
+    result = prober.userns_create()
+    who = "root without CAP_SYS_ADMIN" if view.identity.is_root else view.identity.user
+    if result.ok:
+        return Check("userns-create", Status.OK, f"{who} can create a user namespace")
+    confined = container.confinement(view)
+    inside, _ = containerized(view)
+    cause = (f"; {' and '.join(confined)} confines this process" if confined else "")
+    finding = (f"{who} cannot create a user namespace ({result.detail}){cause}: Buildah "
+               "fails with 'Error during unshare(CLONE_NEWUSER): Operation not permitted'")
+    if inside:
+        return Check("userns-create", Status.FAIL, finding, container.unconfined())
+    return Check("userns-create", Status.FAIL, finding,
+                 ("# fix the userns-clone, max-user-namespaces and apparmor-userns checks "
+                  "above; a seccomp or AppArmor profile of what starts dockwright must allow "
+                  "unshare(CLONE_NEWUSER)",))
 
 
 def check_userns_probe(view: HostView, prober: Prober) -> Check:

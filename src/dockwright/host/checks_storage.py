@@ -3,10 +3,12 @@ filesystem and the driver it was created with."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from dockwright.host.checks import Check, Status
+from dockwright.host import container
+from dockwright.host.checks import Check, Status, containerized
 from dockwright.host.probes import ProbeResult
 from dockwright.host.view import HostView
 
@@ -85,10 +87,17 @@ def check_fuse(view: HostView, driver: str, native_ok: bool) -> Check:
     if fuse is None:
         return Check("fuse", status, "native overlay fails and fuse-overlayfs is not "
                      "installed" + fallback, (INSTALL_FUSE, alt))
+    inside = containerized(view)[0]
     if not view.exists("/dev/fuse"):
         return Check("fuse", status, "/dev/fuse does not exist ('fuse: device not found, try "
                      "modprobe fuse first')" + fallback,
-                     ("sudo modprobe fuse", "# in a container: pass --device /dev/fuse", alt))
+                     (*container.fuse_device(), alt) if inside else ("sudo modprobe fuse", alt))
+    if not view.can_access("/dev/fuse") and inside:
+        return Check("fuse", status, f"/dev/fuse is not readable and writable by "
+                     f"{view.identity.user} ('fuse-overlayfs: cannot mount: Permission "
+                     "denied')" + fallback,
+                     ("# on the host: sudo chmod 0666 /dev/fuse, then pass it in:",
+                      *container.fuse_device()[1:], alt))
     if not view.can_access("/dev/fuse"):
         return Check("fuse", status, f"/dev/fuse is not readable and writable by "
                      f"{view.identity.user} ('fuse-overlayfs: cannot mount: Permission "
@@ -109,6 +118,14 @@ def check_storage_dir(view: HostView, graph_root: Path, default: bool) -> Check:
             if not view.path(directory).is_dir():
                 return Check("storage-dir", Status.FAIL, f"{directory} is not a directory",
                              (f"sudo mv {directory} {directory}.moved",))
+            if read_only(view, directory):
+                inside = containerized(view)[0]
+                return Check("storage-dir", Status.FAIL,
+                             f"{directory} is on a read-only mount: Buildah cannot write its "
+                             "store there",
+                             container.writable_volume(str(directory)) if inside else
+                             (f"# remount {view.fs_type(directory)[1] or directory} read-write, "
+                              "or give a writable store with --storage-root DIR",))
             if not view.can_access(directory):
                 return Check("storage-dir", Status.FAIL,
                              f"{ident.user} cannot read and write {directory}",
@@ -123,6 +140,14 @@ def check_storage_dir(view: HostView, graph_root: Path, default: bool) -> Check:
                          (f"sudo install -d -o {ident.user} -g {ident.gid} {directory}",))
     state = "exists" if view.exists(graph_root) else "will be created"
     return Check("storage-dir", Status.OK, f"{graph_root} {state}, readable and writable")
+
+
+def read_only(view: HostView, absolute: str | Path) -> bool:
+    """Is ``absolute`` on a read-only mount (a volume mounted with :ro)?"""
+    try:
+        return bool(os.statvfs(view.path(absolute)).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def check_storage_fs(view: HostView, graph_root: Path) -> Check:

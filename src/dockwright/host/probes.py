@@ -22,9 +22,10 @@ from pathlib import Path
 from dockwright import cachefile, run
 from dockwright.engine.base import Isolation, StoreOptions
 from dockwright.engine.buildah import BuildahEngine
+from dockwright.host import container
 from dockwright.host.view import HostView
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Prober:
             _stat_key(shutil.which("newgidmap", path=self.env.get("PATH"))),
             self.view.read("/etc/subuid") or "", self.view.read("/etc/subgid") or "",
             self.view.sysctl("user.max_user_namespaces") or "",
+            # what confines this process (a container's seccomp filter, AppArmor profile,
+            # capabilities): a cache shared by containers started differently stays right
+            self.view.status_field("Seccomp") or "", self.view.status_field("CapEff") or "",
+            self.view.read("/proc/self/attr/current") or "",
         )
         return hashlib.sha256("\0".join((*common, *parts)).encode()).hexdigest()
 
@@ -179,6 +184,20 @@ class Prober:
         return self._store(key, ProbeResult(False, run.last_line(tried.stderr)
                                             .removeprefix("Error: ")))
 
+    def userns_create(self) -> ProbeResult:
+        """May this process create a user namespace at all (a container's seccomp filter or
+        AppArmor profile, or the sysctls, may forbid it)?"""
+        key = self._fingerprint("userns-create")
+        cached = self._cached(key)
+        if cached:
+            return cached
+        res = run.run(["unshare", "--user", "--map-root-user", "true"], env=self.env,
+                      check=False)
+        if res.ok:
+            return self._store(key, ProbeResult(True, "unshare --user works"))
+        return self._store(key, ProbeResult(False, run.last_line(res.stderr)
+                                            or f"unshare exited {res.returncode}"))
+
     def userns_mapping(self) -> ProbeResult:
         """Does Buildah's user namespace get the full sub-id mapping (not a single id)?"""
         key = self._fingerprint("userns")
@@ -214,7 +233,7 @@ class Prober:
                 os.mkdir(os.path.join(base, sub))
             options = (f"lowerdir={base}/lower,upperdir={base}/upper,workdir={base}/work")
             mount = ["mount", "-t", "overlay", "overlay", "-o", options, f"{base}/merged"]
-            if self.view.identity.is_root:
+            if not container.needs_userns(self.view):  # root with CAP_SYS_ADMIN
                 argv = ["unshare", "--mount", *mount]
             else:
                 argv = ["unshare", "--user", "--map-root-user", "--mount", *mount]

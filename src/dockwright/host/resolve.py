@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dockwright.engine.base import Isolation, StoreOptions
 from dockwright.errors import HostError, UsageError
-from dockwright.host import checks, checks_runtime, checks_storage
+from dockwright.host import checks, checks_runtime, checks_storage, container
 from dockwright.host.checks import Check, Status
 from dockwright.host.probes import Prober
 from dockwright.host.view import HostView
@@ -185,11 +185,12 @@ def resolve(view: HostView, prober: Prober, asked: Asked,
     failed = [c for c in done if c.failed]
     if failed:
         raise _host_error(f"{who} cannot build here", failed)
-    if not ident.is_root:
-        probe = checks.check_userns_probe(view, prober)
-        done.append(probe)
-        if probe.failed:
-            raise _host_error(f"{who} cannot build here", [probe])
+    probes = [checks.check_userns_create] if container.needs_userns(view) else []
+    probes += [checks.check_userns_probe] if not ident.is_root else []
+    for probe in probes:  # the namespace at all, then its full mapping
+        done.append(probe(view, prober))
+        if done[-1].failed:
+            raise _host_error(f"{who} cannot build here", [done[-1]])
 
     in_container, why_container = checks.containerized(view)
     runtime_check, runtime = None, None
@@ -280,7 +281,7 @@ def _choose_storage(view: HostView, prober: Prober, wanted: Driver, graph_root: 
 def _host_error(summary: str, failed: list[Check], lead: str = "") -> HostError:
     """The doctor's findings and fix lines, as the error ``build`` stops with."""
     findings = "; ".join(f"[{c.id}] {c.finding}" for c in failed)
-    fixes = [line for c in failed for line in c.fix]
+    fixes = list(dict.fromkeys(line for c in failed for line in c.fix))  # once each
     hint = (lead + "\n") if lead else ""
     hint += ("fix:\n" + "\n".join(f"  {line}" for line in fixes) + "\n") if fixes else ""
     message = f"{summary}: {findings}" if summary else "; ".join(c.finding for c in failed)
