@@ -12,7 +12,7 @@ APT_PACKAGES := buildah runc crun fuse-overlayfs uidmap slirp4netns skopeo docke
 TEST_APT_PACKAGES := golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev
 EXAMPLE := examples/hello
 
-.PHONY: run test unit integration lint deps test-deps venv example-rootfs bench docs clean
+.PHONY: run test unit integration lint deps test-deps venv example-rootfs bench docs clean image
 
 deps: PACKAGES := $(APT_PACKAGES)
 test-deps: PACKAGES := $(APT_PACKAGES) $(TEST_APT_PACKAGES)
@@ -66,5 +66,24 @@ docs: deps venv
 	DOCKWRIGHT_FAULT_TABLE=$(CURDIR)/docs/doctor-faults.md $(BIN)/pytest -q \
 		tests/integration/test_doctor_faults.py
 
+# dockwright's own image (image/Dockerfile, werf.yaml), built by dockwright: localhost/dockwright
+# tagged with its content digest and `latest`. The base, debian:bookworm-slim, is pulled; where
+# no public registry answers it is made from Debian's archive (image/debian-slim.sh). The build
+# reads the commit (giterminism): WERF_DEV=1 builds the working tree.
+IMAGE_BASE := docker.io/library/debian:bookworm-slim
+image: deps venv
+	@mkdir -p image/wheels
+	@v=$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("dockerfile"))'); \
+	  ls image/wheels/dockerfile-$$v-*.whl >/dev/null 2>&1 || { rm -f image/wheels/*.whl; \
+	  $(BIN)/pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+	    --platform manylinux2014_x86_64 -d image/wheels dockerfile==$$v; }
+	@buildah inspect --type image $(IMAGE_BASE) >/dev/null 2>&1 \
+	  || skopeo inspect --retry-times 0 docker://$(IMAGE_BASE) >/dev/null 2>&1 \
+	  || { echo "no registry serves $(IMAGE_BASE): making it with debootstrap"; \
+	       dpkg-query -W -f='$${Status}' debootstrap 2>/dev/null | grep -q "ok installed" \
+	         || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null; \
+	       image/debian-slim.sh bookworm; }
+	$(BIN)/dockwright build --add-custom-tag latest
+
 clean:
-	rm -rf $(VENV) $(EXAMPLE)/base/rootfs
+	rm -rf $(VENV) $(EXAMPLE)/base/rootfs image/wheels
