@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from tests.integration.ci import (
     podman,  # noqa: F401  (a fixture)
     scratch_project,
 )
+from tests.integration.conftest import Run
+from tests.integration.registry import Registry
 from tests.integration.test_build import outcome
 
 pytestmark = pytest.mark.usefixtures("ci_image")
@@ -136,3 +139,42 @@ def test_doctor_in_the_container_says_what_the_build_does(
     assert any(case.runner_fix in line for line in fix), fix
     assert f"[{case.failing}]" in build.err and case.runner_fix in build.err, build.err
     assert "Traceback" not in build.err and "STEP 1" not in build.err  # stopped before
+
+
+# -- two runners, one registry ---------------------------------------------------------------
+
+def runner_build(podman: Podman, image: Image, project: Path, repo: str) -> Run:
+    """One CI job: a fresh container with an empty store (its own anonymous volume) builds
+    the checkout against the shared registry."""
+    return podman.run(image.ref, "dockwright", "build", "--repo", repo,
+                      options=("-v", f"{project}:/src", "-w", "/src"))
+
+
+def test_two_runners_share_one_registry(ci_image: Image, podman: Podman, registry: Registry,
+                                        tmp_path: Path) -> None:
+    """The second runner reuses what the first built (its RUN step does not run); racing on
+    one new image, two runners agree on one stage, the oldest tag (the race protocol between
+    processes holds between containers)."""
+    project = scratch_project(tmp_path / "project", "shared")
+    repo = f"{registry.host}/shared"
+    first = runner_build(podman, ci_image, project, repo)
+    assert first.code == 0, first.text
+    assert outcome(first.out)["app"][1] == "built"
+    second = runner_build(podman, ci_image, project, repo)
+    assert second.code == 0, second.text
+    assert outcome(second.out)["app"] == (outcome(first.out)["app"][0], "reused")
+    assert "RUN" not in second.err  # nothing ran: the stage came from the registry
+
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("echo built", "echo raced"))
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: runner_build(podman, ci_image, project, repo), (1, 2)))
+    for r in runs:
+        assert r.code == 0, r.text
+    refs = {outcome(r.out)["app"][0] for r in runs}
+    assert len(refs) == 1, refs  # both runners report the same stage
+    tag = refs.pop().rsplit(":", 1)[1]
+    same = [t for t in registry.stage_tags("shared") if t.split("-")[0] == tag.split("-")[0]]
+    assert tag == min(same, key=lambda t: int(t.split("-")[1]))  # the oldest wins
+    discarded = sum("discarding own" in r.err for r in runs)
+    assert len(same) - 1 <= discarded  # an extra tag is one a runner said it discards
