@@ -72,6 +72,26 @@ def test_the_commit_is_built_not_the_working_tree(root_builder: Builder,
     assert "\treused\t" in again.out
 
 
+def test_a_checkout_whose_owner_and_times_changed_is_still_the_commit(
+        root_builder: Builder, tmp_path: Path) -> None:
+    """A runner's chown (Kubernetes' fsGroup, GitLab's helper, a restored workspace) changes
+    what git recorded of each file's stat, and ``diff-index`` then reports every file as
+    modified: the content decides, and a file really edited is still refused."""
+    project = make_project(tmp_path / "p")
+    for path in project.rglob("*"):
+        if ".git" not in path.parts:
+            os.chown(path, 1000, 1000)
+            os.utime(path, (1_000_000_000, 1_000_000_000))
+    built = root_builder.build(project, *ARGS)
+    assert "\tbuilt\t" in built.out, built.err
+    (project / "app/main.txt").write_text("edited\n")
+    os.utime(project / "app/main.txt", (1_000_000_000, 1_000_000_000))
+    refused = root_builder.build(project, *ARGS, check=False)
+    assert refused.code == Exit.BAD_INPUT, refused.err
+    assert "app/main.txt (modified" in refused.err
+    assert "Dockerfile" not in refused.err.split("hint:")[0]  # only the edited file
+
+
 def test_dev_builds_the_working_tree_and_the_commit_of_it_reuses_the_stage(
         root_builder: Builder, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p")

@@ -14,7 +14,7 @@ from dockwright import context
 from dockwright.config.giterminism import Giterminism
 from dockwright.errors import SourceError
 from dockwright.source.commit import GitListing, GitSource, Need, open_source
-from dockwright.source.git import Change, TreeEntry, open_repo, parse_name_status, parse_tree
+from dockwright.source.git import Change, TreeEntry, open_repo, parse_raw, parse_tree
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
@@ -73,13 +73,21 @@ def app_root(src: GitSource, root: Path) -> str:
 
 # -- parsing ------------------------------------------------------------------------------------
 
-def test_what_differs_from_head_is_read_from_name_status() -> None:
-    out = "M\0a.txt\0D\0gone dir/b.txt\0A\0added.txt\0T\0link\0"
-    assert parse_name_status(out) == [Change("a.txt", "modified"),
-                                      Change("gone dir/b.txt", "deleted"),
-                                      Change("added.txt", "added"),
-                                      Change("link", "type changed")]
-    assert parse_name_status("") == []
+def test_what_differs_from_head_is_read_from_the_raw_diff() -> None:
+    z, a, b = "0" * 40, "a" * 40, "b" * 40
+    out = (f":100644 100644 {a} {z} M\0a.txt\0:100644 000000 {a} {z} D\0gone dir/b.txt\0"
+           f":000000 100644 {z} {z} A\0added.txt\0:120000 100644 {b} {z} T\0link\0"
+           f":100644 100755 {a} {z} M\0mode.sh\0:100644 100644 {a} {b} M\0staged.txt\0")
+    diffs = parse_raw(out)
+    assert [d.change() for d in diffs] == [Change("a.txt", "modified"),
+                                           Change("gone dir/b.txt", "deleted"),
+                                           Change("added.txt", "added"),
+                                           Change("link", "type changed"),
+                                           Change("mode.sh", "modified"),
+                                           Change("staged.txt", "modified")]
+    # only a file whose stat alone was seen to differ may still hold HEAD's content
+    assert [d.path for d in diffs if d.stat_only] == ["a.txt"]
+    assert parse_raw("") == []
 
 
 def test_tree_lines_are_read() -> None:

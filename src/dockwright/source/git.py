@@ -24,6 +24,7 @@ from dockwright.errors import SourceError
 # what ``git ls-tree`` calls the kinds of entry, by mode
 FILE_MODES = {"100644": 0o644, "100755": 0o755, "120000": 0o777}
 LINK, GITLINK, TREE = "120000", "160000", "040000"
+BLOB, EXECUTABLE = "100644", "100755"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
 
 
@@ -59,11 +60,38 @@ STATUS_WORDS = {"M": "modified", "A": "added", "D": "deleted", "R": "renamed",
                 "C": "copied", "T": "type changed", "U": "unmerged", "?": "untracked"}
 
 
-def parse_name_status(output: str) -> list[Change]:
-    """``git diff-index -z --name-status``: ``<letter>\\0<path>\\0`` pairs."""
+@dataclass(frozen=True)
+class Diff:
+    """One entry of ``git diff-index`` (raw format): HEAD's side and the working tree's."""
+
+    path: str
+    status: str  # M, A, D, T...
+    head_mode: str
+    mode: str
+    head_oid: str
+    oid: str  # all zeros: the working tree's file was not hashed (only its stat differs)
+
+    @property
+    def stat_only(self) -> bool:
+        """Reported because the file's stat differs from the index's record (a chown, a
+        copy, a restored cache): it may hold HEAD's content still, and only hashing tells."""
+        return (self.status == "M" and self.mode == self.head_mode
+                and self.mode in (BLOB, EXECUTABLE) and not self.oid.strip("0")
+                and "\n" not in self.path)  # hash-object --stdin-paths reads lines
+
+    def change(self) -> Change:
+        return Change(self.path, STATUS_WORDS.get(self.status[:1], "changed"))
+
+
+def parse_raw(output: str) -> list[Diff]:
+    """``git diff-index -z`` (raw): ``:<mode> <mode> <oid> <oid> <status>\0<path>\0``."""
     items = output.split("\0")
-    return [Change(items[i + 1], STATUS_WORDS.get(items[i][:1], "changed"))
-            for i in range(0, len(items) - 1, 2) if items[i]]
+    out = []
+    for i in range(0, len(items) - 1, 2):
+        fields = items[i].lstrip(":").split()
+        if len(fields) == 5:
+            out.append(Diff(items[i + 1], fields[4], *fields[:4]))
+    return out
 
 
 def parse_tree(output: str) -> list[TreeEntry]:
@@ -117,16 +145,32 @@ class Repo:
             "ls-files", "-z", "--others", "--exclude-standard", "--", spec)))
         other.start()
         try:
-            tracked = self.must("diff-index", "-z", "--name-status", "--no-renames",
-                                "--ignore-submodules=none", "HEAD", "--", spec,
-                                what="what differs from HEAD")
+            tracked = parse_raw(self.must("diff-index", "-z", "--no-renames",
+                                          "--ignore-submodules=none", "HEAD", "--", spec,
+                                          what="what differs from HEAD"))
         finally:
             other.join()
         if not untracked or not untracked[0].ok:
             raise damaged("git could not list the untracked files",
                           untracked[0] if untracked else None)
-        return [*parse_name_status(tracked),
+        same = self.unchanged([d for d in tracked if d.stat_only])
+        return [*(d.change() for d in tracked if d.path not in same),
                 *(Change(p, "untracked") for p in untracked[0].stdout.split("\0") if p)]
+
+    def unchanged(self, diffs: list[Diff]) -> set[str]:
+        """The paths of ``diffs`` whose content is HEAD's after all: git compares stat
+        records first, and a checkout whose owner or times changed after git wrote its index
+        (a runner's chown, Kubernetes' fsGroup, a copied workspace) looks modified to
+        ``diff-index`` until the files are hashed. Only those files are read; a failure
+        leaves them modified."""
+        if not diffs:
+            return set()
+        hashed = self.git("hash-object", "--stdin-paths",
+                          input="".join(d.path + "\n" for d in diffs))
+        oids = hashed.stdout.split()
+        if not hashed.ok or len(oids) != len(diffs):
+            return set()
+        return {d.path for d, oid in zip(diffs, oids, strict=True) if oid == d.head_oid}
 
     # -- trees ----------------------------------------------------------------------------------
     def tree_of(self, tree: str, rel: str) -> str | None:
