@@ -797,6 +797,102 @@ def bench_cleanup(runs: int, projects: int = 20, builds: int = 5) -> dict[str, o
                                                 - statistics.median(xs_off2)), 1)}
 
 
+# times one command from inside (a container), printing "<seconds> <exit code>"
+TIMER = ("import subprocess, sys, time\nt = time.perf_counter()\n"
+         "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+         "print(f'{time.perf_counter() - t:.4f} {r.returncode}')")
+
+
+def bench_ci_image(runs: int) -> dict[str, object]:
+    """dockwright's own image (make image): its size, the time from `podman run` to a no-op
+    build done, and a cold build inside the container against the same build on the host
+    (the build user there, an ordinary user here: both rootless, native-chroot, overlay,
+    an empty store and an empty cache)."""
+    from tests.integration.ci import STORE, Podman, make_image
+
+    image = make_image()
+    podman = Podman.probe(image.ref)
+    reg = Registry(fresh(WORK / "registry-ci")).start()
+    try:  # what a runner pulls: the layers as a registry stores them (gzip)
+        target = f"docker://{reg.host}/dockwright:bench"
+        sh(["skopeo", "copy", "-q", "--dest-tls-verify=false",
+            f"containers-storage:{image.ref}", target])
+        manifest = json.loads(sh(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                  target]).stdout)
+        pushed = manifest["config"]["size"] + sum(x["size"] for x in manifest["layers"])
+    finally:
+        reg.stop()
+
+    root = fresh(WORK / "ci-cold")
+    rootfs(root / "ctx" / "rootfs")
+    (root / "ctx" / "Dockerfile").write_text(  # row 3's workload
+        'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sh", "-c", "for i in 1 2 3; do '
+        '/bin/busybox dd if=/dev/urandom of=/blob$i bs=1M count=8 2>/dev/null; done; '
+        '/bin/busybox sleep 2"]\n')
+    (root / "werf.yaml").write_text("configVersion: 1\nproject: cicold\n---\nimage: app\n"
+                                    "context: ctx\ndockerfile: Dockerfile\n")
+    sh(["chmod", "-R", "a+rwX", str(root)])
+    user, as_user = second_user()
+    owner = Path(f"~{user}").expanduser().stat()
+    build = ["--quiet"]
+
+    def inside(*options: str) -> tuple[float, float]:
+        """(wall time of podman run, the build's own time inside)."""
+        start = time.perf_counter()
+        done = podman.run(image.ref, "python3", "-c", TIMER, "dockwright", "build", *build,
+                          options=["-v", f"{root}:/src", "-w", "/src", *options])
+        wall = time.perf_counter() - start
+        seconds, code = done.out.split()
+        assert done.code == 0 and code == "0", done.text
+        return wall, float(seconds)
+
+    def on_host() -> float:
+        base = WORK / "ci-host"  # the user's: the overlay probe writes next to the store
+        if base.exists():
+            sh([*as_user, "buildah", "unshare", "rm", "-rf", str(base / "store")],
+               check=False)
+        store, cache = base / "store", fresh(base) / "cache"
+        for d in (base, store, cache):
+            d.mkdir()
+            os.chown(d, owner.st_uid, owner.st_gid)
+        out = sh([*as_user, f"XDG_CACHE_HOME={cache}", "WERF_DISABLE_AUTO_HOST_CLEANUP=1",
+                  "/usr/bin/python3", "-c", TIMER, "/usr/bin/python3", "-m", "dockwright",
+                  "build", "--storage-root", str(store), *CHROOT_OVERLAY, *build],
+                 cwd=root).stdout.split()
+        assert out[1] == "0", out
+        return float(out[0])
+
+    def cold_inside() -> float:
+        return inside()[1]  # a fresh anonymous volume: an empty store
+
+    cold_inside(), on_host()  # warm-up
+    xs, ys = [], []
+    for _ in range(runs):
+        xs.append(cold_inside())
+        ys.append(on_host())
+
+    # a runner's volume that already holds the stage: the build is a no-op
+    kept = fresh(WORK / "ci-store")
+    kept.mkdir()
+    os.chown(kept, 1000, 1000)
+    inside("-v", f"{kept}:{STORE}")
+    walls, noops = [], []
+    for _ in range(runs):
+        wall, noop = inside("-v", f"{kept}:{STORE}")
+        walls.append(wall)
+        noops.append(noop)
+    sh(["podman", "unshare", "rm", "-rf", str(kept)], check=False)
+    shutil.rmtree(kept, ignore_errors=True)
+    return {"image": image.ref, "image_size_mb": round(image.size / 1e6, 1),
+            "image_pushed_mb": round(pushed / 1e6, 1), "goal_size_mb": 250,
+            "cold_container_s": stats(xs), "cold_host_s": stats(ys),
+            "cold_ratio": round(statistics.median(xs) / statistics.median(ys), 3),
+            "goal_cold_ratio": 1.1, "start_to_noop_s": stats(walls), "noop_inside_s":
+            stats(noops), "start_overhead_s": round(statistics.median(walls)
+                                                    - statistics.median(noops), 3),
+            "goal_start_overhead_s": 1.0}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -828,6 +924,7 @@ def main() -> int:
         ("10_publish", lambda: bench_publish(args.runs)),
         ("11_git_context", lambda: bench_git_context(args.runs, args.files, args.bytes)),
         ("12_host_cleanup", lambda: bench_cleanup(args.runs)),
+        ("13_ci_image", lambda: bench_ci_image(args.runs)),
     ]
     for name, fn in todo:
         if args.only and not any(name.startswith(o) for o in args.only):
