@@ -218,8 +218,8 @@ def test_github_actions(ci_image: Image, podman: Podman, secure_registry: Regist
     script = step["run"]
     for recipe_image in RECIPE_IMAGES:
         script = script.replace(recipe_image, ci_image.ref)
-    store = named_volume("dockwright-store:" + STORE, volumes)
-    script = script.replace(f"dockwright-store:{STORE}", store)
+    script = re.sub(r"-v (dockwright-\w+:\S+)",  # the step's named volumes, this test's own
+                    lambda m: "-v " + named_volume(m[1], volumes), script)
     expressions = {"github.actor": secure_registry.user,
                    "github.repository": "group/app"}
     script = re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: expressions[m[1]], script)
