@@ -172,6 +172,10 @@ def test_gitlab_docker_executor(ci_image: Image, podman: Podman, secure_registry
     report = json.loads((project / ".werf-build-report.json").read_text())  # the artifact
     assert report["Images"]["app"]["DockerRepo"] == f"{secure_registry.host}/group/app/stages"
 
+    again = run(docker_security_opt(docker["security_opt"]))  # the next job on this runner
+    assert again.code == 0, again.text
+    assert outcome(again.out)["app"] == (outcome(unconfined.out)["app"][0], "reused")
+
     confined = run({})  # the runner without the recipe's security_opt
     assert confined.code == 3, confined.text  # `dockwright doctor` stops the job
     assert "fail  userns-create" in confined.out

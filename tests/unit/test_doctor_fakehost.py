@@ -544,6 +544,22 @@ def test_userns_create_failure_stops_the_build_before_the_mapping_probe(host: Ho
         resolve(root, FakeProber(root, create=SECCOMP_EPERM), Asked.parse("auto", "vfs"))
 
 
+def test_kernel_settings_in_a_container_are_the_runner_hosts(host: Host) -> None:
+    """/proc/sys in a container is the host's kernel: the fix is on the runner's host, as
+    notes (doctor --fix must not run them in the container)."""
+    in_container(host)
+    host.write("/proc/sys/user/max_user_namespaces", "0\n")
+    host.write("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1\n")
+    view = host.view()
+    for check in (checks.check_max_user_namespaces(view), checks.check_apparmor_userns(view)):
+        assert check.failed and check.fix[0].startswith("# on the runner's host")
+        assert all(line.startswith("#") for line in check.fix), check.fix
+    check = checks.check_apparmor_userns(view)
+    assert "runner's host" in check.finding
+    assert any("apparmor_restrict_unprivileged_userns = 0" in line for line in check.fix)
+    assert not any("apparmor.d" in line for line in check.fix)  # a profile in here: no use
+
+
 def test_no_subuid_range_in_a_container_says_which_user_to_run_as(host: Host) -> None:
     """An arbitrary uid (OpenShift, runAsUser) has no range in the image's /etc/subuid: the
     fix is the runner's user setting, and for a uid without a name useradd, not usermod."""

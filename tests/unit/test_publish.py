@@ -11,6 +11,7 @@ import pytest
 from dockwright import report, run
 from dockwright.engine import skopeo
 from dockwright.engine.base import Engine
+from dockwright.errors import RegistryError
 from dockwright.publish import custom_tag
 from dockwright.storage import registry
 from dockwright.storage.registry import (
@@ -169,6 +170,53 @@ def test_settled_waits_until_no_older_tag_can_appear(
     assert (found.tag if found else None) == winner
     assert fake.listings == listings
     assert registry.SETTLE_MS == 2000  # the figures above assume it
+
+
+class RacingTagWrites:
+    """A registry that refuses the first manifest writes with ``error`` (another builder's
+    upload of the same layer rewriting its link at that moment, as docker-registry does)."""
+
+    def __init__(self, error: str, refusals: int) -> None:
+        self.error, self.refusals = error, refusals
+        self.written: list[str] = []
+        self.clock = T
+
+    def copy(self, src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
+             preserve_digests: bool = False) -> run.Result:
+        self.clock += 300  # each write takes a while
+        if self.refusals:
+            self.refusals -= 1
+            return run.Result(("skopeo", "copy"), 1, "", self.error)
+        self.written.append(dest)
+        return run.Result(("skopeo", "copy"), 0, "", "")
+
+
+BLOB_UNKNOWN = ('time="..." level=fatal msg="writing manifest: uploading manifest x to '
+                'reg.io/p: errors:\ndigest invalid manifest blob unknown: blob unknown to '
+                'registry"')
+
+
+def test_a_stage_tag_refused_for_a_racing_blob_is_written_again_and_stamped_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = RacingTagWrites(BLOB_UNKNOWN, refusals=2)
+    monkeypatch.setattr(registry, "now_millis", lambda: fake.clock)
+    slept: list[float] = []
+    stages = registry.RegistryStages("reg.io/p", cast(Engine, fake),
+                                     retry=registry.Retry(sleep=slept.append))
+    tag, stamp = stages.stamp("app", "sha256:" + "ab" * 32, D)
+    assert fake.written == [f"docker://reg.io/p:{tag}"]  # one tag: the attempt that passed
+    assert stamp == T + 600 and tag == f"{D}-{T + 600}"  # stamped just before its write
+    assert slept == [0.5, 1.0]
+
+
+def test_a_stage_tag_refused_otherwise_fails_at_once() -> None:
+    fake = RacingTagWrites('msg="writing manifest: unauthorized: authentication required"', 1)
+    slept: list[float] = []
+    stages = registry.RegistryStages("reg.io/p", cast(Engine, fake),
+                                     retry=registry.Retry(sleep=slept.append))
+    with pytest.raises(RegistryError, match="authentication required"):
+        stages.stamp("app", "sha256:" + "ab" * 32, D)
+    assert fake.written == [] and slept == []
 
 
 def test_container_ids_from_the_store_lists(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ MAX_USER_NAMESPACES_MIN = 15000
 CONTAINER_CGROUP_MARKERS = ("/kubepods", "/containerd", "/cri-containerd-")
 INSTALL_UIDMAP = "sudo apt-get install -y uidmap  # Debian/Ubuntu; shadow-utils elsewhere"
 CAP_SETGID, CAP_SETUID = 6, 7
+SYSCTL_D = "/etc/sysctl.d/20-apparmor-donotrestrict.conf"
 
 
 class Status(StrEnum):
@@ -78,6 +79,15 @@ def check_container(view: HostView, mode: str) -> Check:
         return Check("container", Status.OK, f"running in a container ({why}): {rules_out}")
     return Check("container", Status.WARN, f"running in a container ({why}): {rules_out}",
                  ("export WERF_CONTAINERIZED=no  # only if this is not really a container",))
+
+
+def host_side(view: HostView, lines: tuple[str, ...]) -> tuple[str, ...]:
+    """A fix only the host can apply (the kernel's settings): inside a container, notes for
+    the runner's host, which nothing run in the container can change."""
+    if not containerized(view)[0]:
+        return lines
+    return ("# on the runner's host (the container shares its kernel and cannot change it):",
+            *(f"#   {line}" for line in lines))
 
 
 # -- /etc/subuid, /etc/subgid ----------------------------------------------------------------
@@ -264,8 +274,8 @@ def check_userns_clone(view: HostView) -> Check:
     return Check("userns-clone", Status.FAIL,
                  f"kernel.unprivileged_userns_clone = {value}: users cannot create user "
                  "namespaces ('Error during unshare(CLONE_NEWUSER): Operation not permitted')",
-                 ("echo 'kernel.unprivileged_userns_clone = 1' | sudo tee -a /etc/sysctl.conf",
-                  "sudo sysctl -p"))
+                 host_side(view, ("echo 'kernel.unprivileged_userns_clone = 1' | "
+                                  "sudo tee -a /etc/sysctl.conf", "sudo sysctl -p")))
 
 
 def check_max_user_namespaces(view: HostView) -> Check:
@@ -282,8 +292,8 @@ def check_max_user_namespaces(view: HostView) -> Check:
                      f"user.max_user_namespaces = {value}, fewer than "
                      f"{MAX_USER_NAMESPACES_MIN}" + (" (user namespaces are disabled)"
                                                      if value == "0" else ""),
-                     ("echo 'user.max_user_namespaces = 15000' | sudo tee -a /etc/sysctl.conf",
-                      "sudo sysctl -p"))
+                     host_side(view, ("echo 'user.max_user_namespaces = 15000' | "
+                                      "sudo tee -a /etc/sysctl.conf", "sudo sysctl -p")))
     return Check("max-user-namespaces", Status.OK, f"user.max_user_namespaces = {value}")
 
 
@@ -303,6 +313,12 @@ def check_apparmor_userns(view: HostView) -> Check:
         return Check("apparmor-userns", Status.OK,
                      f"{name} = {value}, and /etc/apparmor.d/buildah allows userns")
     target = buildah or "/usr/bin/buildah"
+    if containerized(view)[0]:  # the host's sysctl; a profile in the container would not count
+        return Check("apparmor-userns", Status.FAIL,
+                     f"{name} = {value} on the runner's host: unconfined programs get no user "
+                     "namespace there (Ubuntu 23.10+)",
+                     host_side(view, (f"echo '{name} = 0' | sudo tee {SYSCTL_D}",
+                                      f"sudo sysctl -p {SYSCTL_D}")))
     return Check("apparmor-userns", Status.FAIL,
                  f"{name} = {value} and no AppArmor profile allows {target} user namespaces",
                  (f"printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile buildah "

@@ -50,6 +50,11 @@ TRANSIENT = re.compile(
 MISSING_REPO = re.compile(r"\b404\b|NAME_UNKNOWN|name unknown|repository name not known",
                           re.IGNORECASE)
 MANIFEST_GONE = re.compile(r"manifest unknown|MANIFEST_UNKNOWN", re.IGNORECASE)
+# Writing a stage's tag right after its upload: a registry on a filesystem (docker-registry)
+# rewrites a blob's link in the repository in place when another builder uploads the same
+# layer at that moment, and a manifest written meanwhile is refused ("blob unknown to
+# registry", seen here with two runners racing). The upload had succeeded: it passes.
+STAMP_TRANSIENT = re.compile(TRANSIENT.pattern + r"|blob unknown", re.IGNORECASE)
 SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
 UPLOAD_SUFFIX = "-upload"  # <digest>-upload: the vehicle of a stage's blobs (module doc)
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
@@ -97,14 +102,15 @@ class Retry:
 
 
 def call(attempt_once: Callable[[], run.Result], what: str, retry: Retry,
-         log: Callable[[str], None] | None = None) -> run.Result:
+         log: Callable[[str], None] | None = None,
+         transient: re.Pattern[str] = TRANSIENT) -> run.Result:
     """Make a registry call (an engine's) with bounded retries on transient failures."""
     delay = retry.first_delay
     for attempt in range(1, retry.attempts + 1):
         result = attempt_once()
         if result.ok:
             return result
-        if not TRANSIENT.search(result.stderr) or attempt == retry.attempts:
+        if not transient.search(result.stderr) or attempt == retry.attempts:
             return result
         if log:
             log(f"{what}: {_last(result.stderr)}; retrying in {delay:.1f} s "
@@ -211,13 +217,18 @@ class RegistryStages:
         """Tag the uploaded manifest ``manifest_digest`` as a stage of ``digest``: the tag is
         stamped just before it is written, which costs one manifest write (module doc).
         Returns the tag and its stamp. A failure leaves no tag."""
-        stamp = now_millis()
+        stamps: list[int] = []
+
+        def attempt() -> run.Result:  # each attempt stamped just before it writes
+            stamps.append(now_millis())
+            return self.engine.copy(f"docker://{self.repo}@{manifest_digest}",
+                                    f"docker://{self.repo}:{digest}-{stamps[-1]}",
+                                    self.tls_verify, self.tls_verify, preserve_digests=True)
+
+        tagged = call(attempt, f"tagging {name} as {redact(self.repo)}:{digest}-<now>",
+                      self.retry, self.log, STAMP_TRANSIENT)
+        stamp = stamps[-1]
         tag = f"{digest}-{stamp}"
-        tagged = call(lambda: self.engine.copy(f"docker://{self.repo}@{manifest_digest}",
-                                               f"docker://{self.repo}:{tag}", self.tls_verify,
-                                               self.tls_verify, preserve_digests=True),
-                      f"tagging {name} as {redact(self.repo)}:{tag}", self.retry,
-                      self.log)
         if not tagged.ok:
             raise failure(f"tagging {name} as {redact(self.repo)}:{tag}", tagged, self.repo)
         took = now_millis() - stamp
