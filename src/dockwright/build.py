@@ -96,7 +96,7 @@ def image_inputs(session: Session, image: Image, pull: bool,
                  details: bool = False) -> plan.Inputs:
     parsed = session.dockerfile(image)
     imports = import_values(session, image)
-    analysis = dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    analysis = dockerfile.analyze(parsed, image.target, plan.analysis_args(image, imports))
     ids = base_ids(session, analysis.bases, pull)
     return plan.inputs(session.project, image, imports, ids, parsed, session.walks,
                        session.hashes(image.context_dir), analysis, details)
@@ -166,7 +166,8 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
                 result = Result(image.name, remote.reference, remote.tag, image_id, digest,
                                 False, image.final, time.monotonic() - started,
                                 local_copy.size if local_copy else registry.size(remote.tag),
-                                Source.REPO, registry.manifest_digest(remote.tag))
+                                Source.REPO, registry.manifest_digest(remote.tag),
+                                platform=image.variant)
             except StageVanished:
                 log(image.label, f"{remote.reference} was deleted from the registry (by a "
                     "cleanup?) after this build found it: "
@@ -190,11 +191,12 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
         log(image.label, f"reused {found.reference}")
         session.reporter.state(image.label, State.REUSED, "locally")
         result = Result(image.name, found.reference, found.tag, found.image_id, digest, False,
-                        image.final, time.monotonic() - started, found.size, Source.LOCAL)
+                        image.final, time.monotonic() - started, found.size, Source.LOCAL,
+                        platform=image.variant)
         return publish.publish_final(session, image, result)
 
     if session.publish.require_built:
-        raise StageMissing(image.name)
+        raise StageMissing(image.key)
     if session.cancelled.is_set():
         raise Interrupted("interrupted before it started")
     session.reporter.state(image.label, State.BUILDING)
@@ -212,7 +214,7 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
         _push_steps(session, image, step_plan)  # after the stage: its blobs are up, it settles
     else:
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
-                        time.monotonic() - started, size, Source.BUILT)
+                        time.monotonic() - started, size, Source.BUILT, platform=image.variant)
     return publish.publish_final(session, image, result)
 
 
@@ -401,7 +403,7 @@ def explain(session: Session, name: str) -> tuple[plan.Inputs, Manifest | None]:
         if found is None:
             raise BuildFailed(f"'{name}' depends on '{image.label}', which is not built for its "
                               "current inputs", "run 'dockwright build' first")
-        session.results[image.name] = Result(image.name, found.reference, found.tag,
+        session.results[image.key] = Result(image.name, found.reference, found.tag,
                                              found.image_id, inputs.digest, False, image.final,
                                              0.0)
     target = images[-1]

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ from dockwright.options import (
     RunOptions,
     build_options,
     check_env,
+    env_bool,
     host_cleanup_options,
     host_options,
     render_options,
@@ -129,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--add-custom-tag", action="append", default=[], metavar="TAG",
                    help="also tag final images with TAG; %%image%%, %%image_slug%% and "
                    "%%image_content_based_tag%% are replaced (repeatable)")
+    b.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+                   help="build for these platforms, over werf.yaml's (repeatable, or a comma "
+                   "list; $WERF_PLATFORM): an image with several is one manifest list")
     b.add_argument("--dev", action="store_true", default=None,
                    help="build the working tree, untracked files included (those git ignores "
                    "left out), instead of the commit ($WERF_DEV)")
@@ -165,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
                        "the commands that fix what is missing.")
     d.add_argument("--mode", dest="buildah_mode", help=argparse.SUPPRESS)
     d.add_argument("--json", action="store_true", help="print a JSON document (for CI gates)")
+    d.add_argument("--platform", action="append", default=[], metavar="OS/ARCH[/VARIANT]",
+                   help="also check that builds for these platforms can run here "
+                   "(emulation; repeatable or a comma list; $WERF_PLATFORM)")
     d.add_argument("--fix", action="store_true",
                    help="print one reviewable shell script that applies every fix")
     d.add_argument("--yes", action="store_true",
@@ -292,9 +300,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"nothing to build: {project.config_path.name} declares no images",
               file=sys.stderr)
         return Exit.OK
-    chosen = plan.order(project, tuple(args.images))
+    project = plan.with_platforms(project, opts.platforms)
+    chosen = plan.targets(project, plan.order(project, tuple(args.images)))
     source, notice = _open_source(opts, project, cache_dir(env, view.identity.home))
-    setup = resolve(view, prober, opts.host, configured=[i.network for i in chosen])
+    wanted = tuple(sorted({p for i in chosen for p in i.platform}))  # emulation is checked
+    setup = resolve(view, prober, replace(opts.host, platforms=wanted),
+                    configured=[i.network for i in chosen])
     names = [i.label for i in chosen]
     reporter = _reporter(args, env, names)
     engine = BuildahEngine(env, setup.store, setup.isolation,
@@ -397,17 +408,22 @@ def _build(args: argparse.Namespace, opts: RunOptions, project: Project, setup: 
     outcome = build_all(session, tuple(args.images), opts.parallel, limit)
     if opts.save_report or not args.quiet:
         outcome.results = session.sizes(outcome.results)
+        sized = {r.key: r for r in outcome.results}  # a list's platforms too
+        outcome.lists = [replace(x, platforms=tuple(sized.get(p.key, p) for p in x.platforms))
+                         for x in outcome.lists]
     results = outcome.results
     session.reporter.close()
     if not args.quiet:
         for line in summary_table(outcome):
             print(line, file=sys.stderr)
     if opts.save_report:
-        report.write(report_path, records(session, results))
+        report.write(report_path, records(session, [*(r for r in results if not r.platform),
+                                                    *outcome.lists]),
+                     by_platform=bool(env_bool(os.environ, "WERF_ENABLE_REPORT_BY_PLATFORM")))
     session.record_uses(results)
-    for r in results:
+    for r in [*results, *outcome.lists]:  # one platform's build: name@platform
         state = "built" if r.rebuilt else "reused"
-        print(f"{r.name or '~'}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
+        print(f"{r.key or '~'}\t{r.final_reference or r.reference}\t{state}\t{r.seconds:.2f}\t"
               f"{r.size or '-'}")
     sys.stdout.flush()
     return _verdict(outcome, session)
@@ -435,8 +451,8 @@ def _verdict(outcome: Outcome, session: Session) -> int:
 
 def summary_table(outcome: Outcome) -> list[str]:
     rows = [("IMAGE", "REFERENCE", "RESULT", "TIME", "SIZE")]
-    for r in outcome.results:
-        rows.append((r.name or "~", r.final_reference or r.reference,
+    for r in [*outcome.results, *outcome.lists]:
+        rows.append((r.key or "~", r.final_reference or r.reference,
                      "built" if r.rebuilt else ("reused (registry)" if r.source == Source.REPO
                                                 else "reused"),
                      f"{r.seconds:.1f}s", r.size or "-"))

@@ -94,6 +94,7 @@ def survey(view: HostView, prober: Prober, asked: Asked) -> list[Check]:
         mapping,
         runtimes,
         checks_runtime.check_network(view, prober, isolation, runtime, asked.network),
+        checks_runtime.check_emulation(view, asked.platforms),
         storage_dir,
         checks_storage.check_storage_fs(view, graph_root),
         checks_storage.check_store_driver(view, graph_root, asked.driver),

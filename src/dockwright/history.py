@@ -16,7 +16,7 @@ from dockwright.session import Session
 
 
 def manifest_path(session: Session, image: Image) -> Path:
-    return session.state_dir / f"{image.name.replace('/', '__')}.json"
+    return session.state_dir / f"{image.key.replace('/', '__')}.json"
 
 
 def previous_manifest(session: Session, image: Image) -> Manifest | None:

@@ -226,7 +226,7 @@ class StepCache:
         with self._lock:
             self._made.update(found.values())
         self.index.add(found, present | self._made)
-        stepcache.write_records(stepcache.records_path(self.state_dir, image.name),
+        stepcache.write_records(stepcache.records_path(self.state_dir, image.key),
                                 {f"{k.where[0]}:{k.where[1]}": steps.Record.of(k)
                                  for k in step_plan.chain.steps})
         return from_cache, ran
@@ -242,7 +242,7 @@ class StepCache:
         return out
 
     def previous(self, image: Image) -> dict[str, steps.Record]:
-        return stepcache.read_records(stepcache.records_path(self.state_dir, image.name))
+        return stepcache.read_records(stepcache.records_path(self.state_dir, image.key))
 
     def publish(self, label: str, step_plan: Plan, registry: RegistryStages) -> int:
         """Push the images of the layer steps that the registry lacks; returns how many.

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dockwright import platforms
 from dockwright.config.render import RenderOptions
-from dockwright.errors import UsageError
+from dockwright.errors import ConfigError, UsageError
 from dockwright.host.resolve import Asked
 from dockwright.storage.registry import redact
 
@@ -104,10 +105,12 @@ def host_options(args: argparse.Namespace, env: Mapping[str, str]) -> Asked:
     """Mode, storage driver, storage root and network, as ``build`` and ``doctor`` read
     them."""
     check_env(env)
-    return Asked.parse(args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
-                       args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
-                       args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"),
-                       args.network or env.get("DOCKWRIGHT_NETWORK"))
+    asked = Asked.parse(args.buildah_mode or env.get("WERF_BUILDAH_MODE"),
+                        args.storage_driver or env.get("WERF_BUILDAH_STORAGE_DRIVER"),
+                        args.storage_root or env.get("DOCKWRIGHT_STORAGE_ROOT"),
+                        args.network or env.get("DOCKWRIGHT_NETWORK"))
+    wanted = _platforms(getattr(args, "platform", None) or [], env)
+    return replace(asked, platforms=wanted) if wanted else asked
 
 
 def render_options(args: argparse.Namespace, env: Mapping[str, str]) -> RenderOptions:
@@ -160,6 +163,7 @@ class Options:
     custom_tags: tuple[str, ...] = ()  # --add-custom-tag, WERF_ADD_CUSTOM_TAG*
     require_built: bool = False
     dev: bool = False  # --dev / WERF_DEV: the working tree, not the commit
+    platforms: tuple[str, ...] = ()  # --platform / WERF_PLATFORM, over werf.yaml's
     cleanup: HostCleanupOptions | None = None  # the host cleanup after the build
 
 
@@ -179,7 +183,19 @@ def build_options(args: argparse.Namespace, env: Mapping[str, str]) -> Options:
             env_bool(env, "WERF_REQUIRE_BUILT_IMAGES")),
         dev=args.dev if args.dev is not None else bool(env_bool(env, "WERF_DEV")),
         cleanup=host_cleanup_options(args, env),
+        platforms=_platforms(args.platform, env),
     )
+
+
+def _platforms(flags: list[str], env: Mapping[str, str]) -> tuple[str, ...]:
+    """--platform (repeatable, each a comma list), else WERF_PLATFORM; bad input is a
+    ``UsageError``, before anything is read."""
+    values, source = (flags, "--platform") if flags else \
+        ([env.get("WERF_PLATFORM", "")], "WERF_PLATFORM")
+    try:
+        return platforms.parse_list(values)
+    except ConfigError as exc:
+        raise UsageError(f"{source}: {exc.message}", exc.hint) from None
 
 
 def _number(flag: str | None, env: Mapping[str, str], name: str, option: str,

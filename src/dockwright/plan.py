@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockwright import context, dockerfile
+from dockwright import context, dockerfile, platforms
 from dockwright.config.model import Image, Project
 from dockwright.digest import CONTEXT, Details, Manifest, ManifestBuilder
 from dockwright.engine.buildah import parse_version
@@ -47,12 +47,41 @@ def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
 
 def unsupported(project: Project, image: Image) -> None:
     """Directives dockwright parses but does not build yet: refuse them, never ignore."""
-    where = image.where
-    platforms = image_platforms(project, image)
-    if len(platforms) > 1:
-        raise ConfigError(f"image '{image.name}': several platforms ({', '.join(platforms)}) "
-                          "are not supported by dockwright yet", "build one platform at a time",
-                          where=where)
+
+
+def with_platforms(project: Project, forced: tuple[str, ...]) -> Project:
+    """``--platform``/``WERF_PLATFORM`` over every image's and the meta section's own."""
+    if not forced:
+        return project
+    return replace(project, platform=forced,
+                   images=tuple(replace(i, platform=forced) for i in project.images))
+
+
+def targets(project: Project, images: list[Image]) -> list[Image]:
+    """What is built: each image, and an image with several platforms once per platform
+    (``Image.variant``), in the same order. A platform's build depends on the same
+    platform's build of each image it needs (or on that image, when it has one platform)."""
+    variants = {i.name: image_platforms(project, i) for i in images}
+    out: list[Image] = []
+    for image in images:
+        wanted = variants[image.name]
+        if len(wanted) < 2:  # the one platform (build.platform's too) is the image's
+            out.append(replace(image, platform=wanted))
+            continue
+        for p in wanted:
+            deps = []
+            for dep in image.dependencies:
+                theirs = variants.get(dep.image, ())
+                if len(theirs) > 1 and p not in theirs:
+                    raise ConfigError(f"image '{image.name}' builds for {p}, and the image "
+                                      f"'{dep.image}' it depends on does not "
+                                      f"({', '.join(theirs)})",
+                                      "give both images the same platforms",
+                                      where=image.where)
+                deps.append(replace(dep, image=f"{dep.image}@{p}") if len(theirs) > 1
+                            else dep)
+            out.append(replace(image, platform=(p,), variant=p, dependencies=tuple(deps)))
+    return out
 
 
 def image_platforms(project: Project, image: Image) -> tuple[str, ...]:
@@ -61,7 +90,8 @@ def image_platforms(project: Project, image: Image) -> tuple[str, ...]:
 
 
 def image_platform(project: Project, image: Image) -> str | None:
-    """The one platform to build for (several are refused by ``unsupported``)."""
+    """The one platform to build for (an image with several is built once for each:
+    ``targets``)."""
     platforms = image_platforms(project, image)
     return platforms[0] if platforms else None
 
@@ -144,7 +174,14 @@ def _analysis_before_build(image: Image, parsed: dockerfile.Dockerfile) -> docke
     (``PLACEHOLDER_IMPORTS``), which change no source, stage or instruction count."""
     imports = {imp.target_build_arg: PLACEHOLDER_IMPORTS[imp.type]
                for dep in image.dependencies for imp in dep.imports}
-    return dockerfile.analyze(parsed, image.target, {**image.args_dict, **imports})
+    return dockerfile.analyze(parsed, image.target, analysis_args(image, imports))
+
+
+def analysis_args(image: Image, imports: Mapping[str, str]) -> dict[str, str]:
+    """The ARG values a stage of ``image`` sees: the platform's (Buildah sets them itself,
+    so they are not passed), then werf.yaml's ``args``, then the dependencies' imports."""
+    platform = image.platform[0] if len(image.platform) == 1 else None
+    return {**platforms.build_args(platform), **image.args_dict, **imports}
 
 
 HEREDOC_BUILDAH = (1, 35)  # the first Buildah release that builds heredocs
@@ -195,7 +232,7 @@ def inputs(project: Project, image: Image, imports: Mapping[str, str],
     """
     build_args = {**image.args_dict, **imports}
     if analysis is None:
-        analysis = dockerfile.analyze(parsed, image.target, build_args)
+        analysis = dockerfile.analyze(parsed, image.target, analysis_args(image, imports))
     ignore = context.load_ignore(image.context_dir, image.dockerfile_path)
     m = ManifestBuilder()
     cache_version = image.cache_version or project.cache_version

@@ -38,9 +38,10 @@ def push_stage(session: Session, image: Image, source: str, image_id: str, diges
                             f"as {registry.repo}:{own} (it settles by the end of the build)")
     result = Result(image.name, f"{registry.repo}:{own}", own, image_id, digest, rebuilt,
                     image.final, time.monotonic() - started, size,
-                    Source.BUILT if rebuilt else Source.LOCAL, manifest_digest)
+                    Source.BUILT if rebuilt else Source.LOCAL, manifest_digest,
+                    platform=image.variant)
     with session._lock:
-        session.unsettled[image.name] = Unsettled(result, stamp)
+        session.unsettled[image.key] = Unsettled(result, stamp)
     return result
 
 
@@ -50,13 +51,14 @@ def _winner(session: Session, image: Image, winner: local.Stage, digest: str, re
     assert registry is not None
     return Result(image.name, winner.reference, winner.tag, registry.image_id(winner.tag),
                   digest, rebuilt, image.final, time.monotonic() - started, size, Source.REPO,
-                  registry.manifest_digest(winner.tag))
+                  registry.manifest_digest(winner.tag), platform=image.variant)
 
 
 def settle(session: Session, names: list[str]) -> dict[str, Result]:
-    """The results of the images ``names`` once the stages they stored are settled (see
-    storage/registry.py): one wait for all of them, the latest first, then one listing
-    answers for the rest. Where another builder's older tag won, its stage replaces ours."""
+    """The results of the builds ``names`` (``Image.key``) once the stages they stored are
+    settled (see storage/registry.py): one wait for all of them, the latest first, then one
+    listing answers for the rest. Where another builder's older tag won, its stage replaces
+    ours."""
     registry = session.publish.repo
     with session._lock:
         wanted = {n: u for n, u in session.unsettled.items() if n in names}
@@ -104,12 +106,14 @@ def custom_tag(template: str, image: str, content_tag: str) -> str:
 
 
 def publish_final(session: Session, image: Image, result: Result) -> Result:
-    """Final images: into --final-repo, and the custom tags (locally without a registry)."""
-    if not image.final:
+    """Final images: into --final-repo, and the custom tags (locally without a registry).
+    One platform's build of an image with several is published as part of its manifest list
+    (``manifests``)."""
+    if not image.final or image.variant:
         return result
     pub = session.publish
     if pub.final_repo is not None or pub.custom_tags:
-        result = settle(session, [image.name]).get(image.name, result)
+        result = settle(session, [image.key]).get(image.key, result)
     target = pub.final_repo or pub.repo
     tags = [custom_tag(t, image.name, result.tag) for t in pub.custom_tags]
     final_reference = ""
@@ -154,6 +158,7 @@ def check_custom_tags(images: list[Image], templates: tuple[str, ...]) -> None:
 
 
 def records(session: Session, results: list[Result]) -> list[ImageRecord]:
+    """The report's records: a manifest list's with its platforms' builds in it."""
     out = []
     for r in results:
         reference = r.final_reference or r.reference
@@ -161,7 +166,8 @@ def records(session: Session, results: list[Result]) -> list[ImageRecord]:
         out.append(ImageRecord(r.name, repo, tag, f"sha256:{r.image_id}", r.image_digest,
                                r.rebuilt, r.final, _bytes(r.size), r.seconds,
                                int(tag.rsplit("-", 1)[-1]) * 1_000_000 if "-" in tag else 0,
-                               r.source))
+                               r.source, r.platform,
+                               tuple(records(session, list(r.platforms)))))
     return out
 
 

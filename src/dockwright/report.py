@@ -36,42 +36,65 @@ class ImageRecord:
     seconds: float
     created_ns: int
     source: Source
+    platform: str = ""  # the platform of one platform's build ("" for single-platform images)
+    # a manifest list: the builds it joins, one per platform
+    platforms: tuple[ImageRecord, ...] = ()
 
     @property
     def image_name(self) -> str:
         return f"{self.repo}:{self.tag}"
 
 
-def to_json(records: Sequence[ImageRecord]) -> str:
-    images = {}
-    for r in records:
-        build_time = f"{r.seconds:.2f}" if r.rebuilt else "0.00"
-        images[r.name] = {
-            "WerfImageName": r.name,
-            "DockerRepo": r.repo,
-            "DockerTag": r.tag,
-            "DockerImageID": r.image_id,
-            "DockerImageDigest": r.image_digest,
-            "DockerImageName": r.image_name,
-            "Rebuilt": r.rebuilt,
-            "Final": r.final,
-            "Size": r.size,
-            "BuildTime": build_time,
-            "Stages": [{
-                "Name": "dockerfile",
-                "DockerImageName": r.image_name,
-                "DockerTag": r.tag,
-                "DockerImageID": r.image_id,
-                "DockerImageDigest": r.image_digest,
-                "CreatedAt": r.created_ns,
-                "Size": r.size,
-                "SourceType": "" if r.source == Source.BUILT else str(r.source),
-                "BaseImagePulled": False,
-                "Rebuilt": r.rebuilt,
-                "BuildTime": build_time,
-            }],
-        }
-    return json.dumps({"Images": images, "ImagesByPlatform": {}}, indent="\t") + "\n"
+def _stage(r: ImageRecord, name: str) -> dict[str, object]:
+    build_time = f"{r.seconds:.2f}" if r.rebuilt else "0.00"
+    return {
+        "Name": name,
+        "DockerImageName": r.image_name,
+        "DockerTag": r.tag,
+        "DockerImageID": r.image_id,
+        "DockerImageDigest": r.image_digest,
+        "CreatedAt": r.created_ns,
+        "Size": r.size,
+        "SourceType": "" if r.source == Source.BUILT else str(r.source),
+        "BaseImagePulled": False,
+        "Rebuilt": r.rebuilt,
+        "BuildTime": build_time,
+    }
+
+
+def _image(r: ImageRecord) -> dict[str, object]:
+    """werf's record of an image; of a manifest list, what werf writes then: the list's tag
+    and digest, every platform's stages named "<stage> (<platform>)", the build times
+    summed, rebuilt if any platform was."""
+    stages = [_stage(p, f"dockerfile ({p.platform})") for p in r.platforms] \
+        if r.platforms else [_stage(r, "dockerfile")]
+    rebuilt = any(p.rebuilt for p in r.platforms) if r.platforms else r.rebuilt
+    seconds = sum(p.seconds for p in r.platforms if p.rebuilt) if r.platforms else \
+        (r.seconds if r.rebuilt else 0.0)
+    return {
+        "WerfImageName": r.name,
+        "DockerRepo": r.repo,
+        "DockerTag": r.tag,
+        "DockerImageID": r.image_id,
+        "DockerImageDigest": r.image_digest,
+        "DockerImageName": r.image_name,
+        "TargetPlatform": r.platform,
+        "Rebuilt": rebuilt,
+        "Final": r.final,
+        "Size": r.size,
+        "BuildTime": f"{seconds:.2f}",
+        "Stages": stages,
+    }
+
+
+def to_json(records: Sequence[ImageRecord], by_platform: bool = False) -> str:
+    """``Images``: each image, a manifest list for one with several platforms;
+    ``ImagesByPlatform`` (werf fills it when WERF_ENABLE_REPORT_BY_PLATFORM is set): each
+    platform's build of those."""
+    images = {r.name: _image(r) for r in records}
+    platforms = {r.name: {p.platform: _image(p) for p in r.platforms}
+                 for r in records if r.platforms and by_platform}
+    return json.dumps({"Images": images, "ImagesByPlatform": platforms}, indent="\t") + "\n"
 
 
 def env_name(image: str) -> str:
@@ -96,9 +119,9 @@ def check_writable(path: Path) -> None:
                          "(or WERF_BUILD_REPORT_PATH), or fix the directory's permissions")
 
 
-def write(path: Path, records: Sequence[ImageRecord]) -> None:
+def write(path: Path, records: Sequence[ImageRecord], by_platform: bool = False) -> None:
     """Write atomically: a reader never sees half a report, and a failure leaves no file."""
-    text = to_env(records) if path.suffix == ".env" else to_json(records)
+    text = to_env(records) if path.suffix == ".env" else to_json(records, by_platform)
     tmp = ""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

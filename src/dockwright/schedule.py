@@ -15,7 +15,7 @@ import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from dockwright import plan, run
+from dockwright import manifests, plan, run
 from dockwright.build import build_one
 from dockwright.config.model import Image
 from dockwright.errors import DockwrightError, Exit, Interrupted, StageMissing, Terminated
@@ -31,6 +31,7 @@ class Outcome:
     failed: dict[str, DockwrightError] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # image -> the failure it waits on
     missing: list[str] = field(default_factory=list)  # --require-built-images
+    lists: list[Result] = field(default_factory=list)  # images with several platforms
 
     @property
     def ok(self) -> bool:
@@ -39,7 +40,9 @@ class Outcome:
 
 def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = True,
               limit: int = 5) -> Outcome:
-    images = plan.order(session.project, only)
+    """Every image (an image with several platforms once per platform, then its manifest
+    list), each in ``Outcome.results`` under its ``Image.key``."""
+    images = plan.targets(session.project, plan.order(session.project, only))
     if session.source is not None:  # every uncommitted file the build reads, in one error
         session.source.check([*session.config_needs, *(
             need for image in images for need in plan.source_needs(
@@ -47,14 +50,36 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     for image in images:  # bad input anywhere builds nothing
         plan.validate(session.project, image, session.dockerfile(image), session.walks,
                       session.hashes(image.context_dir), session.setup.buildah)
-    check_custom_tags(images, session.publish.custom_tags)
+    check_custom_tags([i for i in images if not i.variant] + _lists(images),
+                      session.publish.custom_tags)
+    manifests.check_local(session, _lists(images))
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:
             registry.tags()  # once per build, before anything is built: unreachable stops here
     for image in images:
         session.reporter.state(image.label, State.WAITING)
     with session.engine.scratch():
-        return _build_all(session, images, parallel, limit)
+        outcome = _build_all(session, images, parallel, limit)
+        if not outcome.ok:
+            return outcome
+        by_image: dict[str, list[Result]] = {}
+        for r in outcome.results:
+            if r.platform:
+                by_image.setdefault(r.name, []).append(r)
+        for image in images:
+            results = by_image.pop(image.name, None)
+            if results is not None:
+                outcome.lists.append(manifests.make(session, image, results))
+        return outcome
+
+
+def _lists(images: list[Image]) -> list[Image]:
+    """Each image built for several platforms, once (its first platform's build)."""
+    seen: dict[str, Image] = {}
+    for i in images:
+        if i.variant:
+            seen.setdefault(i.name, i)
+    return list(seen.values())
 
 
 def _build_all(session: Session, images: list[Image], parallel: bool, limit: int) -> Outcome:
@@ -119,9 +144,9 @@ def _schedule(session: Session, images: list[Image], limit: int,
             if blocked:
                 pending.remove(image)
                 if any(d in outcome.missing for d in blocked):
-                    outcome.missing.append(image.name)
+                    outcome.missing.append(image.key)
                 else:
-                    outcome.skipped[image.name] = blocked[0]
+                    outcome.skipped[image.key] = blocked[0]
                     session.reporter.state(image.label, State.SKIPPED,
                                            f"'{blocked[0]}' did not build")
                 continue
@@ -136,14 +161,14 @@ def _schedule(session: Session, images: list[Image], limit: int,
             try:
                 result = future.result()
             except StageMissing:
-                outcome.missing.append(image.name)
+                outcome.missing.append(image.key)
                 continue
             except DockwrightError as exc:
-                outcome.failed[image.name] = exc
+                outcome.failed[image.key] = exc
                 session.reporter.state(image.label, State.FAILED, exc.message)
                 continue
-            done[image.name] = result
-            session.results[image.name] = result
+            done[image.key] = result
+            session.results[image.key] = result
             if result.rebuilt:
                 session.reporter.state(image.label, State.DONE,
                                        f"built in {result.seconds:.1f} s")
@@ -153,5 +178,5 @@ def _schedule(session: Session, images: list[Image], limit: int,
                                        else "locally")
     settle(session, list(done))  # one wait for every stage stored in the registry
     # settled results are in session.results (those settled earlier, for a dependent, too)
-    outcome.results = [session.results[i.name] for i in images if i.name in done]
+    outcome.results = [session.results[i.key] for i in images if i.key in done]
     return outcome

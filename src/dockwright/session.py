@@ -54,6 +54,13 @@ class Result:
     source: Source = Source.LOCAL
     image_digest: str = ""  # registry manifest digest, when in a registry
     final_reference: str = ""  # in --final-repo, when given
+    platform: str = ""  # one platform's build of an image with several
+    platforms: tuple[Result, ...] = ()  # a manifest list: its platforms' builds
+
+    @property
+    def key(self) -> str:
+        """As ``Image.key``: the image, or the image on one platform."""
+        return f"{self.name}@{self.platform}" if self.platform else self.name
 
     @property
     def repo(self) -> str:

@@ -78,6 +78,8 @@ class FakeEngine:
         self.pulled: list[str] = []
         self.pushed: list[str] = []  # destinations, "repo:tag"
         self.tagged: list[str] = []
+        self.lists: dict[str, list[str]] = {}  # manifest lists: name -> images added
+        self.pushed_lists: dict[str, list[str]] = {}  # destination -> images
 
     @property
     def store(self) -> StoreOptions:
@@ -150,6 +152,33 @@ class FakeEngine:
         self.tagged += tags
         return _ok()
 
+    def manifest_create(self, name: str) -> run.Result:
+        if name in self.lists:
+            return _failed(f"{name}: image name is already in use")
+        self.lists[name] = []
+        return _ok()
+
+    def manifest_add(self, name: str, image: str, tls_verify: bool = True) -> run.Result:
+        self.lists.setdefault(name, []).append(image)
+        return _ok()
+
+    def manifest_push(self, name: str, dest: str, digestfile: Path,
+                      tls_verify: bool = True) -> run.Result:
+        digestfile.write_text("sha256:" + "f" * 64)
+        self.pushed_lists[dest] = list(self.lists[name])
+        return _ok()
+
+    def publish_list(self, instances: Sequence[str], dest: str, digestfile: Path,
+                     tls_verify: bool = True) -> run.Result:
+        digestfile.write_text("sha256:" + "e" * 64)
+        self.pushed_lists[dest] = list(instances)
+        return _ok()
+
+    def manifest_inspect(self, name: str) -> run.Result:
+        if name not in self.lists:
+            return _failed(f"{name}: image not known")
+        return _ok(json.dumps({"manifests": [{"digest": i} for i in self.lists[name]]}))
+
     def inspect(self, ref: str) -> run.Result:
         found = self._find(ref)
         if found is None:
@@ -180,7 +209,7 @@ class FakeEngine:
         return _ok(manifest) if manifest is not None else _failed("manifest unknown")
 
     def copy(self, src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
-             preserve_digests: bool = False) -> run.Result:
+             preserve_digests: bool = False, every_platform: bool = False) -> run.Result:
         manifest = self.registries.read(src)
         if manifest is None:
             return _failed(f"{src}: manifest unknown")

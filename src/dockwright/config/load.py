@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+from dockwright import platforms
 from dockwright.config.model import (
     IMPORT_TYPES,
     Dependency,
@@ -289,7 +290,7 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
         if "cacheVersion" in build:
             cache_version = doc.string(build["cacheVersion"], "cacheVersion", allow_number=True)
         if "platform" in build:
-            platform = doc.strings(build["platform"], "platform")
+            platform = _platforms(doc, build["platform"])
         if "staged" in build:
             build_staged = doc.boolean(build["staged"], "staged")
         if "imageSpec" in build:
@@ -635,7 +636,7 @@ def _image(doc: _Doc, node: Node, f: dict[str, Node], name: str, project_dir: Pa
         context_add_files=add_files,
         dependencies=dependencies,
         final=doc.boolean(f["final"], "final") if "final" in f else True,
-        platform=doc.strings(f["platform"], "platform") if "platform" in f else (),
+        platform=_platforms(doc, f["platform"]) if "platform" in f else (),
         cache_version=doc.string(f["cacheVersion"], "cacheVersion", allow_number=True)
         if "cacheVersion" in f else None,
         staged=doc.boolean(f["staged"], "staged") if "staged" in f else build_staged,
@@ -692,3 +693,8 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
             if found:
                 return found
     return None
+
+
+def _platforms(doc: _Doc, node: Node) -> tuple[str, ...]:
+    """``platform: [linux/amd64, linux/arm64]``, normalised; werf's error for a comma list."""
+    return platforms.parse_list(doc.strings(node, "platform"), doc.where(node), commas=False)

@@ -141,6 +141,9 @@ class Image:
     cache_version: str | None = None
     staged: bool = False
     image_spec: ImageSpec | None = None  # the image's merged with the meta section's
+    # the one platform of this build of an image that builds for several (plan.targets): each
+    # platform is a build of its own, and a manifest list joins them
+    variant: str = ""
 
     @property
     def args_dict(self) -> dict[str, str]:
@@ -148,8 +151,14 @@ class Image:
 
     @property
     def label(self) -> str:
-        """The name as logs show it: werf's "~" for the nameless image."""
-        return self.name or "~"
+        """The name as logs show it: werf's "~" for the nameless image, and the platform of
+        one platform's build."""
+        return f"{self.name or '~'} {self.variant}" if self.variant else self.name or "~"
+
+    @property
+    def key(self) -> str:
+        """What a build is known by in one run: the image, or the image on one platform."""
+        return f"{self.name}@{self.variant}" if self.variant else self.name
 
 
 @dataclass(frozen=True)

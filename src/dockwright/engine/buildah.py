@@ -98,6 +98,34 @@ def tag_argv(store: StoreOptions, image: str, *tags: str) -> list[str]:
     return buildah_argv(store, "tag", image, *tags)
 
 
+def manifest_create_argv(store: StoreOptions, name: str) -> list[str]:
+    """An empty manifest list ``name`` in the store."""
+    return buildah_argv(store, "manifest", "create", name)
+
+
+def manifest_add_argv(store: StoreOptions, name: str, image: str,
+                      tls_verify: bool = True) -> list[str]:
+    """Add ``image`` (a local image, or ``docker://...``) to the list ``name``; its platform
+    is read from its configuration."""
+    argv = ["manifest", "add"]
+    if not tls_verify:
+        argv.append("--tls-verify=false")
+    return buildah_argv(store, *argv, name, image)
+
+
+def manifest_push_argv(store: StoreOptions, name: str, dest: str, digestfile: Path,
+                       tls_verify: bool = True) -> list[str]:
+    """Push the list ``name`` and every image it names to ``dest`` (``docker://...``)."""
+    argv = ["manifest", "push", "--all", "--quiet", "--digestfile", str(digestfile)]
+    if not tls_verify:
+        argv.append("--tls-verify=false")
+    return buildah_argv(store, *argv, name, dest)
+
+
+def manifest_inspect_argv(store: StoreOptions, name: str) -> list[str]:
+    return buildah_argv(store, "manifest", "inspect", name)
+
+
 def inspect_argv(store: StoreOptions, ref: str) -> list[str]:
     return buildah_argv(store, "inspect", "--type", "image", ref)
 
@@ -314,6 +342,34 @@ class BuildahEngine:
     def tag(self, image: str, *tags: str) -> run.Result:
         return self._run(tag_argv(self.store, image, *tags))
 
+    def manifest_create(self, name: str) -> run.Result:
+        return self._run(manifest_create_argv(self.store, name))
+
+    def manifest_add(self, name: str, image: str, tls_verify: bool = True) -> run.Result:
+        return self._run(manifest_add_argv(self.store, name, image, tls_verify))
+
+    def manifest_push(self, name: str, dest: str, digestfile: Path,
+                      tls_verify: bool = True) -> run.Result:
+        return self._run(manifest_push_argv(self.store, name, dest, digestfile, tls_verify))
+
+    def manifest_inspect(self, name: str) -> run.Result:
+        return self._run(manifest_inspect_argv(self.store, name))
+
+    def publish_list(self, instances: Sequence[str], dest: str, digestfile: Path,
+                     tls_verify: bool = True) -> run.Result:
+        """A manifest list of ``instances`` (``docker://...``, in a registry) pushed to
+        ``dest``, made in a store of its own and left nowhere: Buildah 1.28 cannot even list
+        a store that holds a manifest list."""
+        with tempfile.TemporaryDirectory(prefix="dockwright-list-") as tmp:
+            store = StoreOptions(Path(tmp) / "root", Path(tmp) / "run", "vfs")
+            name = "localhost/dockwright-list:new"
+            for argv in (manifest_create_argv(store, name),
+                         *(manifest_add_argv(store, name, i, tls_verify) for i in instances)):
+                made = self._run(argv)
+                if not made.ok:
+                    return made
+            return self._run(manifest_push_argv(store, name, dest, digestfile, tls_verify))
+
     def inspect(self, ref: str) -> run.Result:
         return self._run(inspect_argv(self.store, ref))
 
@@ -350,9 +406,9 @@ class BuildahEngine:
         return self._run(skopeo.inspect_raw_argv(ref, tls_verify))
 
     def copy(self, src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
-             preserve_digests: bool = False) -> run.Result:
+             preserve_digests: bool = False, every_platform: bool = False) -> run.Result:
         return self._run(skopeo.copy_argv(src, dest, src_tls_verify, dest_tls_verify,
-                                          preserve_digests))
+                                          preserve_digests, every_platform))
 
     def inspect_remote(self, ref: str, tls_verify: bool) -> run.Result:
         return self._run(skopeo.inspect_argv(ref, tls_verify))

@@ -32,10 +32,13 @@ def delete_argv(ref: str, tls_verify: bool) -> list[str]:
 
 
 def copy_argv(src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
-              preserve_digests: bool = False) -> list[str]:
+              preserve_digests: bool = False, every_platform: bool = False) -> list[str]:
     """Copy between two image references given with their transports (``docker://...``,
-    ``dir:...``); ``preserve_digests`` refuses any change to the manifest."""
+    ``dir:...``); ``preserve_digests`` refuses any change to the manifest;
+    ``every_platform``: a manifest list with all its images (else skopeo copies one)."""
     argv = ["skopeo", "copy", "--quiet", "--retry-times", "0"]
+    if every_platform:
+        argv.append("--all")
     if preserve_digests:
         argv.append("--preserve-digests")
     if not src_tls_verify:

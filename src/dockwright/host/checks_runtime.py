@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dockwright import platforms
 from dockwright.engine.buildah import parse_version
-from dockwright.host.checks import Check, Status
+from dockwright.host.checks import Check, Status, host_side
 from dockwright.host.probes import Prober
 from dockwright.host.view import HostView
 
@@ -137,3 +138,55 @@ def check_network(view: HostView, prober: Prober, isolation: str, runtime: str |
     return Check("network", Status.FAIL,
                  f"a private network for RUN steps does not work here ({probe.detail})",
                  tuple(fixes))
+
+
+BINFMT = "/proc/sys/fs/binfmt_misc"
+INSTALL_QEMU = "sudo apt-get install -y qemu-user-static binfmt-support"
+
+
+def check_emulation(view: HostView, wanted: tuple[str, ...]) -> Check:
+    """Each platform asked for that this machine does not run natively has a binfmt_misc
+    handler: registered, enabled, with the F flag (the interpreter is opened when it is
+    registered, so it works in the chroot or user namespace of a RUN step, where its path
+    does not exist), and its interpreter present."""
+    native = platforms.host()
+    foreign = [p for p in wanted if platforms.parse(p).arch != native.arch]
+    if not foreign:
+        return Check("emulation", Status.SKIP, "no platform asked for needs emulation"
+                     + (f" ({', '.join(wanted)})" if wanted else ""))
+    if not view.exists(f"{BINFMT}/status"):
+        return Check("emulation", Status.FAIL,
+                     f"{', '.join(foreign)} need emulation, and binfmt_misc is not mounted at "
+                     f"{BINFMT}: RUN steps for them fail ('exec format error')",
+                     host_side(view, (f"sudo mount -t binfmt_misc binfmt_misc {BINFMT}",
+                                      INSTALL_QEMU)))
+    problems: list[str] = []
+    fixes: list[str] = []
+    for p in foreign:
+        arch = platforms.parse(p).arch
+        qemu = platforms.QEMU.get(arch, arch)
+        entry = view.read(f"{BINFMT}/qemu-{qemu}")
+        if entry is None:
+            problems.append(f"{p}: no handler qemu-{qemu} is registered")
+            fixes += [INSTALL_QEMU, f"sudo update-binfmts --enable qemu-{qemu}"]
+            continue
+        fields = {key: value for key, _, value in (x.partition(" ")
+                                                   for x in entry.splitlines())}
+        interpreter = fields.get("interpreter", "").strip()
+        flags = fields.get("flags:", "").strip()
+        if "enabled" not in fields:
+            problems.append(f"{p}: the handler qemu-{qemu} is disabled")
+            fixes.append(f"sudo update-binfmts --enable qemu-{qemu}")
+        elif "F" not in flags:
+            problems.append(f"{p}: the handler qemu-{qemu} lacks the F flag (flags: "
+                            f"{flags or 'none'}), so its interpreter {interpreter} is not "
+                            "found inside a RUN step's root")
+            fixes.append(f"{INSTALL_QEMU}  # qemu-user-static registers with F")
+        elif interpreter and not view.exists(interpreter):
+            problems.append(f"{p}: the interpreter {interpreter} of qemu-{qemu} is missing")
+            fixes.append(INSTALL_QEMU)
+    if problems:
+        return Check("emulation", Status.FAIL, "; ".join(problems),
+                     host_side(view, tuple(dict.fromkeys(fixes))))
+    return Check("emulation", Status.OK,
+                 f"{', '.join(foreign)} run through binfmt_misc (qemu-user, F flag)")

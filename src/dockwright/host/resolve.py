@@ -99,6 +99,7 @@ class Asked:
     driver: Driver = Driver.AUTO
     storage_root: str | None = None
     network: Network = Network.PRIVATE
+    platforms: tuple[str, ...] = ()  # what the images build for (emulation is checked)
 
     @classmethod
     def parse(cls, mode: str | None = None, driver: str | None = None,
@@ -181,7 +182,8 @@ def resolve(view: HostView, prober: Prober, asked: Asked,
         raise _host_error("", [store_check], f"use WERF_BUILDAH_STORAGE_DRIVER={existing}, or give "
                           "another store with --storage-root DIR, or empty this one")
     done = [store_check, *gate_checks(view, prober, wanted_driver, graph_root, run_root,
-                                not storage_root)]
+                                not storage_root),
+            checks_runtime.check_emulation(view, asked.platforms)]
     failed = [c for c in done if c.failed]
     if failed:
         raise _host_error(f"{who} cannot build here", failed)

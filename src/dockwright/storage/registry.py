@@ -257,10 +257,13 @@ class RegistryStages:
         return call(lambda: self.engine.pull(ref, self.tls_verify), f"pulling {ref}",
                     self.retry, self.log)
 
-    def copy_to(self, source: RegistryStages, ref: str, tag: str, what: str) -> None:
-        """Copy ``ref`` (in ``source``) to ``<repo>:<tag>``, registry to registry."""
+    def copy_to(self, source: RegistryStages, ref: str, tag: str, what: str,
+                every_platform: bool = False) -> None:
+        """Copy ``ref`` (in ``source``) to ``<repo>:<tag>``, registry to registry
+        (``every_platform``: a manifest list, with every image it names)."""
         copied = call(lambda: self.engine.copy(f"docker://{ref}", f"docker://{self.repo}:{tag}",
-                                               source.tls_verify, self.tls_verify),
+                                               source.tls_verify, self.tls_verify,
+                                               every_platform=every_platform),
                       what, self.retry, self.log)
         if not copied.ok:
             raise failure(f"copying {ref} to {self.repo}:{tag}", copied, self.repo)
@@ -295,6 +298,10 @@ class RegistryStages:
 
     def manifest_digest(self, tag: str) -> str:
         return "sha256:" + hashlib.sha256(self.manifest(tag).encode()).hexdigest()
+
+    def find_tag(self, tag: str) -> bool:
+        """Is ``tag`` in the listing (a manifest list's, which never changes content)?"""
+        return tag in self.tags()
 
     def forget(self, tag: str) -> None:
         """``tag`` was deleted since the listing."""
