@@ -9,9 +9,10 @@ BIN := $(VENV)/bin
 APT_PACKAGES := buildah runc crun fuse-overlayfs uidmap slirp4netns skopeo docker-registry \
 	busybox-static libcap2-bin util-linux apache2-utils openssl python3-venv procps
 # The tests also need Go and sprig, to render werf.yaml templates with the real thing, and
-# podman and debootstrap, to run dockwright's own image (make image) as CI runners do
+# podman and debootstrap, to run dockwright's own image (make image) as CI runners do, and
+# QEMU (qemu-user-static, registered by binfmt-support) to build for arm64 here
 TEST_APT_PACKAGES := golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev \
-	podman debootstrap
+	podman debootstrap qemu-user-static binfmt-support
 EXAMPLE := examples/hello
 
 .PHONY: run test unit integration lint deps test-deps venv example-rootfs bench docs clean image

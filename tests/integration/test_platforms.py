@@ -1,0 +1,182 @@
+"""Several platforms, for real: amd64 natively and arm64 through QEMU (binfmt_misc, Debian's
+qemu-user-static), FROM scratch with each platform's own busybox-static, and a real registry
+server for the manifest list."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dockwright import platforms
+from dockwright.engine.buildah import parse_version
+from dockwright.errors import Exit
+from tests.integration.conftest import SHARED, Builder, busybox_rootfs
+from tests.integration.registry import Registry
+from tests.integration.test_build import outcome
+
+ARGS = ("--storage-driver", "vfs", "--buildah-mode", "native-chroot")
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+TWO = "linux/amd64,linux/arm64"
+DOCKERFILE = """FROM --platform=$BUILDPLATFORM scratch AS tools
+COPY rootfs-amd64/ /
+ARG TARGETARCH
+ARG TARGETPLATFORM
+RUN ["/bin/busybox", "sh", "-c", "echo $TARGETPLATFORM $TARGETARCH > /target; \\
+     /bin/busybox uname -m > /built-on"]
+FROM scratch
+ARG TARGETARCH
+COPY rootfs-${TARGETARCH}/ /
+COPY --from=tools /target /built-on /
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /runs-on"]
+"""
+
+
+@pytest.fixture(scope="session")
+def arm64_busybox() -> Path:
+    """Debian's arm64 busybox-static, and QEMU registered to run it (as make test-deps
+    installs it: qemu-user-static and binfmt-support)."""
+    if platforms.host().arch != "amd64":
+        pytest.fail("these tests build arm64 on an amd64 host")
+    if not (BINFMT / "status").exists():
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
+    if not (BINFMT / "qemu-aarch64").exists():
+        subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"], check=True)
+    assert "flags: PF" in (BINFMT / "qemu-aarch64").read_text() or \
+        "F" in (BINFMT / "qemu-aarch64").read_text().split("flags:")[1].split()[0]
+    out = SHARED / "arm64" / "busybox"
+    if not out.exists():
+        work = SHARED / "arm64"
+        work.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg", "--add-architecture", "arm64"], check=True)
+        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "download", "-q", "busybox-static:arm64"], cwd=work,
+                       check=True, capture_output=True)
+        deb = next(work.glob("busybox-static_*_arm64.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "x")], check=True)
+        (work / "x" / "bin" / "busybox").rename(out)
+    return out
+
+
+def project(root: Path, busybox: Path, platform: str = "") -> Path:
+    root.mkdir(parents=True)
+    busybox_rootfs(root / "rootfs-amd64")
+    (root / "rootfs-arm64" / "bin").mkdir(parents=True)
+    (root / "rootfs-arm64" / "bin" / "busybox").write_bytes(busybox.read_bytes())
+    (root / "rootfs-arm64" / "bin" / "busybox").chmod(0o755)
+    (root / "Dockerfile").write_text(DOCKERFILE)
+    extra = f"platform: [{platform}]\n" if platform else ""
+    (root / "werf.yaml").write_text("configVersion: 1\nproject: plat\n---\nimage: app\n"
+                                    f"dockerfile: Dockerfile\n{extra}")
+    return root
+
+
+def inside(builder: Builder, ref: str) -> str:
+    return builder.run_in_image(ref, "/bin/busybox", "cat", "/target", "/built-on", "/runs-on",
+                                driver="vfs")
+
+
+def test_two_platforms_one_manifest_list(root_builder: Builder, registry: Registry,
+                                         arm64_busybox: Path, tmp_path: Path) -> None:
+    """Each platform is built, by its own digest, in parallel; the list joins them in the
+    registry; the second build reuses all; one platform alone reuses its stage."""
+    p = project(tmp_path / "p", arm64_busybox, "linux/amd64, linux/arm64")
+    repo = f"{registry.host}/plat"
+    first = root_builder.build(p, *ARGS, "--repo", repo, "--save-build-report",
+                               extra_env={"WERF_ENABLE_REPORT_BY_PLATFORM": "1"})
+    rows = outcome(first.out)
+    assert set(rows) == {"app@linux/amd64", "app@linux/arm64", "app"}
+    assert {state for _, state in rows.values()} == {"built"}
+    amd, arm, listed = (rows[k][0] for k in ("app@linux/amd64", "app@linux/arm64", "app"))
+    assert amd.split(":")[-1].split("-")[0] != arm.split(":")[-1].split("-")[0]  # own digests
+    tag = listed.rsplit(":", 1)[1]
+    assert len(tag) == 56 and tag in registry.tags("plat")
+    index = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{listed}"],
+        check=True, capture_output=True, text=True).stdout)
+    assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == \
+        ["amd64", "arm64"]
+    # arm64 ran under QEMU; its build stage ran natively (FROM --platform=$BUILDPLATFORM)
+    local = root_builder.stage_tags("plat", "vfs")  # tagged when built, stamped when pushed
+
+    def built(ref: str) -> str:
+        digest = ref.rsplit(":", 1)[1].split("-")[0]
+        return next(t for t in local if t.startswith(f"localhost/plat:{digest}-"))
+    assert inside(root_builder, built(arm)).split() == ["linux/arm64", "arm64", "x86_64",
+                                                        "aarch64"]
+    assert inside(root_builder, built(amd)).split() == ["linux/amd64", "amd64", "x86_64",
+                                                        "x86_64"]
+    report = json.loads((p / ".werf-build-report.json").read_text())
+    app = report["Images"]["app"]
+    assert (app["DockerTag"], app["TargetPlatform"], app["Rebuilt"]) == (tag, "", True)
+    assert {s["Name"] for s in app["Stages"]} == {"dockerfile (linux/amd64)",
+                                                  "dockerfile (linux/arm64)"}
+    assert set(report["ImagesByPlatform"]["app"]) == {"linux/amd64", "linux/arm64"}
+
+    again = outcome(root_builder.build(p, *ARGS, "--repo", repo).out)
+    assert {state for _, state in again.values()} == {"reused"}
+    assert again["app"][0] == listed
+    alone = outcome(root_builder.build(p, *ARGS, "--repo", repo, "--platform",
+                                       "linux/arm64").out)
+    assert alone == {"app": (arm, "reused")}  # the platform's stage, reused on its own
+
+
+def test_a_local_list_needs_a_buildah_that_lists_it(root_builder: Builder,
+                                                    arm64_busybox: Path,
+                                                    tmp_path: Path) -> None:
+    p = project(tmp_path / "p", arm64_busybox)
+    version = parse_version(root_builder.buildah("--version").out) or (0, 0)
+    r = root_builder.build(p, *ARGS, "--platform", TWO, check=False)
+    if version < (1, 39):  # Debian 12: refused before anything is built
+        assert r.code == Exit.BAD_INPUT, r.err
+        assert "cannot list afterwards" in r.err and "hint: give --repo" in r.err
+        assert root_builder.stage_tags("plat", "vfs") == set()
+        return
+    assert r.code == 0, r.err  # Debian 13: kept in local storage
+    listed = outcome(r.out)["app"][0]
+    inspected = json.loads(root_builder.buildah("manifest", "inspect", listed,
+                                                driver="vfs").out)
+    assert sorted(m["platform"]["architecture"] for m in inspected["manifests"]) == \
+        ["amd64", "arm64"]
+    assert root_builder.buildah("images", driver="vfs").code == 0
+    again = outcome(root_builder.build(p, *ARGS, "--platform", TWO).out)
+    assert again["app"] == (listed, "reused")
+
+
+@pytest.mark.parametrize(("where", "value", "says"), [
+    ("cli", "linux/arm65", "--platform: unknown architecture 'arm65'"),
+    ("werf.yaml", '"linux/amd64,linux/arm64"', "specify multiple platforms using yaml array"),
+    ("werf.yaml", "solaris/amd64", "unknown operating system 'solaris'"),
+])
+def test_a_bad_platform_builds_nothing(root_builder: Builder, arm64_busybox: Path,
+                                       tmp_path: Path, where: str, value: str,
+                                       says: str) -> None:
+    p = project(tmp_path / "p", arm64_busybox, value if where == "werf.yaml" else "")
+    extra = ("--platform", value) if where == "cli" else ()
+    r = root_builder.build(p, *ARGS, *extra, check=False)
+    assert r.code == Exit.BAD_INPUT and says in r.err, r.err
+    assert "hint:" in r.err and "Traceback" not in r.err
+    if where == "werf.yaml":
+        assert "error: werf.yaml:6: " in r.err  # the line of the platform
+    assert root_builder.stage_tags("plat", "vfs") == set()
+
+
+def test_missing_emulation_stops_before_building(root_builder: Builder, registry: Registry,
+                                                 arm64_busybox: Path, tmp_path: Path) -> None:
+    """The handler disabled on the real host (restored after): the build stops, exit 3,
+    naming the platform, and builds nothing, not even the platform that could run."""
+    p = project(tmp_path / "p", arm64_busybox)
+    handler = BINFMT / "qemu-aarch64"
+    handler.write_text("0")
+    try:
+        r = root_builder.build(p, *ARGS, "--platform", TWO, "--repo",
+                               f"{registry.host}/plat", check=False)
+    finally:
+        handler.write_text("1")
+    assert r.code == Exit.HOST_NOT_READY, r.err
+    assert "[emulation] linux/arm64: the handler qemu-aarch64 is disabled" in r.err
+    assert "update-binfmts --enable qemu-aarch64" in r.err
+    assert root_builder.stage_tags("plat", "vfs") == set()
+    assert "enabled" in handler.read_text()
