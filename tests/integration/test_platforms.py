@@ -180,3 +180,47 @@ def test_missing_emulation_stops_before_building(root_builder: Builder, registry
     assert "update-binfmts --enable qemu-aarch64" in r.err
     assert root_builder.stage_tags("plat", "vfs") == set()
     assert "enabled" in handler.read_text()
+
+
+def test_each_platform_builds_on_its_own_base(root_builder: Builder, registry: Registry,
+                                              arm64_busybox: Path, tmp_path: Path) -> None:
+    """FROM a multi-platform base in a registry: each platform's build starts from that
+    platform's image of it (pulled by digest: no tag moves under a parallel build); a base
+    without the platform asked for stops the build, naming what it has."""
+    base = project(tmp_path / "base", arm64_busybox, "linux/amd64, linux/arm64")
+    repo = f"{registry.host}/plat"
+    listed = outcome(root_builder.build(base, *ARGS, "--repo", repo).out)["app"][0]
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text(
+        f"FROM {listed}\n"
+        'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox cp /runs-on /base-ran-on; '
+        '/bin/busybox uname -m > /app-runs-on"]\n')
+    (app / "werf.yaml").write_text("configVersion: 1\nproject: platapp\n---\nimage: app\n"
+                                   "dockerfile: Dockerfile\n"
+                                   "platform: [linux/amd64, linux/arm64]\n")
+    other = Builder("root", tmp_path / "store-2", root_builder.env)  # another machine
+    try:
+        rows = outcome(other.build(app, *ARGS, "--repo", f"{registry.host}/platapp").out)
+        arm = rows["app@linux/arm64"][0]
+        pulled = json.loads(subprocess.run(
+            ["skopeo", "inspect", "--tls-verify=false", f"docker://{arm}"],
+            check=True, capture_output=True, text=True).stdout)
+        assert pulled["Architecture"] == "arm64"
+        tags = other.stage_tags("platapp", "vfs")
+        digest = arm.rsplit(":", 1)[1].split("-")[0]
+        local = next(t for t in tags if t.startswith(f"localhost/platapp:{digest}-"))
+        seen = other.run_in_image(local, "/bin/busybox", "cat", "/base-ran-on",
+                                  "/app-runs-on", driver="vfs").split()
+        assert seen == ["aarch64", "aarch64"]
+    finally:
+        other.cleanup()
+    single = outcome(root_builder.build(base, *ARGS, "--repo", repo, "--platform",
+                                        "linux/amd64").out)["app"][0]
+    (app / "Dockerfile").write_text(f"FROM {single}\nRUN [\"/bin/busybox\", \"true\"]\n")
+    refused = root_builder.build(app, *ARGS, "--repo", f"{registry.host}/platapp",
+                                 "--platform", "linux/arm64", check=False)
+    assert refused.code == Exit.BAD_INPUT, refused.err
+    assert f"base image '{single}' has no linux/arm64 image (it has: linux/amd64)" in \
+        refused.err
+    assert "STEP 1" not in refused.err

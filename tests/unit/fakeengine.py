@@ -208,6 +208,12 @@ class FakeEngine:
         manifest = self.registries.read(ref)
         return _ok(manifest) if manifest is not None else _failed("manifest unknown")
 
+    def inspect_remote(self, ref: str, tls_verify: bool) -> run.Result:
+        manifest = self.registries.read(ref)
+        name = ref.removeprefix("docker://").rsplit(":", 1)[0]
+        return _ok(json.dumps({"Name": name})) if manifest is not None else \
+            _failed("manifest unknown")
+
     def copy(self, src: str, dest: str, src_tls_verify: bool, dest_tls_verify: bool,
              preserve_digests: bool = False, every_platform: bool = False) -> run.Result:
         manifest = self.registries.read(src)
