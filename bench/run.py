@@ -797,6 +797,63 @@ def bench_cleanup(runs: int, projects: int = 20, builds: int = 5) -> dict[str, o
                                                 - statistics.median(xs_off2)), 1)}
 
 
+def bench_platforms(runs: int) -> dict[str, object]:
+    """4 images for linux/amd64 and linux/arm64 (through QEMU), to a loopback --repo: the
+    two-platform build against each platform alone (each run an empty store and an empty
+    repository), and the no-op rebuild of both against the no-op of one."""
+    from tests.integration.test_platforms import arm64_busybox_path
+
+    arm64 = arm64_busybox_path()
+    root = fresh(WORK / "platforms")
+    docs = ["configVersion: 1\nproject: plat4\n"]
+    for n in range(4):
+        rootfs(root / f"i{n}" / "rootfs-amd64")
+        (root / f"i{n}" / "rootfs-arm64" / "bin").mkdir(parents=True)
+        shutil.copy2(arm64, root / f"i{n}" / "rootfs-arm64" / "bin" / "busybox")
+        (root / f"i{n}" / "Dockerfile").write_text(
+            "FROM scratch\nARG TARGETARCH\nCOPY rootfs-${TARGETARCH}/ /\n"
+            f'RUN ["/bin/busybox", "sh", "-c", "for i in 1 2 3 4 5; do /bin/busybox md5sum '
+            f'/bin/busybox; done > /sums; echo {n}"]\n')
+        docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
+    (root / "werf.yaml").write_text("---\n".join(docs))
+    store = WORK / "plat-store"
+    _, clean = vfs_store(store)
+    reg = Registry(fresh(WORK / "registry-plat")).start()
+    counter = iter(range(10_000))
+    try:
+        def cold(platform: str) -> tuple[float, int]:
+            repo = f"{reg.host}/plat{next(counter)}"  # an empty repository each run
+            return timed(dockwright("build", "--storage-root", str(store), *CHROOT_VFS,
+                                    "--quiet", "--repo", repo, "--platform", platform),
+                         cwd=root, before=clean)
+
+        both, amd, arm = [], [], []
+        cold("linux/amd64,linux/arm64")  # warm-up
+        peak = 0
+        for _ in range(runs):
+            t, p = cold("linux/amd64,linux/arm64")
+            both.append(t)
+            peak = max(peak, p)
+            amd.append(cold("linux/amd64")[0])
+            arm.append(cold("linux/arm64")[0])
+        repo = f"{reg.host}/plat-noop"
+        noop = dockwright("build", "--storage-root", str(store), *CHROOT_VFS, "--quiet",
+                          "--repo", repo, "--platform")
+        clean()
+        sh([*noop, "linux/amd64,linux/arm64"], cwd=root)
+        xs, ys, _ = side_by_side(lambda: timed([*noop, "linux/amd64,linux/arm64"], cwd=root),
+                                 lambda: timed([*noop, "linux/amd64"], cwd=root), runs)
+    finally:
+        reg.stop()
+    alone = statistics.median(amd) + statistics.median(arm)
+    return {"two_platforms_s": stats(both), "amd64_alone_s": stats(amd),
+            "arm64_alone_s": stats(arm),
+            "ratio_to_both_alone": round(statistics.median(both) / alone, 3),
+            "noop_two_platforms_s": stats(xs), "noop_one_platform_s": stats(ys),
+            "noop_ratio": round(statistics.median(xs) / statistics.median(ys), 3),
+            "goal_noop_ratio": 1.2, "peak_rss_mb": round(peak / 1024, 1)}
+
+
 # times one command from inside (a container), printing "<seconds> <exit code>"
 TIMER = ("import subprocess, sys, time\nt = time.perf_counter()\n"
          "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
@@ -927,6 +984,7 @@ def main() -> int:
         ("11_git_context", lambda: bench_git_context(args.runs, args.files, args.bytes)),
         ("12_host_cleanup", lambda: bench_cleanup(args.runs)),
         ("13_ci_image", lambda: bench_ci_image(args.runs)),
+        ("14_platforms", lambda: bench_platforms(args.runs)),
     ]
     for name, fn in todo:
         if args.only and not any(name.startswith(o) for o in args.only):

@@ -107,12 +107,12 @@ def _pinned(session: Session, ref: str, platform: str, found: LocalImage | None,
     with session._lock:
         if key in session.pinned:
             return session.pinned[key]
-    if found is None and pull and platform == str(platforms.host()):
-        # the host's own: Buildah pulls it (registries.conf's mirrors too); if it cannot,
-        # the registry is asked below, and its answer is the error
-        if session.engine.pull(ref, tls_verify_for(ref, ())).ok:
-            session.refresh()
-            found = buildah.find_local(session.images, ref)
+    # the host's own: Buildah pulls it (registries.conf's mirrors too); if it cannot, the
+    # registry is asked below, and its answer is the error
+    if found is None and pull and platform == str(platforms.host()) and \
+            session.engine.pull(ref, tls_verify_for(ref, ())).ok:
+        session.refresh()
+        found = buildah.find_local(session.images, ref)
     if found is not None and _platform_of(session, found.id) in (platform, None):
         image_id: str | None = found.id
     else:

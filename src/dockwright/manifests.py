@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from dockwright import run
@@ -71,18 +72,29 @@ def make(session: Session, image: Image, results: list[Result]) -> Result:
         where = registry.repo if registry is not None else session.local_repo
         platforms = ", ".join(sorted(r.platform for r in results))
         session.log(image.name or "~", f"made the manifest list {where}:{tag} of {platforms}")
-    if registry is not None:
-        digest = digest or registry.manifest_digest(tag)
-        reference = f"{registry.repo}:{tag}"
-    else:
-        reference = name
-    image_id = digest.removeprefix("sha256:") or _local_id(session, name)
+    # a list reused from the registry: its digest is read only for the report (with_digests)
+    reference = f"{registry.repo}:{tag}" if registry is not None else name
+    image_id = digest.removeprefix("sha256:") if registry is not None else \
+        _local_id(session, name)
     result = Result(image.name, reference, tag, image_id, tag,
                     any(r.rebuilt for r in results), image.final,
                     time.monotonic() - started + sum(r.seconds for r in results if r.rebuilt),
                     "", Source.REPO if reused and registry else Source.LOCAL if reused
                     else Source.BUILT, digest, platforms=tuple(results))
     return _publish_final(session, image, result)
+
+
+def with_digests(session: Session, lists: list[Result]) -> list[Result]:
+    """The lists reused from the registry with their digests (the report names them): one
+    read each, only when a report is written."""
+    registry = session.publish.repo
+    out = []
+    for r in lists:
+        if registry is not None and not r.image_digest:
+            digest = registry.manifest_digest(r.tag)
+            r = replace(r, image_digest=digest, image_id=digest.removeprefix("sha256:"))
+        out.append(r)
+    return out
 
 
 def _push(session: Session, instances: list[str], tag: str) -> str:

@@ -36,10 +36,14 @@ RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /runs-on"]
 
 @pytest.fixture(scope="session")
 def arm64_busybox() -> Path:
-    """Debian's arm64 busybox-static, and QEMU registered to run it (as make test-deps
-    installs it: qemu-user-static and binfmt-support)."""
     if platforms.host().arch != "amd64":
         pytest.fail("these tests build arm64 on an amd64 host")
+    return arm64_busybox_path()
+
+
+def arm64_busybox_path() -> Path:
+    """Debian's arm64 busybox-static, and QEMU registered to run it (as make test-deps
+    installs it: qemu-user-static and binfmt-support). The benchmark uses it too."""
     if not (BINFMT / "status").exists():
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=True)
     if not (BINFMT / "qemu-aarch64").exists():
