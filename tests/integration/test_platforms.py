@@ -228,3 +228,27 @@ def test_each_platform_builds_on_its_own_base(root_builder: Builder, registry: R
     assert f"base image '{single}' has no linux/arm64 image (it has: linux/amd64)" in \
         refused.err
     assert "STEP 1" not in refused.err
+
+
+def test_final_repo_custom_tags_and_required_images_name_the_list(
+        root_builder: Builder, registry: Registry, arm64_busybox: Path, tmp_path: Path) -> None:
+    p = project(tmp_path / "p", arm64_busybox, "linux/amd64, linux/arm64")
+    repo, final = f"{registry.host}/plat", f"{registry.host}/plat-final"
+    r = root_builder.build(p, *ARGS, "--repo", repo, "--final-repo", final,
+                           "--add-custom-tag", "%image%-multi")
+    listed, state = outcome(r.out)["app"]
+    tag = listed.rsplit(":", 1)[1]
+    assert state == "built" and listed == f"{final}:{tag}"  # the final reference is the list's
+    for ref in (f"{final}:{tag}", f"{final}:app-multi"):
+        index = json.loads(subprocess.run(
+            ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+            check=True, capture_output=True, text=True).stdout)
+        assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == \
+            ["amd64", "arm64"], ref
+    ok = root_builder.build(p, *ARGS, "--repo", repo, "--require-built-images")
+    assert outcome(ok.out)["app"][1] == "reused"
+    (p / "Dockerfile").write_text(DOCKERFILE + 'RUN ["/bin/busybox", "true"]\n')
+    missing = root_builder.build(p, *ARGS, "--repo", repo, "--require-built-images",
+                                 check=False)
+    assert missing.code == Exit.BUILD_FAILED, missing.err
+    assert "stages required: app@linux/amd64, app@linux/arm64 not built in" in missing.err
