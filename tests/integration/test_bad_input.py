@@ -139,11 +139,11 @@ CASES = [
          {"Dockerfile": "FROM scratch\nRUN --mount=type=bind,source=nothere,target=/x true\n"},
          "Dockerfile:2: RUN --mount source 'nothere' matches no file in the build context",
          "fix 'source='"),
-    Case("several platforms",
+    Case("unknown platform",
          {"werf.yaml": werf(APP, meta=f"configVersion: 1\nproject: {PROJECT}\nbuild:\n"
-                                      "  platform: [linux/amd64, linux/arm64]\n")},
-         "werf.yaml:6: image 'app': several platforms (linux/amd64, linux/arm64) are not "
-         "supported by dockwright yet", "one platform at a time"),
+                                      "  platform: [linux/amd64, linux/arm65]\n")},
+         "werf.yaml:4: unknown architecture 'arm65' in platform 'linux/arm65'",
+         "write OS/ARCH[/VARIANT]"),
     Case("unknown image on the command line", {},
          "no image 'nope' in werf.yaml", "images: app",
          args=("--storage-driver", "vfs", "nope")),
