@@ -60,7 +60,9 @@ def arm64_busybox_path() -> Path:
                        check=True, capture_output=True)
         deb = next(work.glob("busybox-static_*_arm64.deb"))
         subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "x")], check=True)
-        (work / "x" / "bin" / "busybox").rename(out)
+        # /bin on Debian 12, /usr/bin on Debian 13 (merged /usr)
+        next(p for p in (work / "x" / "bin" / "busybox", work / "x" / "usr" / "bin" /
+                         "busybox") if p.is_file()).rename(out)
     return out
 
 
