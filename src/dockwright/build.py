@@ -92,9 +92,7 @@ def _platform_of(session: Session, image_id: str) -> str | None:
         return None
     if not inspected.ok or not oci.get("architecture"):
         return None
-    return str(platforms.parse("/".join(x for x in (oci.get("os") or "linux",
-                                                      oci["architecture"],
-                                                      oci.get("variant") or "") if x)))
+    return platforms.from_parts(oci.get("os"), oci["architecture"], oci.get("variant"))
 
 
 def _pinned(session: Session, ref: str, platform: str, found: LocalImage | None,
@@ -145,15 +143,12 @@ def _pull_platform(session: Session, ref: str, platform: str,
         p = entry.get("platform") or {}
         if not p.get("architecture") or p.get("architecture") == "unknown":
             continue  # attestations
-        offered.append(str(platforms.parse("/".join(
-            x for x in (p.get("os") or "linux", p["architecture"], p.get("variant") or "")
-            if x))))
+        offered.append(platforms.from_parts(p.get("os"), p["architecture"], p.get("variant")))
         if offered[-1] == platform and not digest:
             digest = entry["digest"]
     if not document.get("manifests"):  # one image: it must be the platform's
         single = json.loads(named.stdout)
-        offered = [str(platforms.parse(f"{single.get('Os') or 'linux'}/"
-                                       f"{single.get('Architecture')}"))]
+        offered = [platforms.from_parts(single.get("Os"), str(single.get("Architecture")))]
         if offered[0] == platform:
             digest = "sha256:" + hashlib.sha256(raw.stdout.encode()).hexdigest()
     if not digest:
@@ -193,7 +188,7 @@ def image_inputs(session: Session, image: Image, pull: bool,
     parsed = session.dockerfile(image)
     imports = import_values(session, image)
     analysis = dockerfile.analyze(parsed, image.target, plan.analysis_args(image, imports))
-    ids = base_ids(session, analysis.bases, pull, _platform(image))
+    ids = base_ids(session, analysis.bases, pull, image.target_platform)
     return plan.inputs(session.project, image, imports, ids, parsed, session.walks,
                        session.hashes(image.context_dir), analysis, details)
 
@@ -472,12 +467,12 @@ def _step_plan(session: Session, image: Image, inputs: plan.Inputs,
     """The keys of ``image``'s steps and which of them are cached (``pull``: the base images
     and the cached steps from the registry are pulled, to build)."""
     cache = session.step_cache
-    bases = base_ids(session, inputs.analysis.bases, pull, _platform(image))
+    bases = base_ids(session, inputs.analysis.bases, pull, image.target_platform)
     chain = cache.chain(image, inputs.analysis, bases, session.walks,
                         session.hashes(image.context_dir))
     step_plan = cache.plan(image.label, chain, inputs.analysis, session.step_registry(image),
                            pull)
-    if _platform(image) is None:
+    if image.target_platform is None:
         return step_plan
     # a stage FROM a base image starts from that platform's image, by its ID
     prefixes = dict(step_plan.prefixes)
@@ -488,10 +483,6 @@ def _step_plan(session: Session, image: Image, inputs: plan.Inputs,
             prefixes[head.stage] = (0, base_id)
     return replace(step_plan, prefixes=prefixes)
 
-
-def _platform(image: Image) -> str | None:
-    """The platform a build targets, when werf.yaml or --platform names one."""
-    return image.platform[0] if len(image.platform) == 1 else None
 
 
 def step_lines(session: Session, image: Image, inputs: plan.Inputs) -> list[str]:

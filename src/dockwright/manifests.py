@@ -19,7 +19,7 @@ from dockwright import run
 from dockwright.config.model import Image
 from dockwright.engine import buildah
 from dockwright.errors import UsageError
-from dockwright.publish import custom_tag
+from dockwright.publish import publish_final
 from dockwright.report import Source
 from dockwright.session import Result, Session
 from dockwright.storage.registry import failure
@@ -54,6 +54,7 @@ def make(session: Session, image: Image, results: list[Result]) -> Result:
     """The manifest list of ``image``'s platform builds ``results``: reused when it exists,
     else made (and pushed to ``--repo``); then its final reference and custom tags."""
     started = time.monotonic()
+    image = replace(image, variant="")  # the image itself, not one of its platforms' builds
     tag = list_tag(results)
     engine, pub = session.engine, session.publish
     name = f"{session.local_repo}:{tag}"
@@ -71,7 +72,7 @@ def make(session: Session, image: Image, results: list[Result]) -> Result:
     if not reused:
         where = registry.repo if registry is not None else session.local_repo
         platforms = ", ".join(sorted(r.platform for r in results))
-        session.log(image.name or "~", f"made the manifest list {where}:{tag} of {platforms}")
+        session.log(image.label, f"made the manifest list {where}:{tag} of {platforms}")
     # a list reused from the registry: its digest is read only for the report (with_digests)
     reference = f"{registry.repo}:{tag}" if registry is not None else name
     image_id = digest.removeprefix("sha256:") if registry is not None else \
@@ -81,7 +82,7 @@ def make(session: Session, image: Image, results: list[Result]) -> Result:
                     time.monotonic() - started + sum(r.seconds for r in results if r.rebuilt),
                     "", Source.REPO if reused and registry else Source.LOCAL if reused
                     else Source.BUILT, digest, platforms=tuple(results))
-    return _publish_final(session, image, result)
+    return publish_final(session, image, result)
 
 
 def with_digests(session: Session, lists: list[Result]) -> list[Result]:
@@ -109,36 +110,6 @@ def _push(session: Session, instances: list[str], tag: str) -> str:
                           registry.repo)
         registry.added(tag)
         return digestfile.read_text().strip()
-
-
-def _publish_final(session: Session, image: Image, result: Result) -> Result:
-    """--final-repo and custom tags name the list (with every image in it)."""
-    pub = session.publish
-    if not image.final:
-        return result
-    tags = [custom_tag(t, image.name, result.tag) for t in pub.custom_tags]
-    final_reference = ""
-    if pub.final_repo is not None:
-        final_reference = f"{pub.final_repo.repo}:{result.tag}"
-        tags.insert(0, result.tag)
-    target = pub.final_repo or pub.repo
-    if target is None:
-        for t in tags:
-            _check(session.engine.tag(result.reference, f"{session.local_repo}:{t}"))
-            session.log(image.name or "~", f"tagged {session.local_repo}:{t}")
-        return result
-    source = pub.repo if pub.repo is not None else target
-    existing = set(target.tags())
-    for t in tags:
-        if t == result.tag and t in existing:
-            continue
-        target.copy_to(source, result.reference, t, f"copying to {target.repo}:{t}",
-                       every_platform=True)
-        target.added(t)
-        session.log(image.name or "~", f"published {target.repo}:{t}")
-    if final_reference:
-        return Result(**{**result.__dict__, "final_reference": final_reference})
-    return result
 
 
 def _local_id(session: Session, name: str) -> str:

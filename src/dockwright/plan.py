@@ -45,10 +45,6 @@ def order(project: Project, only: tuple[str, ...] = ()) -> list[Image]:
     return out
 
 
-def unsupported(project: Project, image: Image) -> None:
-    """Directives dockwright parses but does not build yet: refuse them, never ignore."""
-
-
 def with_platforms(project: Project, forced: tuple[str, ...]) -> Project:
     """``--platform``/``WERF_PLATFORM`` over every image's and the meta section's own."""
     if not forced:
@@ -180,8 +176,7 @@ def _analysis_before_build(image: Image, parsed: dockerfile.Dockerfile) -> docke
 def analysis_args(image: Image, imports: Mapping[str, str]) -> dict[str, str]:
     """The ARG values a stage of ``image`` sees: the platform's (Buildah sets them itself,
     so they are not passed), then werf.yaml's ``args``, then the dependencies' imports."""
-    platform = image.platform[0] if len(image.platform) == 1 else None
-    return {**platforms.build_args(platform), **image.args_dict, **imports}
+    return {**platforms.build_args(image.target_platform), **image.args_dict, **imports}
 
 
 HEREDOC_BUILDAH = (1, 35)  # the first Buildah release that builds heredocs
@@ -193,7 +188,6 @@ def validate(project: Project, image: Image, parsed: dockerfile.Dockerfile,
     """Everything about ``image`` that can be wrong without building its dependencies first:
     checked for every image before any is built, so bad input builds nothing. ``buildah``
     is the Buildah that will build ("buildah version 1.28.2"), for what it cannot build."""
-    unsupported(project, image)
     analysis = _analysis_before_build(image, parsed)
     if analysis.heredoc_lines and buildah:
         _check_heredocs(project, image, analysis.heredoc_lines, buildah)

@@ -68,6 +68,12 @@ def parse(text: str, where: str = "") -> Platform:
     return Platform(os_name, arch, variant)
 
 
+def from_parts(os_name: str | None, arch: str, variant: str | None = None) -> str:
+    """A platform as an image configuration or a manifest list spells it (os defaults to
+    linux), normalised."""
+    return str(parse("/".join(x for x in (os_name or "linux", arch, variant or "") if x)))
+
+
 def parse_list(values: tuple[str, ...] | list[str], where: str = "",
                commas: bool = True) -> tuple[str, ...]:
     """Platforms, normalised, each once, in the order given. ``commas``: a value may list

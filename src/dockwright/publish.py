@@ -107,12 +107,13 @@ def custom_tag(template: str, image: str, content_tag: str) -> str:
 
 def publish_final(session: Session, image: Image, result: Result) -> Result:
     """Final images: into --final-repo, and the custom tags (locally without a registry).
-    One platform's build of an image with several is published as part of its manifest list
-    (``manifests``)."""
-    if not image.final or image.variant:
+    One platform's build of an image with several is not: its manifest list is (a result
+    with ``platforms``, from ``manifests``), copied with every image it names."""
+    if not image.final or result.platform:
         return result
     pub = session.publish
-    if pub.final_repo is not None or pub.custom_tags:
+    listed = bool(result.platforms)
+    if (pub.final_repo is not None or pub.custom_tags) and not listed:
         result = settle(session, [image.key]).get(image.key, result)
     target = pub.final_repo or pub.repo
     tags = [custom_tag(t, image.name, result.tag) for t in pub.custom_tags]
@@ -127,7 +128,7 @@ def publish_final(session: Session, image: Image, result: Result) -> Result:
                 raise run.failure(tagged)
             session.log(image.label, f"tagged {session.local_repo}:{t}")
         return result
-    have_local = buildah.find_local(session.images, result.reference) is not None
+    have_local = not listed and buildah.find_local(session.images, result.reference) is not None
     existing = set(target.tags())
     for t in tags:
         dest = f"{target.repo}:{t}"
@@ -137,7 +138,8 @@ def publish_final(session: Session, image: Image, result: Result) -> Result:
             target.push(result.reference, t, f"pushing {dest}")
         else:
             source = pub.repo if pub.repo is not None else target
-            target.copy_to(source, result.reference, t, f"copying to {dest}")
+            target.copy_to(source, result.reference, t, f"copying to {dest}",
+                           every_platform=listed)
         target.added(t)
         session.log(image.label, f"published {dest}")
     if final_reference:

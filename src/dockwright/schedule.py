@@ -50,9 +50,10 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     for image in images:  # bad input anywhere builds nothing
         plan.validate(session.project, image, session.dockerfile(image), session.walks,
                       session.hashes(image.context_dir), session.setup.buildah)
-    check_custom_tags([i for i in images if not i.variant] + _lists(images),
+    lists = _lists(images)
+    check_custom_tags([i for i in images if not i.variant] + lists,
                       session.publish.custom_tags)
-    manifests.check_local(session, _lists(images))
+    manifests.check_local(session, lists)
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:
             registry.tags()  # once per build, before anything is built: unreachable stops here

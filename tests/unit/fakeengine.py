@@ -162,12 +162,6 @@ class FakeEngine:
         self.lists.setdefault(name, []).append(image)
         return _ok()
 
-    def manifest_push(self, name: str, dest: str, digestfile: Path,
-                      tls_verify: bool = True) -> run.Result:
-        digestfile.write_text("sha256:" + "f" * 64)
-        self.pushed_lists[dest] = list(self.lists[name])
-        return _ok()
-
     def publish_list(self, instances: Sequence[str], dest: str, digestfile: Path,
                      tls_verify: bool = True) -> run.Result:
         digestfile.write_text("sha256:" + "e" * 64)

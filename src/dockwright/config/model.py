@@ -156,6 +156,12 @@ class Image:
         return f"{self.name or '~'} {self.variant}" if self.variant else self.name or "~"
 
     @property
+    def target_platform(self) -> str | None:
+        """The one platform this build is for, when werf.yaml or --platform names one (after
+        ``plan.targets``, every build with a platform has exactly one)."""
+        return self.platform[0] if len(self.platform) == 1 else None
+
+    @property
     def key(self) -> str:
         """What a build is known by in one run: the image, or the image on one platform."""
         return f"{self.name}@{self.variant}" if self.variant else self.name

@@ -348,10 +348,6 @@ class BuildahEngine:
     def manifest_add(self, name: str, image: str, tls_verify: bool = True) -> run.Result:
         return self._run(manifest_add_argv(self.store, name, image, tls_verify))
 
-    def manifest_push(self, name: str, dest: str, digestfile: Path,
-                      tls_verify: bool = True) -> run.Result:
-        return self._run(manifest_push_argv(self.store, name, dest, digestfile, tls_verify))
-
     def manifest_inspect(self, name: str) -> run.Result:
         return self._run(manifest_inspect_argv(self.store, name))
 

@@ -92,16 +92,12 @@ def check_fuse(view: HostView, driver: str, native_ok: bool) -> Check:
         return Check("fuse", status, "/dev/fuse does not exist ('fuse: device not found, try "
                      "modprobe fuse first')" + fallback,
                      (*container.fuse_device(), alt) if inside else ("sudo modprobe fuse", alt))
-    if not view.can_access("/dev/fuse") and inside:
-        return Check("fuse", status, f"/dev/fuse is not readable and writable by "
-                     f"{view.identity.user} ('fuse-overlayfs: cannot mount: Permission "
-                     "denied')" + fallback,
-                     ("# on the host: sudo chmod 0666 /dev/fuse, then pass it in:",
-                      *container.fuse_device()[1:], alt))
     if not view.can_access("/dev/fuse"):
         return Check("fuse", status, f"/dev/fuse is not readable and writable by "
                      f"{view.identity.user} ('fuse-overlayfs: cannot mount: Permission "
                      "denied')" + fallback,
+                     ("# on the host: sudo chmod 0666 /dev/fuse, then pass it in:",
+                      *container.fuse_device()[1:], alt) if inside else
                      ("sudo chmod 0666 /dev/fuse",
                       "# to keep it after a reboot: a udev rule KERNEL==\"fuse\", MODE=\"0666\"",
                       alt))

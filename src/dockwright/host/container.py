@@ -17,11 +17,7 @@ BUILD_UID = 1000  # the user `build` of dockwright's image (image/Dockerfile)
 def cap_sys_admin(view: HostView) -> bool:
     """Does this process hold CAP_SYS_ADMIN? Buildah run by a root without it (root in an
     unprivileged container) re-executes itself in a user namespace, as a rootless user's does."""
-    value = view.status_field("CapEff")
-    try:
-        return bool(int(value or "0", 16) >> CAP_SYS_ADMIN & 1)
-    except ValueError:
-        return False
+    return view.capability(CAP_SYS_ADMIN) is True
 
 
 def needs_userns(view: HostView) -> bool:

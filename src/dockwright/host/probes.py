@@ -78,7 +78,7 @@ class Prober:
             # what confines this process (a container's seccomp filter, AppArmor profile,
             # capabilities): a cache shared by containers started differently stays right
             self.view.status_field("Seccomp") or "", self.view.status_field("CapEff") or "",
-            self.view.read("/proc/self/attr/current") or "",
+            container.apparmor_profile(self.view),
         )
         return hashlib.sha256("\0".join((*common, *parts)).encode()).hexdigest()
 

@@ -89,6 +89,15 @@ class HostView:
                 return value.strip()
         return None
 
+    def capability(self, bit: int) -> bool | None:
+        """Does this process hold capability ``bit`` (``CapEff`` of /proc/self/status)?
+        None when it is not reported."""
+        value = self.status_field("CapEff")
+        try:
+            return bool(int(value, 16) >> bit & 1) if value else None
+        except ValueError:
+            return None
+
     def fs_type(self, absolute: str | Path) -> tuple[str, str]:
         """(filesystem type, mount point) of ``absolute``, from /proc/self/mountinfo."""
         target = os.path.normpath(str(absolute))
