@@ -8,7 +8,6 @@ order; ``session`` holds what one run knows; ``history`` what the last build rea
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -18,11 +17,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from dockwright import dockerfile, history, layers, plan, platforms, publish, run, steps
+from dockwright import bases, dockerfile, history, layers, plan, publish, run, steps
 from dockwright.config.model import Image, ImageSpec, Secret
 from dockwright.digest import Manifest, diff
 from dockwright.engine import buildah
-from dockwright.engine.base import BuildSpec, LocalImage
+from dockwright.engine.base import BuildSpec
 from dockwright.errors import (
     BuildFailed,
     ConfigError,
@@ -35,7 +34,7 @@ from dockwright.progress import State
 from dockwright.report import Source
 from dockwright.session import Result, Session
 from dockwright.storage import local
-from dockwright.storage.registry import StageVanished, failure, tls_verify_for
+from dockwright.storage.registry import StageVanished, failure
 
 
 def import_values(session: Session, image: Image) -> dict[str, str]:
@@ -64,7 +63,7 @@ def _local_digest(session: Session, built: Result) -> str:
 def base_ids(session: Session, refs: tuple[str, ...], pull: bool,
              platform: str | None = None) -> dict[str, str | None]:
     """Image IDs of the base images; ``pull`` fetches what is missing (needed to build).
-    For an image with a ``platform``, each base's image for that platform (``_pinned``)."""
+    For an image with a ``platform``, each base's image for that platform (``bases``)."""
     own = {r.reference: r for r in session.results.values()}
     out: dict[str, str | None] = {}
     for ref in refs:
@@ -73,97 +72,13 @@ def base_ids(session: Session, refs: tuple[str, ...], pull: bool,
             out[ref] = own[ref].image_id  # our own stage: known without pulling it
             continue
         if platform is not None:
-            out[ref] = _pinned(session, ref, platform, found, pull)
+            out[ref] = bases.pinned(session, ref, platform, found, pull)
             continue
         if found is None and pull:
             _pull(session, ref)
             found = buildah.find_local(session.images, ref)
         out[ref] = found.id if found else None
     return out
-
-
-def _platform_of(session: Session, image_id: str) -> str | None:
-    """The platform a local image was built for (None when its configuration does not
-    say)."""
-    inspected = session.engine.inspect(image_id)
-    try:
-        oci = json.loads(inspected.stdout).get("OCIv1") or {}
-    except ValueError:
-        return None
-    if not inspected.ok or not oci.get("architecture"):
-        return None
-    return platforms.from_parts(oci.get("os"), oci["architecture"], oci.get("variant"))
-
-
-def _pinned(session: Session, ref: str, platform: str, found: LocalImage | None,
-            pull: bool) -> str | None:
-    """The ID of ``ref``'s image for ``platform``: the local one when it is that platform's,
-    else the one the registry's manifest list names for it, pulled by its digest (no tag
-    moves, so the builds of other platforms keep theirs). A base without that platform is
-    bad input, before anything is built."""
-    key = (ref, platform)
-    with session._lock:
-        if key in session.pinned:
-            return session.pinned[key]
-    # the host's own: Buildah pulls it (registries.conf's mirrors too); if it cannot, the
-    # registry is asked below, and its answer is the error
-    if found is None and pull and platform == str(platforms.host()) and \
-            session.engine.pull(ref, tls_verify_for(ref, ())).ok:
-        session.refresh()
-        found = buildah.find_local(session.images, ref)
-    if found is not None and _platform_of(session, found.id) in (platform, None):
-        image_id: str | None = found.id
-    else:
-        image_id = _pull_platform(session, ref, platform, found) if pull else None
-    if image_id is not None:
-        with session._lock:
-            session.pinned[key] = image_id
-    return image_id
-
-
-def _pull_platform(session: Session, ref: str, platform: str,
-                   found: LocalImage | None) -> str:
-    tls = tls_verify_for(ref, ())
-    raw = session.engine.inspect_raw(ref, tls)
-    here = f" (the local {ref} is {_platform_of(session, found.id)})" if found else ""
-    if not raw.ok:
-        raise RegistryError(f"base image '{ref}' has no {platform} image here{here}, and no "
-                            f"registry answers for it: {run.last_line(raw.stderr, '')}",
-                            "pull or build the base image for that platform, or fix FROM")
-    document = json.loads(raw.stdout)
-    named = session.engine.inspect_remote(ref, tls)
-    name = json.loads(named.stdout).get("Name", "") if named.ok else ""
-    if not name:
-        raise RegistryError(f"base image '{ref}' could not be inspected: "
-                            f"{run.last_line(named.stderr, 'no output')}",
-                            "check the registry, or fix the FROM reference")
-    offered: list[str] = []
-    digest = ""
-    for entry in document.get("manifests") or []:  # a manifest list, an OCI index
-        p = entry.get("platform") or {}
-        if not p.get("architecture") or p.get("architecture") == "unknown":
-            continue  # attestations
-        offered.append(platforms.from_parts(p.get("os"), p["architecture"], p.get("variant")))
-        if offered[-1] == platform and not digest:
-            digest = entry["digest"]
-    if not document.get("manifests"):  # one image: it must be the platform's
-        single = json.loads(named.stdout)
-        offered = [platforms.from_parts(single.get("Os"), str(single.get("Architecture")))]
-        if offered[0] == platform:
-            digest = "sha256:" + hashlib.sha256(raw.stdout.encode()).hexdigest()
-    if not digest:
-        raise ConfigError(f"base image '{ref}' has no {platform} image (it has: "
-                          f"{', '.join(offered) or 'none'})",
-                          f"build for {', '.join(offered)} only, or use a base image that "
-                          f"has {platform}")
-    pulled = session.engine.pull(f"{name}@{digest}", tls)
-    if not pulled.ok:
-        raise RegistryError(f"pulling {name}@{digest} ({ref} for {platform}) failed: "
-                            f"{run.last_line(pulled.stderr, 'no output')}",
-                            "check the registry, then run the build again")
-    session.log("", f"pulled {ref} for {platform} ({digest[:19]})")
-    session.refresh()
-    return pulled.stdout.split()[-1]
 
 
 def _pull(session: Session, ref: str) -> None:

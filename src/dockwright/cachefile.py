@@ -8,6 +8,7 @@ process and thread), then replaces it, so a reader sees the old file or the new 
 from __future__ import annotations
 
 import contextlib
+import json
 import marshal
 import os
 import threading
@@ -20,6 +21,15 @@ def write(path: Path, data: bytes) -> None:
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
+
+
+def read_json(path: Path) -> dict[str, str]:
+    """A JSON object of strings at ``path``, or {}."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def read_marshal(path: Path) -> object:
