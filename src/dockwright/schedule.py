@@ -180,4 +180,6 @@ def _schedule(session: Session, images: list[Image], limit: int,
     settle(session, list(done))  # one wait for every stage stored in the registry
     # settled results are in session.results (those settled earlier, for a dependent, too)
     outcome.results = [session.results[i.key] for i in images if i.key in done]
+    missing = set(outcome.missing)  # in plan order, not the order the builds finished in
+    outcome.missing = [i.key for i in images if i.key in missing]
     return outcome
