@@ -150,6 +150,16 @@ def ten_images(root: Path, files: int = 300) -> Path:
     return root
 
 
+def four_images(root: Path, project: str, dockerfile: Callable[[int], str]) -> None:
+    """A project of 4 independent images i0..i3, each in its own context."""
+    docs = [f"configVersion: 1\nproject: {project}\n"]
+    for n in range(4):
+        (root / f"i{n}").mkdir(parents=True, exist_ok=True)
+        (root / f"i{n}" / "Dockerfile").write_text(dockerfile(n))
+        docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
+    (root / "werf.yaml").write_text("---\n".join(docs))
+
+
 def buildah_builds(root: Path, store: list[str]) -> list[list[str]]:
     return [["buildah", *store, "build", "--layers", "--isolation", "chroot", "--quiet",
              "-t", f"raw-img{n}", str(root / f"img{n}")] for n in range(10)]
@@ -478,15 +488,12 @@ def bench_parallel(runs: int) -> dict[str, object]:
     root = WORK / "parallel"
     if root.exists():
         shutil.rmtree(root)
-    docs = ["configVersion: 1\nproject: par\n"]
+    # a RUN of its own in each (the same RUN text would be one cached step for all four)
+    four_images(root, "par", lambda n: (
+        f'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sh", "-c", "sleep 2; echo {n}"]'
+        f'\nLABEL n={n}\n'))
     for n in range(4):
         rootfs(root / f"i{n}" / "rootfs")
-        # a RUN of its own in each (the same RUN text would be one cached step for all four)
-        (root / f"i{n}" / "Dockerfile").write_text(
-            f'FROM scratch\nCOPY rootfs/ /\nRUN ["/bin/busybox", "sh", "-c", "sleep 2; echo {n}"]'
-            f'\nLABEL n={n}\n')
-        docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
-    (root / "werf.yaml").write_text("---\n".join(docs))
     store = WORK / "par-store"
     _, clean = vfs_store(store)
 
@@ -805,17 +812,14 @@ def bench_platforms(runs: int) -> dict[str, object]:
 
     arm64 = arm64_busybox_path()
     root = fresh(WORK / "platforms")
-    docs = ["configVersion: 1\nproject: plat4\n"]
+    four_images(root, "plat4", lambda n: (
+        "FROM scratch\nARG TARGETARCH\nCOPY rootfs-${TARGETARCH}/ /\n"
+        f'RUN ["/bin/busybox", "sh", "-c", "for i in 1 2 3 4 5; do /bin/busybox md5sum '
+        f'/bin/busybox; done > /sums; echo {n}"]\n'))
     for n in range(4):
         rootfs(root / f"i{n}" / "rootfs-amd64")
         (root / f"i{n}" / "rootfs-arm64" / "bin").mkdir(parents=True)
         shutil.copy2(arm64, root / f"i{n}" / "rootfs-arm64" / "bin" / "busybox")
-        (root / f"i{n}" / "Dockerfile").write_text(
-            "FROM scratch\nARG TARGETARCH\nCOPY rootfs-${TARGETARCH}/ /\n"
-            f'RUN ["/bin/busybox", "sh", "-c", "for i in 1 2 3 4 5; do /bin/busybox md5sum '
-            f'/bin/busybox; done > /sums; echo {n}"]\n')
-        docs.append(f"image: i{n}\ncontext: i{n}\ndockerfile: Dockerfile\n")
-    (root / "werf.yaml").write_text("---\n".join(docs))
     store = WORK / "plat-store"
     _, clean = vfs_store(store)
     reg = Registry(fresh(WORK / "registry-plat")).start()
