@@ -193,9 +193,13 @@ def _platforms(flags: list[str], env: Mapping[str, str]) -> tuple[str, ...]:
     values, source = (flags, "--platform") if flags else \
         ([env.get("WERF_PLATFORM", "")], "WERF_PLATFORM")
     try:
-        return platforms.parse_list(values)
+        found = platforms.parse_list(values)
     except ConfigError as exc:
         raise UsageError(f"{source}: {exc.message}", exc.hint) from None
+    if flags and not found:
+        raise UsageError(f"--platform {','.join(flags)!r} names no platform",
+                         "give OS/ARCH[/VARIANT], e.g. --platform linux/amd64,linux/arm64")
+    return found
 
 
 def _number(flag: str | None, env: Mapping[str, str], name: str, option: str,

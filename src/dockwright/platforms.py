@@ -54,6 +54,9 @@ def parse(text: str, where: str = "") -> Platform:
     if os_name not in OSES:
         raise ConfigError(f"unknown operating system {os_name!r} in platform {text!r}", hint,
                           where=where)
+    if os_name != "linux":  # Buildah would label Linux binaries as another system's image
+        raise ConfigError(f"platform {text!r}: Buildah builds Linux images only",
+                          hint, where=where)
     if arch not in ARCHES:
         raise ConfigError(f"unknown architecture {arch!r} in platform {text!r}", hint,
                           where=where)

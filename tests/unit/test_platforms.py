@@ -36,6 +36,7 @@ def test_platforms_are_normalised_as_containerd_does(text: str, normal: str) -> 
     ("linux/amd65", "unknown architecture 'amd65'"), ("plan9/amd64", "unknown operating system"),
     ("linux/arm/v9", "unknown variant 'v9' of arm"), ("linux//amd64", "invalid platform"),
     ("linux/amd64/v2/x", "invalid platform"), ("", "invalid platform"),
+    ("windows/amd64", "Buildah builds Linux images only"),
 ])
 def test_a_bad_platform_is_refused_with_the_form_to_use(text: str, says: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -55,6 +56,9 @@ def test_lists_commas_and_repeats() -> None:
         "linux/amd64", "linux/arm/v7")
     with pytest.raises(UsageError, match="WERF_PLATFORM: unknown architecture"):
         _platforms([], {"WERF_PLATFORM": "linux/sparc"})
+    with pytest.raises(UsageError, match="--platform ',,' names no platform"):
+        _platforms([",,"], {})
+    assert _platforms([], {"WERF_PLATFORM": ""}) == ()  # unset: werf.yaml's, or the host's
 
 
 def test_the_platform_args_of_a_stage() -> None:
