@@ -167,13 +167,7 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
         remote = registry.settled(digest)
         if remote is not None:
             try:
-                local_copy = found if found and found.tag == remote.tag else None
-                image_id = local_copy.image_id if local_copy else registry.image_id(remote.tag)
-                result = Result(image.name, remote.reference, remote.tag, image_id, digest,
-                                False, image.final, time.monotonic() - started,
-                                local_copy.size if local_copy else registry.size(remote.tag),
-                                Source.REPO, registry.manifest_digest(remote.tag),
-                                platform=image.variant)
+                result = _from_registry(session, image, remote, found, digest, started)
             except StageVanished:
                 log(image.label, f"{remote.reference} was deleted from the registry (by a "
                     "cleanup?) after this build found it: "
@@ -222,6 +216,31 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
                         time.monotonic() - started, size, Source.BUILT, platform=image.variant)
     return publish.publish_final(session, image, result)
+
+
+def _from_registry(session: Session, image: Image, remote: local.Stage,
+                   found: local.Stage | None, digest: str, started: float) -> Result:
+    """The result of a stage reused from ``--repo``. Its manifest is read here only when
+    this build goes on to use the stage: another image builds on it, or a final image is
+    copied from it (a stage deleted since the listing raises ``StageVanished`` then).
+    Otherwise one listing at the end of the build says every such stage is still there
+    (``publish.vanished``), and what the summary or report shows of it is read only for
+    them (``publish.complete``): a no-op starts no process per stage."""
+    registry, pub = session.publish.repo, session.publish
+    assert registry is not None
+    local_copy = found if found and found.tag == remote.tag else None
+    used = image.key in session.depended or (
+        image.final and not image.variant and bool(pub.final_repo or pub.custom_tags))
+    image_id, size, image_digest = "", "", ""
+    if local_copy is not None:
+        image_id, size = local_copy.image_id, local_copy.size
+    if used:
+        image_digest = registry.manifest_digest(remote.tag)
+        image_id = image_id or registry.image_id(remote.tag)
+        size = size or registry.size(remote.tag)
+    return Result(image.name, remote.reference, remote.tag, image_id, digest, False,
+                  image.final, time.monotonic() - started, size, Source.REPO, image_digest,
+                  platform=image.variant)
 
 
 def _push_steps(session: Session, image: Image, step_plan: layers.Plan) -> None:

@@ -51,7 +51,7 @@ from dockwright.options import (
     repo_cleanup_options,
 )
 from dockwright.progress import Live, Plain, Reporter
-from dockwright.publish import records
+from dockwright.publish import complete, records
 from dockwright.report import Source
 from dockwright.schedule import Outcome, build_all
 from dockwright.session import Publish, Session, new_session
@@ -407,7 +407,7 @@ def _build(args: argparse.Namespace, opts: RunOptions, project: Project, setup: 
         say("", f"warning: {warning}")
     outcome = build_all(session, tuple(args.images), opts.parallel, limit)
     if opts.save_report or not args.quiet:
-        outcome.results = session.sizes(outcome.results)
+        outcome.results = session.sizes(complete(session, outcome.results))
         sized = {r.key: r for r in outcome.results}  # a list's platforms too
         outcome.lists = [replace(x, platforms=tuple(sized.get(p.key, p) for p in x.platforms))
                          for x in outcome.lists]

@@ -96,6 +96,37 @@ def settle(session: Session, names: list[str]) -> dict[str, Result]:
     return {n: u.result for n, u in wanted.items()}
 
 
+def vanished(session: Session, results: list[Result]) -> list[Result]:
+    """The stages reused from ``--repo`` without a read of their manifests (see
+    ``build._from_registry``) that a listing made now no longer holds: deleted (by a
+    cleanup?) after this build decided to reuse them. One listing for the whole build."""
+    registry = session.publish.repo
+    unread = [r for r in results if r.source == Source.REPO and not r.image_digest]
+    if registry is None or not unread:
+        return []
+    there = set(registry.tags(refresh=True))
+    return [r for r in unread if r.tag not in there]
+
+
+def complete(session: Session, results: list[Result]) -> list[Result]:
+    """``results`` with what the summary and the report show of the stages reused from
+    ``--repo`` unread (``build._from_registry``): their image IDs, sizes and manifest
+    digests, one manifest read each, side by side."""
+    registry = session.publish.repo
+    unread = {r.tag for r in results if r.source == Source.REPO and not r.image_digest
+              and not r.platforms}
+    if registry is None or not unread:
+        return results
+    from concurrent.futures import ThreadPoolExecutor  # only a summary or a report needs it
+
+    with ThreadPoolExecutor(max_workers=min(8, len(unread))) as pool:
+        list(pool.map(registry.manifest, sorted(unread)))  # each read once, then cached
+    return [replace(r, image_id=r.image_id or registry.image_id(r.tag),
+                    size=r.size or registry.size(r.tag),
+                    image_digest=registry.manifest_digest(r.tag)) if r.tag in unread else r
+            for r in results]
+
+
 SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 

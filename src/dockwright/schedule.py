@@ -15,7 +15,7 @@ import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from dockwright import manifests, plan, run
+from dockwright import manifests, plan, publish, run
 from dockwright.build import build_one
 from dockwright.config.model import Image
 from dockwright.errors import DockwrightError, Exit, Interrupted, StageMissing, Terminated
@@ -57,6 +57,7 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:
             registry.tags()  # once per build, before anything is built: unreachable stops here
+    session.depended = frozenset(d.image for image in images for d in image.dependencies)
     for image in images:
         session.reporter.state(image.label, State.WAITING)
     with session.engine.scratch():
@@ -72,6 +73,39 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
             if results is not None:
                 outcome.lists.append(manifests.make(session, image, results))
         return outcome
+
+
+def _again(session: Session, images: list[Image], done: dict[str, Result],
+           outcome: Outcome) -> None:
+    """Build again, one after another, each image whose stage reused from ``--repo`` was
+    deleted after this build decided to reuse it (``publish.vanished``): its local copy is
+    pushed, or it is built. What builds on it is unaffected (a stage's digest names its
+    content, whatever its tag)."""
+    gone = {r.tag: r for r in publish.vanished(session, [done[i.key] for i in images
+                                                         if i.key in done])}
+    if not gone:
+        return
+    for image in images:
+        old = done.get(image.key)
+        if old is None or old.tag not in gone:
+            continue
+        found = session.local_stage(old.digest, image.label) is not None
+        session.log(image.label, f"{old.reference} was deleted from the registry (by a "
+                    "cleanup?) after this build found it: "
+                    + ("pushing the local stage instead" if found else "building it again"))
+        try:
+            result = build_one(session, image)
+        except StageMissing:  # --require-built-images: it is not, any more
+            del done[image.key]
+            outcome.missing.append(image.key)
+            continue
+        except DockwrightError as exc:
+            del done[image.key]
+            outcome.failed[image.key] = exc
+            session.reporter.state(image.label, State.FAILED, exc.message)
+            continue
+        done[image.key] = session.results[image.key] = result
+    settle(session, list(done))
 
 
 def _lists(images: list[Image]) -> list[Image]:
@@ -178,6 +212,7 @@ def _schedule(session: Session, images: list[Image], limit: int,
                                        "from the registry" if result.source == Source.REPO
                                        else "locally")
     settle(session, list(done))  # one wait for every stage stored in the registry
+    _again(session, images, done, outcome)
     # settled results are in session.results (those settled earlier, for a dependent, too)
     outcome.results = [session.results[i.key] for i in images if i.key in done]
     missing = set(outcome.missing)  # in plan order, not the order the builds finished in

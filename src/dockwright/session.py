@@ -91,6 +91,8 @@ class Session:
     _local_index: tuple[list[LocalImage], dict[str, local.Stage]] | None = None
     _step_cache: layers.StepCache | None = None
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
+    # the images (Image.key) that others in this build depend on (build._from_registry)
+    depended: frozenset[str] = frozenset()
     # (base image, platform) -> the ID of that platform's image (build._pinned)
     pinned: dict[tuple[str, str], str] = field(default_factory=dict)
     # the images this build uses, kept from host cleanups, next to the store's use log

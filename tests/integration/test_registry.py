@@ -39,7 +39,16 @@ def test_stages_go_to_the_repo_and_another_machine_reuses_them(
     assert outcome(second.out) == {n: (ref, "reused") for n, (ref, _) in first.items()}
     assert local_names(other_root_builder) == []
     runs = [line for line in second.err.splitlines() if "debug: run:" in line]
-    assert sum(" list-tags " in line for line in runs) == 1  # the repo is listed once
+    # the repo is listed twice: to decide, and at the end to confirm that the stages reused
+    # are still there; the one manifest read before that is base's, which the others build
+    # on; the others' are read after, for the summary's sizes (none with --quiet)
+    listings = [n for n, line in enumerate(runs) if " list-tags " in line]
+    assert len(listings) == 2
+    reads = [(n, line.rsplit("/", 1)[1]) for n, line in enumerate(runs)
+             if " inspect --raw " in line]
+    assert [ref for n, ref in reads if n < listings[1]] == [first["base"][0].rsplit("/", 1)[1]]
+    assert sorted(ref for n, ref in reads if n > listings[1]) == sorted(
+        first[name][0].rsplit("/", 1)[1] for name in ("app", "tools"))
     assert not any(" pull " in line or " build " in line for line in runs)
     assert registry.tags("hello") == tags
 

@@ -78,6 +78,7 @@ class FakeEngine:
         self.pulled: list[str] = []
         self.pushed: list[str] = []  # destinations, "repo:tag"
         self.tagged: list[str] = []
+        self.manifest_reads: list[str] = []  # registry references whose manifest was read
         self.lists: dict[str, list[str]] = {}  # manifest lists: name -> images added
         self.pushed_lists: dict[str, list[str]] = {}  # destination -> images
 
@@ -199,6 +200,7 @@ class FakeEngine:
         return _ok(json.dumps({"Tags": sorted(self.registries.repos[repo])}))
 
     def inspect_raw(self, ref: str, tls_verify: bool) -> run.Result:
+        self.manifest_reads.append(ref)
         manifest = self.registries.read(ref)
         return _ok(manifest) if manifest is not None else _failed("manifest unknown")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dockwright import publish
 from dockwright.config import load_project
 from dockwright.engine.base import Isolation
 from dockwright.host.resolve import Mode, Setup
@@ -156,12 +157,17 @@ def test_a_machine_with_empty_storage_reuses_the_registry_stages(
     assert all(r.reference.startswith(REPO + ":") for r in built.results)
 
     two = machine(tmp_path, "two", registries, clock)
-    reused = two.build(project_dir, repo=REPO)
+    session = two.session(project_dir, repo=REPO)
+    reused = build_all(session)
     assert reused.ok and two.engine.built == []  # the second machine builds nothing
     assert by_name(reused) == {n: (False, Source.REPO, ref)
                                for n, (_, _, ref) in by_name(built).items()}
     assert two.engine.pulled == [] and two.engine.pushed == []  # and moves no image
-    assert {r.image_id for r in reused.results} == {r.image_id for r in built.results}
+    # one manifest read: base's, which app builds on; the others are read for a summary
+    assert two.engine.manifest_reads == [by_name(built)["base"][2]]
+    shown = publish.complete(session, reused.results)
+    assert {r.image_id for r in shown} == {r.image_id for r in built.results}
+    assert all(r.image_digest.startswith("sha256:") and r.size for r in shown)
 
 
 def test_a_local_stage_is_pushed_not_rebuilt(tmp_path: Path, project_dir: Path,
@@ -314,3 +320,45 @@ def test_a_registry_stage_deleted_after_the_listing_is_built_again(
            "found it: building it again" in two.log.getvalue()
     assert any(t.startswith(tools.digest + "-") and t != tools.tag
                for t in registries.repos[REPO])  # stored again
+
+
+def test_a_registry_stage_another_builds_on_is_read_when_reused_and_built_if_deleted(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    """base's stage is read as it is reused (app builds on it); deleted after the listing,
+    that read finds it gone and base is built again; app, which imports its new name, too."""
+    one = machine(tmp_path, "one", registries, clock)
+    base = next(r for r in one.build(project_dir, repo=REPO).results if r.name == "base")
+    two = machine(tmp_path, "two", registries, clock)
+    session = two.session(project_dir, repo=REPO)
+    assert session.publish.repo is not None
+    session.publish.repo.tags()
+    del registries.repos[REPO][base.tag]
+    clock.sleep(3)
+    second = build_all(session)
+    assert second.ok
+    assert {r.name: (r.rebuilt, r.source) for r in second.results} == {
+        "base": (True, Source.BUILT), "app": (True, Source.BUILT), "tools": (False, Source.REPO)}
+    assert base.reference in two.engine.manifest_reads
+    assert f"{base.reference} was deleted from the registry (by a cleanup?) after this build " \
+           "found it: building it again" in two.log.getvalue()
+
+
+def test_a_reused_registry_stage_deleted_with_a_local_copy_is_pushed_again(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    """tools is reused from the registry, where its tag is the local copy's; deleted before
+    the end of the build, the local copy is pushed again (nothing is built)."""
+    one = machine(tmp_path, "one", registries, clock)
+    tools = next(r for r in one.build(project_dir, repo=REPO).results if r.name == "tools")
+    session = one.session(project_dir, repo=REPO)
+    assert session.publish.repo is not None
+    session.publish.repo.tags()
+    del registries.repos[REPO][tools.tag]
+    clock.sleep(3)
+    built_before = len(one.engine.built)
+    second = build_all(session)
+    assert second.ok and len(one.engine.built) == built_before
+    again = next(r for r in second.results if r.name == "tools")
+    assert again.tag != tools.tag and again.tag in registries.repos[REPO]
+    assert again.image_id == tools.image_id
+    assert f"{tools.reference} was deleted from the registry (by a cleanup?) after this build " \
+           "found it: pushing the local stage instead" in one.log.getvalue()
