@@ -15,7 +15,6 @@ from dockwright.errors import RegistryError, UsageError
 from dockwright.report import ImageRecord, Source
 from dockwright.session import Result, Session, Unsettled
 from dockwright.storage import local
-from dockwright.storage.registry import UPLOAD_SUFFIX
 
 
 def push_stage(session: Session, image: Image, source: str, image_id: str, digest: str,
@@ -31,7 +30,7 @@ def push_stage(session: Session, image: Image, source: str, image_id: str, diges
         session.log(image.label, f"{winner.reference} was stored by another builder first: "
                                 f"discarding own {source}")
         return _winner(session, image, winner, digest, rebuilt, started, size)
-    manifest_digest = registry.push(source, f"{digest}{UPLOAD_SUFFIX}",
+    manifest_digest = registry.push(source, registry.upload_tag(digest),
                                     f"pushing {image.name} to {registry.repo}")
     own, stamp = registry.stamp(image.name, manifest_digest, digest)
     session.log(image.label, f"published the stage in {time.monotonic() - publishing:.3f} s "

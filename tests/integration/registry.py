@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockwright.storage.registry import UPLOAD_RE
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -105,8 +107,9 @@ class Registry:
         return [t for t in self.tags(repo, authfile) if re.fullmatch(r"[0-9a-f]{56}-\d{13}", t)]
 
     def upload_tags(self, repo: str) -> list[str]:
-        """``<digest>-upload``: what each stage was uploaded as before its tag was stamped."""
-        return [t for t in self.tags(repo) if t.endswith("-upload")]
+        """``<digest>-upload-<builder>``: what each stage was uploaded as before its tag was
+        stamped."""
+        return [t for t in self.tags(repo) if UPLOAD_RE.match(t)]
 
     def login(self, authfile: Path) -> None:
         subprocess.run(["skopeo", "login", "--tls-verify=false", "--authfile", str(authfile),

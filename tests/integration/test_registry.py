@@ -29,9 +29,11 @@ def test_stages_go_to_the_repo_and_another_machine_reuses_them(
     stages = registry.stage_tags("hello")
     assert len(stages) == 3
     assert {ref for ref, _ in first.values()} == {f"{repo}:{t}" for t in stages}
-    # each stage went up as <digest>-upload first, then got its stamped tag (registry.py)
-    assert sorted(registry.upload_tags("hello")) == sorted(
-        f"{t.split('-')[0]}-upload" for t in stages)
+    # each stage went up as <digest>-upload-<builder> first, then got its stamped tag
+    # (storage/registry.py); one builder: one upload tag each, all with the same builder
+    uploads = registry.upload_tags("hello")
+    assert sorted(t.split("-")[0] for t in uploads) == sorted(t.split("-")[0] for t in stages)
+    assert len({t.rsplit("-", 1)[1] for t in uploads}) == 1
     assert len(tags) == 6
 
     # another machine: empty store, same registry -> builds nothing, pulls nothing

@@ -185,6 +185,8 @@ def test_registry_policy_keeps_newest_per_image_recent_final_and_tagged() -> Non
         entry(stage_tag(8, old - 7), "8", old - 7, "web"),  # --keep-tag
         entry(f"{D[:-2]}01-upload", "1", old - 5),  # the same manifest as stage 1
         entry(f"{D[:-2]}09-upload", "9", old),  # an upload that lost its race
+        entry(f"{D[:-2]}05-upload-{'e' * 16}", "e", old),  # one of today's that lost
+        entry(f"{D[:-2]}05-upload-{'f' * 16}", "5", old),  # the same manifest as stage 5
         entry("cache-" + "a" * 64, "a", old, "app", ("a",)),  # under kept stage 3
         entry("cache-" + "b" * 64, "b", old, "app", ("z",)),  # under nothing kept
         entry("cache-" + "c" * 64, "c", NOW - H, "app", ("z",)),  # young
@@ -194,7 +196,8 @@ def test_registry_policy_keeps_newest_per_image_recent_final_and_tagged() -> Non
     remove, kept = registry.decide(entries, policy, NOW,
                                    frozenset({stage_tag(6, old - 9)}))
     assert [e.tag for e in remove] == [stage_tag(1, old - 5), stage_tag(2, old - 4),
-                                       "cache-" + "b" * 64, f"{D[:-2]}09-upload"]
+                                       "cache-" + "b" * 64, f"{D[:-2]}05-upload-{'e' * 16}",
+                                       f"{D[:-2]}09-upload"]
     assert kept[stage_tag(3, old - 3)] == "one of the 2 newest stages of image app"
     assert kept[stage_tag(4, NOW - H)] == "one of the 2 newest stages of image app"
     assert kept[stage_tag(5, old)] == "one of the 2 newest stages of image web"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockwright import publish
+from dockwright import publish, run
 from dockwright.config import load_project
 from dockwright.engine.base import Isolation
 from dockwright.host.resolve import Mode, Setup
@@ -20,7 +20,13 @@ from dockwright.report import Source
 from dockwright.schedule import Outcome, build_all
 from dockwright.session import Publish, Session, new_session
 from dockwright.storage import registry
-from dockwright.storage.registry import SETTLE_MS, UPLOAD_SUFFIX, RegistryStages, Retry
+from dockwright.storage.registry import (
+    CLOCK_SKEW_MS,
+    SETTLE_MS,
+    UPLOAD_RE,
+    RegistryStages,
+    Retry,
+)
 from tests.unit.fakeengine import FakeEngine, FakeRegistries, manifest_of
 
 REPO = "registry.test/team/demo"
@@ -152,7 +158,7 @@ def test_a_machine_with_empty_storage_reuses_the_registry_stages(
     one = machine(tmp_path, "one", registries, clock)
     built = one.build(project_dir, repo=REPO)
     assert built.ok and len(one.engine.built) == 3
-    stored = {t for t in registries.repos[REPO] if not t.endswith(UPLOAD_SUFFIX)}
+    stored = {t for t in registries.repos[REPO] if not UPLOAD_RE.match(t)}
     assert {r.tag for r in built.results} == stored  # every stage stored, by its content tag
     assert all(r.reference.startswith(REPO + ":") for r in built.results)
 
@@ -185,7 +191,8 @@ def test_a_local_stage_is_pushed_not_rebuilt(tmp_path: Path, project_dir: Path,
     for r in published.results:
         assert (r.rebuilt, r.source, r.digest) == (False, Source.LOCAL, digests[r.name])
         assert r.reference.startswith(f"{REPO}:{r.digest}-")
-        assert f"{REPO}:{r.digest}{UPLOAD_SUFFIX}" in one.engine.pushed
+        uploads = [t for t in one.engine.pushed if t.startswith(f"{REPO}:{r.digest}-upload-")]
+        assert len(uploads) == 1 and UPLOAD_RE.match(uploads[0].rsplit(":", 1)[1])
         assert registries.repos[REPO][r.tag] == manifest_of(r.image_id)
         assert r.image_digest.startswith("sha256:")
 
@@ -199,9 +206,12 @@ def test_a_lost_race_takes_the_stage_stored_first(tmp_path: Path, project_dir: P
 
     def other_builder_stores_first(ref: str) -> None:
         repo, tag = ref.rsplit(":", 1)
-        if tag.endswith(UPLOAD_SUFFIX):
-            digest = tag.removesuffix(UPLOAD_SUFFIX)
-            registries.write(repo, f"{digest}-{clock.now - 10}", manifest_of(other_id))
+        upload = UPLOAD_RE.match(tag)
+        if upload:  # its upload, then its stamped tag, while this build uploads
+            registries.write(repo, f"{upload['digest']}-upload-{'0' * 16}",
+                             manifest_of(other_id))
+            registries.write(repo, f"{upload['digest']}-{clock.now - 10}",
+                             manifest_of(other_id))
 
     registries.before_push = other_builder_stores_first
     one = machine(tmp_path, "one", registries, clock)
@@ -209,13 +219,49 @@ def test_a_lost_race_takes_the_stage_stored_first(tmp_path: Path, project_dir: P
     assert outcome.ok and len(one.engine.built) == 1
     (result,) = outcome.results
     winner = min(t for t in registries.repos[REPO] if t.startswith(result.digest + "-")
-                 and not t.endswith(UPLOAD_SUFFIX))
+                 and not UPLOAD_RE.match(t))
     assert result.tag == winner and result.image_id == other_id
     assert result.source == Source.REPO and result.rebuilt
     own = [t for t in registries.repos[REPO] if t.startswith(result.digest + "-")
-           and t != winner and not t.endswith(UPLOAD_SUFFIX)]
+           and t != winner and not UPLOAD_RE.match(t)]
     assert len(own) == 1 and int(own[0].rsplit("-", 1)[1]) > int(winner.rsplit("-", 1)[1])
     assert "was stored by another builder first" in one.log.getvalue()
+
+
+def test_a_lost_race_seen_late_is_settled_by_the_window(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another builder's older tag that becomes visible only after this build's own tag: the
+    two upload tags say there were two builders, so this build waits the whole settle window
+    (not just the clock skew), and then takes the older tag."""
+    other_id = "c" * 64
+    late: list[tuple[str, str, int]] = []
+
+    def other_builder_uploads(ref: str) -> None:
+        repo, tag = ref.rsplit(":", 1)
+        upload = UPLOAD_RE.match(tag)
+        if upload:  # its upload is there; its tag, stamped now, is written slowly
+            registries.write(repo, f"{upload['digest']}-upload-{'0' * 16}",
+                             manifest_of(other_id))
+            late.append((repo, f"{upload['digest']}-{clock.now - 10}", clock.now + 1500))
+
+    one = machine(tmp_path, "one", registries, clock)
+    listing = one.engine.list_tags
+
+    def list_tags(repo: str, tls_verify: bool) -> run.Result:
+        for r, t, at in late:
+            if clock.now >= at:
+                registries.write(r, t, manifest_of(other_id))
+        return listing(repo, tls_verify)
+
+    registries.before_push = other_builder_uploads
+    monkeypatch.setattr(one.engine, "list_tags", list_tags)
+    started = clock.now
+    outcome = build_all(one.session(project_dir, repo=REPO), only=("tools",))
+    assert outcome.ok
+    (result,) = outcome.results
+    assert result.image_id == other_id and result.tag == late[0][1]
+    assert clock.now - started >= SETTLE_MS
 
 
 def test_the_settle_window_is_waited_once_for_the_build(tmp_path: Path, project_dir: Path,
@@ -224,8 +270,10 @@ def test_the_settle_window_is_waited_once_for_the_build(tmp_path: Path, project_
     one = machine(tmp_path, "one", registries, clock)
     started = clock.now
     assert one.build(project_dir, repo=REPO).ok
-    # base is settled before app builds on it, the rest at the end: never 3 windows
-    assert SETTLE_MS <= clock.now - started < 3 * SETTLE_MS
+    # one builder: each stage is settled once no other builder's upload is listed,
+    # CLOCK_SKEW_MS after its stamp; base before app builds on it, the rest at the end:
+    # never 3 waits, and never the whole window
+    assert CLOCK_SKEW_MS <= clock.now - started < 3 * CLOCK_SKEW_MS < SETTLE_MS
 
 
 def test_required_but_missing_images_build_nothing(tmp_path: Path, project_dir: Path,

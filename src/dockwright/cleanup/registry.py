@@ -5,7 +5,8 @@ What is in the repository, by tag (``storage/registry.py``, ``storage/stepcache.
 - ``<digest>-<millis>``: a stage, stored at ``millis``, of the image its
   ``dockwright-image`` label names;
 - ``cache-<key>``: a cached step of a ``staged: true`` image;
-- ``<digest>-upload``: the vehicle of a stage's upload (the same manifest as its stage);
+- ``<digest>-upload-<builder>`` (``<digest>-upload`` from older builds): the vehicle of a
+  stage's upload (the same manifest as its stage, or a build's that lost a race);
 - anything else: a tag a user or a build's ``--add-custom-tag`` gave, never deleted.
 
 Kept, with the reason printed: per image the ``keep_stages`` newest stages; stages stored
@@ -31,6 +32,7 @@ from dockwright import run
 from dockwright.errors import RegistryError
 from dockwright.storage import local
 from dockwright.storage.registry import (
+    UPLOAD_RE,
     RegistryStages,
     Retry,
     call,
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
     from dockwright.options import RepoCleanupOptions
 
 HOUR_MS = 3_600_000
-UPLOAD = re.compile(r"^[0-9a-f]{56}-upload$")
 CACHE = re.compile(r"^cache-[0-9a-f]{64}$")
 GONE = re.compile(r"manifest unknown|MANIFEST_UNKNOWN|not found|\b404\b|(?:does|may) not exist",
                   re.IGNORECASE)
@@ -67,7 +68,7 @@ class Entry:
             return "stage"
         if CACHE.match(self.tag):
             return "cache"
-        if UPLOAD.match(self.tag):
+        if UPLOAD_RE.match(self.tag):
             return "upload"
         return "other"
 

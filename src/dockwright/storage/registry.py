@@ -6,14 +6,24 @@ tags for one digest the oldest wins. Transient failures (refused or reset connec
 5xx answers, timeouts) are retried a bounded number of times with backoff.
 
 Builders racing on one digest agree without a lock. A builder uploads the image first under
-``<digest>-upload`` (not a stage tag: one per digest, whoever wrote it last), then stamps
-``<digest>-<now millis>`` and writes only that tag, for its own manifest (by the manifest
-digest its upload reported), which takes well under ``SETTLE_MS``. So a tag stamped at
-``m`` is visible by ``m + SETTLE_MS``, and a listing started at ``t`` holds every tag
-stamped before ``t - SETTLE_MS``. The oldest tag ``o`` for a digest in a listing started at
-or after ``o + SETTLE_MS`` is therefore the oldest there will ever be: every builder that
-waits for that (``settled``) picks the same one. Clocks of builders are assumed to agree to
-well within ``SETTLE_MS``.
+``<digest>-upload-<builder>`` (its own tag, not a stage tag: ``<builder>`` is random per
+build), then stamps ``<digest>-<now millis>`` and writes only that tag, for its own manifest
+(by the manifest digest its upload reported). The oldest stage tag of a digest wins; a
+builder or reader takes a tag once no older one can still appear (``settled``), by one of
+two rules:
+
+- *Only one builder*: the listing holds one stage tag and one upload tag for the digest,
+  and it was started at least ``CLOCK_SKEW_MS`` after that tag's stamp. A builder whose tag
+  would be older stamped it after its upload had finished, so that upload would be in the
+  listing: there is none. This is the usual case, and the wait is a fraction of a second.
+- *Otherwise* (several builders, or tags from before upload tags had a builder): a tag
+  stamped at ``m`` is written within ``SETTLE_MS``, which takes well under that, so a
+  listing started at ``t`` holds every tag stamped before ``t - SETTLE_MS``; the oldest tag
+  in a listing started at or after its stamp plus ``SETTLE_MS`` is the oldest there will
+  ever be.
+
+Both assume that every writer of the repository follows this protocol and that builders'
+clocks agree to within ``CLOCK_SKEW_MS`` (NTP keeps them within milliseconds).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import tempfile
 import threading
 import time
@@ -33,6 +44,7 @@ from dockwright import run
 from dockwright.engine import skopeo
 from dockwright.engine.base import Engine
 from dockwright.errors import RegistryError, UsageError
+from dockwright.storage import local
 from dockwright.storage.local import Stage, oldest_by_digest
 
 if TYPE_CHECKING:
@@ -56,7 +68,10 @@ MANIFEST_GONE = re.compile(r"manifest unknown|MANIFEST_UNKNOWN", re.IGNORECASE)
 # registry", seen here with two runners racing). The upload had succeeded: it passes.
 STAMP_TRANSIENT = re.compile(TRANSIENT.pattern + r"|blob unknown", re.IGNORECASE)
 SETTLE_MS = 2000  # a tag stamped at m is visible to every listing started after m + SETTLE_MS
-UPLOAD_SUFFIX = "-upload"  # <digest>-upload: the vehicle of a stage's blobs (module doc)
+CLOCK_SKEW_MS = 250  # builders' clocks agree to within this (module doc)
+UPLOAD_SUFFIX = "-upload"  # <digest>-upload-<builder>: the vehicle of a stage's blobs
+# an upload tag; without <builder>: written by dockwright before upload tags had one
+UPLOAD_RE = re.compile(r"^(?P<digest>[0-9a-f]{56})-upload(?:-(?P<builder>[0-9a-f]{16}))?$")
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
 
 
@@ -165,6 +180,9 @@ class RegistryStages:
     _tags: list[str] | None = None
     _listed_at: int = 0  # unix millis when the listing in _tags was requested
     _index: dict[str, str] | None = None  # digest -> oldest tag, from _tags
+    # digest -> (stage tags, upload tags with a builder, upload tags without), from _tags
+    _shapes: dict[str, tuple[int, int, int]] | None = None
+    builder: str = field(default_factory=lambda: secrets.token_hex(8))  # module doc
     _manifests: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -185,6 +203,7 @@ class RegistryStages:
             self._tags = tags
             self._listed_at = listed_at
             self._index = None
+            self._shapes = None
         return list(tags)
 
     def find(self, digest: str, refresh: bool = False) -> Stage | None:
@@ -196,17 +215,29 @@ class RegistryStages:
             tag = self._index.get(digest)
         return Stage(self.repo, tag, "") if tag else None
 
+    def upload_tag(self, digest: str) -> str:
+        """This build's upload tag for ``digest`` (module doc)."""
+        return f"{digest}{UPLOAD_SUFFIX}-{self.builder}"
+
+    def _shape(self, digest: str) -> tuple[int, int, int]:
+        with self._lock:
+            if self._shapes is None:
+                self._shapes = shapes(self._tags or [])
+            return self._shapes.get(digest, (0, 0, 0))
+
     def settled(self, digest: str, refresh: bool = False) -> Stage | None:
         """The oldest stage for ``digest`` once no older tag can still appear (module doc).
 
-        Waits only for a tag stamped less than ``SETTLE_MS`` before the listing, that is
-        while another builder may be storing the same stage right now.
+        Waits only for a tag stamped less than ``CLOCK_SKEW_MS`` (one builder) or
+        ``SETTLE_MS`` (several) before the listing, that is while another builder may be
+        storing the same stage right now.
         """
         while True:
             stage = self.find(digest, refresh)
             if stage is None:
                 return None
-            settles_at = stage.millis + SETTLE_MS
+            alone = self._shape(digest) == (1, 1, 0)
+            settles_at = stage.millis + (CLOCK_SKEW_MS if alone else SETTLE_MS)
             with self._lock:
                 if self._listed_at >= settles_at:
                     return stage
@@ -309,12 +340,27 @@ class RegistryStages:
             if self._tags is not None and tag in self._tags:
                 self._tags.remove(tag)
                 self._index = None
+                self._shapes = None
 
     def added(self, tag: str) -> None:
         with self._lock:
             if self._tags is not None and tag not in self._tags:
                 self._tags.append(tag)
                 self._index = None
+                self._shapes = None
+
+
+def shapes(tags: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+    """Per digest: its stage tags, upload tags with a builder, upload tags without one."""
+    out: dict[str, list[int]] = {}
+    for tag in tags:
+        stage = local.TAG_RE.match(tag)
+        upload = None if stage else UPLOAD_RE.match(tag)
+        if stage:
+            out.setdefault(stage["digest"], [0, 0, 0])[0] += 1
+        elif upload:
+            out.setdefault(upload["digest"], [0, 0, 0])[1 if upload["builder"] else 2] += 1
+    return {d: (n[0], n[1], n[2]) for d, n in out.items()}
 
 
 REGISTRY_NAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:]+\])(?::[0-9]+)?$")
