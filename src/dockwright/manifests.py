@@ -3,8 +3,10 @@
 Each platform's build is a stage of its own (its digest has the platform in it). The list
 that joins them is tagged ``<repo>:<list digest>``, werf's: SHA3-224 over the platforms'
 stage tags, in the order of their platforms, joined with ``:::``. The same stages give the
-same list, so a list already there is reused. Without ``--repo`` the list is kept in local
-storage as ``<project>:<list digest>``; with it, it is pushed there too.
+same list, so a list already there is reused. With ``--repo`` the list is pushed there.
+Without it, it is kept locally: in Buildah's store as ``<project>:<list digest>`` where
+Buildah can list a store holding one (``LOCAL_LISTS_BUILDAH``), else in an OCI layout beside
+the build records (``storage/layout.py``), ``oci:<directory>:<list digest>``.
 """
 
 from __future__ import annotations
@@ -15,34 +17,26 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from dockwright import run
+from dockwright import platforms, run
 from dockwright.config.model import Image
 from dockwright.engine import buildah
-from dockwright.errors import UsageError
 from dockwright.publish import publish_final
 from dockwright.report import Source
 from dockwright.session import Result, Session
+from dockwright.storage import layout
 from dockwright.storage.registry import failure
 
-# the first Buildah verified to keep a manifest list in local storage: with one there,
+# the first Buildah verified to keep a manifest list in local storage: with one there and an
+# image without layers (Buildah's --layers makes one for an ARG right after FROM scratch),
 # Buildah 1.28 fails every `buildah images` ("fetching target platform image selected from
 # image index"); Debian 13's 1.39 lists it
 LOCAL_LISTS_BUILDAH = (1, 39)
 
 
-def check_local(session: Session, images: list[Image]) -> None:
-    """Before anything is built: a list kept in local storage needs a Buildah that can."""
-    if not images or session.publish.repo is not None:
-        return
+def in_store(session: Session) -> bool:
+    """Can Buildah keep a manifest list in this build's store?"""
     version = buildah.parse_version(session.setup.buildah)
-    if version is not None and version < LOCAL_LISTS_BUILDAH:
-        names = ", ".join(f"'{i.name}'" for i in images)
-        raise UsageError(
-            f"image {names} builds for several platforms, and without --repo its manifest "
-            f"list would be kept in local storage, which {session.setup.buildah} cannot list "
-            "afterwards ('fetching target platform image selected from image index')",
-            "give --repo (each platform's stage and the list go there), or build one "
-            "platform (--platform linux/arm64); Buildah 1.39 (Debian 13) keeps lists locally")
+    return version is None or version >= LOCAL_LISTS_BUILDAH
 
 
 def list_tag(results: list[Result]) -> str:
@@ -52,37 +46,61 @@ def list_tag(results: list[Result]) -> str:
 
 def make(session: Session, image: Image, results: list[Result]) -> Result:
     """The manifest list of ``image``'s platform builds ``results``: reused when it exists,
-    else made (and pushed to ``--repo``); then its final reference and custom tags."""
+    else made (pushed to ``--repo``, or kept locally); then its final reference and custom
+    tags."""
     started = time.monotonic()
     image = replace(image, variant="")  # the image itself, not one of its platforms' builds
     tag = list_tag(results)
-    engine, pub = session.engine, session.publish
-    name = f"{session.local_repo}:{tag}"
-    registry = pub.repo
-    reused = registry.find_tag(tag) if registry is not None else \
-        engine.manifest_inspect(name).ok
-    digest = ""
     ordered = sorted(results, key=lambda r: r.platform)
-    if not reused and registry is not None:
-        digest = _push(session, [f"docker://{r.reference}" for r in ordered], tag)
-    elif not reused:  # LOCAL_LISTS_BUILDAH: checked before anything was built
-        _check(engine.manifest_create(name))
-        for r in ordered:
-            _check(engine.manifest_add(name, r.reference))
+    registry = session.publish.repo
+    if registry is not None:  # the list's digest: read for a report only (with_digests)
+        reference, reused = f"{registry.repo}:{tag}", registry.find_tag(tag)
+        digest = "" if reused else _push(session, [f"docker://{r.reference}"
+                                                   for r in ordered], tag)
+        image_id = digest.removeprefix("sha256:")
+    elif in_store(session):
+        reference = f"{session.local_repo}:{tag}"
+        reused = session.engine.manifest_inspect(reference).ok
+        if not reused:
+            _check(session.engine.manifest_create(reference))
+            for r in ordered:
+                _check(session.engine.manifest_add(reference, r.reference))
+        digest, image_id = "", _local_id(session, reference)
+    else:
+        directory = lists_layout(session)
+        reference, digest = layout.reference(directory, tag), layout.find(directory, tag)
+        reused = bool(digest)
+        digest = digest or _to_layout(session, directory, tag, ordered)
+        image_id = digest.removeprefix("sha256:")
     if not reused:
-        where = registry.repo if registry is not None else session.local_repo
-        platforms = ", ".join(sorted(r.platform for r in results))
-        session.log(image.label, f"made the manifest list {where}:{tag} of {platforms}")
-    # a list reused from the registry: its digest is read only for the report (with_digests)
-    reference = f"{registry.repo}:{tag}" if registry is not None else name
-    image_id = digest.removeprefix("sha256:") if registry is not None else \
-        _local_id(session, name)
+        platforms = ", ".join(r.platform for r in ordered)
+        session.log(image.label, f"made the manifest list {reference} of {platforms}")
     result = Result(image.name, reference, tag, image_id, tag,
                     any(r.rebuilt for r in results), image.final,
                     time.monotonic() - started + sum(r.seconds for r in results if r.rebuilt),
                     "", Source.REPO if reused and registry else Source.LOCAL if reused
                     else Source.BUILT, digest, platforms=tuple(results))
     return publish_final(session, image, result)
+
+
+def lists_layout(session: Session) -> Path:
+    """The OCI layout that keeps this project's lists where the store cannot."""
+    return session.state_dir / "manifest-lists"
+
+
+def _to_layout(session: Session, directory: Path, tag: str, ordered: list[Result]) -> str:
+    """Each platform's image pushed into the layout, then the index naming them."""
+    entries, pushed = [], []
+    with layout.locked(directory), tempfile.TemporaryDirectory(prefix="dockwright-") as tmp:
+        for n, r in enumerate(ordered):
+            name, digestfile = f"{tag}-{n}", Path(tmp) / f"digest-{n}"
+            _check(session.engine.push(r.reference, layout.reference(directory, name),
+                                       digestfile))
+            pushed.append(name)
+            p = platforms.parse(r.platform)
+            entries.append(layout.Entry(digestfile.read_text().strip(),
+                                        (p.os, p.arch, p.variant)))
+        return layout.add_list(directory, tag, entries, drop=pushed)
 
 
 def with_digests(session: Session, lists: list[Result]) -> list[Result]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from dockwright import run
 from dockwright.config.model import Image
@@ -14,7 +15,7 @@ from dockwright.engine import buildah
 from dockwright.errors import RegistryError, UsageError
 from dockwright.report import ImageRecord, Source
 from dockwright.session import Result, Session, Unsettled
-from dockwright.storage import local
+from dockwright.storage import layout, local
 
 
 def push_stage(session: Session, image: Image, source: str, image_id: str, digest: str,
@@ -151,6 +152,13 @@ def publish_final(session: Session, image: Image, result: Result) -> Result:
     if pub.final_repo is not None:
         final_reference = f"{pub.final_repo.repo}:{result.tag}"
         tags.insert(0, result.tag)
+    if target is None and result.reference.startswith("oci:"):  # a list in an OCI layout
+        directory = Path(result.repo.removeprefix("oci:"))
+        with layout.locked(directory):
+            layout.tag(directory, result.tag, tags)
+        for t in tags:
+            session.log(image.label, f"tagged {layout.reference(directory, t)}")
+        return result
     if target is None:
         for t in tags:
             tagged = session.engine.tag(result.reference, f"{session.local_repo}:{t}")
@@ -166,6 +174,8 @@ def publish_final(session: Session, image: Image, result: Result) -> Result:
             continue
         if have_local:
             target.push(result.reference, t, f"pushing {dest}")
+        elif listed and pub.repo is None:  # a list kept locally
+            target.push_list(result.reference, t, f"pushing {dest}")
         else:
             source = pub.repo if pub.repo is not None else target
             target.copy_to(source, result.reference, t, f"copying to {dest}",

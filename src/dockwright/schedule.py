@@ -53,7 +53,6 @@ def build_all(session: Session, only: tuple[str, ...] = (), parallel: bool = Tru
     lists = _lists(images)
     check_custom_tags([i for i in images if not i.variant] + lists,
                       session.publish.custom_tags)
-    manifests.check_local(session, lists)
     for registry in (session.publish.repo, session.publish.final_repo):
         if registry is not None:
             registry.tags()  # once per build, before anything is built: unreachable stops here

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -129,26 +130,51 @@ def test_two_platforms_one_manifest_list(root_builder: Builder, registry: Regist
     assert alone == {"app": (arm, "reused")}  # the platform's stage, reused on its own
 
 
-def test_a_local_list_needs_a_buildah_that_lists_it(root_builder: Builder,
-                                                    arm64_busybox: Path,
-                                                    tmp_path: Path) -> None:
+def raw_manifest(ref: str) -> dict[str, Any]:
+    """The manifest (or index) ``ref`` names, as skopeo reads it (``oci:...``, ``docker://``)."""
+    out = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", ref],
+                         check=True, capture_output=True, text=True).stdout
+    return cast(dict[str, Any], json.loads(out))
+
+
+def test_without_a_repo_the_list_is_kept_locally(root_builder: Builder, registry: Registry,
+                                                 arm64_busybox: Path, tmp_path: Path) -> None:
+    """Buildah 1.39 keeps the list in its store. Buildah 1.28 cannot list a store holding one
+    (manifests.LOCAL_LISTS_BUILDAH: this project's ARG right after FROM scratch makes the
+    image without layers that sets it off), so the list goes to an OCI layout beside the
+    build records. Either way: both platforms are in it, the store still lists, a rebuild
+    reuses it, a custom tag names it, and --final-repo gets it with both images."""
     p = project(tmp_path / "p", arm64_busybox)
     version = parse_version(root_builder.buildah("--version").out) or (0, 0)
-    r = root_builder.build(p, *ARGS, "--platform", TWO, check=False)
-    if version < (1, 39):  # Debian 12: refused before anything is built
-        assert r.code == Exit.BAD_INPUT, r.err
-        assert "cannot list afterwards" in r.err and "hint: give --repo" in r.err
-        assert root_builder.stage_tags("plat", "vfs") == set()
-        return
-    assert r.code == 0, r.err  # Debian 13: kept in local storage
-    listed = outcome(r.out)["app"][0]
-    inspected = json.loads(root_builder.buildah("manifest", "inspect", listed,
+    r = root_builder.build(p, *ARGS, "--platform", TWO, "--add-custom-tag", "multi")
+    listed, state = outcome(r.out)["app"]
+    assert state == "built"
+    tag = listed.rsplit(":", 1)[1]
+    if version < (1, 39):
+        assert listed.startswith("oci:") and listed.endswith(f"/manifest-lists:{tag}")
+        index = raw_manifest(listed)
+        assert raw_manifest(listed.rsplit(":", 1)[0] + ":multi") == index
+    else:
+        assert listed == f"localhost/plat:{tag}"
+        index = json.loads(root_builder.buildah("manifest", "inspect", listed,
                                                 driver="vfs").out)
-    assert sorted(m["platform"]["architecture"] for m in inspected["manifests"]) == \
+        assert json.loads(root_builder.buildah("manifest", "inspect", "localhost/plat:multi",
+                                               driver="vfs").out) == index
+    assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == \
         ["amd64", "arm64"]
     assert root_builder.buildah("images", driver="vfs").code == 0
     again = outcome(root_builder.build(p, *ARGS, "--platform", TWO).out)
     assert again["app"] == (listed, "reused")
+
+    final = f"{registry.host}/plat-local-final"
+    pushed = outcome(root_builder.build(p, *ARGS, "--platform", TWO, "--final-repo",
+                                        final).out)["app"][0]
+    assert pushed == f"{final}:{tag}"
+    remote = raw_manifest(f"docker://{pushed}")
+    assert sorted(m["platform"]["architecture"] for m in remote["manifests"]) == \
+        ["amd64", "arm64"]
+    for m in remote["manifests"]:  # every image it names came along
+        assert raw_manifest(f"docker://{final}@{m['digest']}")["layers"]
 
 
 @pytest.mark.parametrize(("where", "value", "says"), [

@@ -169,6 +169,12 @@ class FakeEngine:
         self.pushed_lists[dest] = list(instances)
         return _ok()
 
+    def manifest_push(self, name: str, dest: str, digestfile: Path,
+                      tls_verify: bool = True) -> run.Result:
+        if name not in self.lists:
+            return _failed(f"{name}: image not known")
+        return self.publish_list(self.lists[name], dest, digestfile, tls_verify)
+
     def manifest_inspect(self, name: str) -> run.Result:
         if name not in self.lists:
             return _failed(f"{name}: image not known")

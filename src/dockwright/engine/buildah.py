@@ -351,6 +351,10 @@ class BuildahEngine:
     def manifest_inspect(self, name: str) -> run.Result:
         return self._run(manifest_inspect_argv(self.store, name))
 
+    def manifest_push(self, name: str, dest: str, digestfile: Path,
+                      tls_verify: bool = True) -> run.Result:
+        return self._run(manifest_push_argv(self.store, name, dest, digestfile, tls_verify))
+
     def publish_list(self, instances: Sequence[str], dest: str, digestfile: Path,
                      tls_verify: bool = True) -> run.Result:
         """A manifest list of ``instances`` (``docker://...``, in a registry) pushed to

@@ -299,6 +299,20 @@ class RegistryStages:
         if not copied.ok:
             raise failure(f"copying {ref} to {self.repo}:{tag}", copied, self.repo)
 
+    def push_list(self, source: str, tag: str, what: str) -> None:
+        """Publish a manifest list kept locally (in Buildah's store, or ``oci:<layout>:<tag>``)
+        as ``<repo>:<tag>``, with every image it names."""
+        dest = f"docker://{self.repo}:{tag}"
+        with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
+            digestfile = Path(tmp) / "digest"
+            pushed = call(lambda: self.engine.copy(source, dest, True, self.tls_verify,
+                                                   every_platform=True)
+                          if source.startswith("oci:") else
+                          self.engine.manifest_push(source, dest, digestfile, self.tls_verify),
+                          what, self.retry, self.log)
+        if not pushed.ok:
+            raise failure(what, pushed, self.repo)
+
     def manifest(self, tag: str) -> str:
         """The raw manifest of ``tag``; read once per build (a tag never changes content)."""
         with self._lock:
