@@ -13,7 +13,7 @@ import pytest
 
 from dockwright import doctor
 from dockwright.errors import Exit, HostError, UsageError
-from dockwright.host import auth, checks, checks_runtime, checks_storage, limits
+from dockwright.host import auth, checks, checks_runtime, checks_storage, limits, probes
 from dockwright.host.checks import CAP_SETGID, CAP_SETUID, Status
 from dockwright.host.probes import Prober, ProbeResult
 from dockwright.host.resolve import Asked, Driver, Mode, resolve
@@ -1026,3 +1026,20 @@ def test_storage_usage_against_the_host_cleanup_threshold(
     assert check.status is status and finding in check.finding
     if status is Status.WARN:
         assert check.fix[-1] == "dockwright host cleanup --allowed-backend-storage-volume-usage 70"
+
+
+def test_the_probe_cache_keeps_the_newest_results(host: Host,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every store path and host change is a key of its own: the file keeps the newest
+    CACHE_ENTRIES results, so it stays small enough to read on every build."""
+    view = host.view()
+    prober = Prober(view)
+    clock = iter(range(10**12, 10**12 + 10**6))
+    monkeypatch.setattr("dockwright.host.probes.time.time_ns", lambda: next(clock) * 10**6)
+    for n in range(probes.CACHE_ENTRIES + 40):
+        prober._store(f"key-{n:04d}", ProbeResult(n % 2 == 0, f"result {n}"))
+    kept = json.loads(prober._path.read_text())
+    assert sorted(kept) == [f"key-{n:04d}" for n in range(40, probes.CACHE_ENTRIES + 40)]
+    again = Prober(view)  # a later build reads the file
+    assert again._cached("key-0295") == ProbeResult(False, "result 295")
+    assert again._cached("key-0039") is None

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from dockwright.host import container
 from dockwright.host.view import HostView
 
 CACHE_VERSION = 2
+CACHE_ENTRIES = 256  # probe results kept in the file, the newest
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class ProbeResult:
 def cache_dir(env: Mapping[str, str], home: Path) -> Path:
     base = env.get("XDG_CACHE_HOME") or str(home / ".cache")
     return Path(base) / "dockwright"
+
+
+def _stamp(entry: object) -> int:
+    at = entry.get("at") if isinstance(entry, dict) else None
+    return at if isinstance(at, int) else 0
 
 
 def _stat_key(path: str | Path | None) -> str:
@@ -101,9 +108,14 @@ class Prober:
         return None
 
     def _store(self, key: str, result: ProbeResult) -> ProbeResult:
+        """Remember ``result``; the file keeps the ``CACHE_ENTRIES`` newest results (every
+        store path and host change makes a key of its own, so old ones pile up)."""
         self._memo[key] = result
         cache = self._load()
-        cache[key] = {"ok": result.ok, "detail": result.detail}
+        cache[key] = {"ok": result.ok, "detail": result.detail, "at": time.time_ns() // 10**6}
+        if len(cache) > CACHE_ENTRIES:
+            newest = sorted(cache, key=lambda k: _stamp(cache[k]))[-CACHE_ENTRIES:]
+            cache = self._cache = {k: cache[k] for k in newest}
         cachefile.write(self._path, json.dumps(cache, indent=1, sort_keys=True).encode())
         return result
 
