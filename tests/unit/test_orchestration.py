@@ -18,7 +18,7 @@ from dockwright.host.resolve import Mode, Setup
 from dockwright.progress import Plain
 from dockwright.report import Source
 from dockwright.schedule import Outcome, build_all
-from dockwright.session import Publish, Session, new_session
+from dockwright.session import Publish, Result, Session, new_session
 from dockwright.storage import registry
 from dockwright.storage.registry import (
     CLOCK_SKEW_MS,
@@ -349,19 +349,28 @@ def test_a_local_stage_removed_after_the_listing_is_built_again(
            "build listed it" in one.log.getvalue()
 
 
-def test_a_registry_stage_deleted_after_the_listing_is_built_again(
-        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+def deleted_after_listing(name: str, tmp_path: Path, project_dir: Path,
+                          registries: FakeRegistries, clock: Clock
+                          ) -> tuple[Result, Machine, Outcome]:
+    """Machine one builds to --repo; machine two lists the repository, then a registry
+    cleanup deletes ``name``'s stage, then two builds: the stage deleted, two, its outcome."""
     one = machine(tmp_path, "one", registries, clock)
-    built = one.build(project_dir, repo=REPO)
-    tools = next(r for r in built.results if r.name == "tools")
+    gone = next(r for r in one.build(project_dir, repo=REPO).results if r.name == name)
     two = machine(tmp_path, "two", registries, clock)
     session = two.session(project_dir, repo=REPO)
     assert session.publish.repo is not None
-    session.publish.repo.tags()  # listed here, then a registry cleanup deletes tools' stage
-    del registries.repos[REPO][tools.tag]
+    session.publish.repo.tags()
+    del registries.repos[REPO][gone.tag]
     clock.sleep(3)
-    second = build_all(session)
-    assert second.ok
+    outcome = build_all(session)
+    assert outcome.ok
+    return gone, two, outcome
+
+
+def test_a_registry_stage_deleted_after_the_listing_is_built_again(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    tools, two, second = deleted_after_listing("tools", tmp_path, project_dir, registries,
+                                               clock)
     assert {r.name: (r.rebuilt, r.source) for r in second.results} == {
         "base": (False, Source.REPO), "app": (False, Source.REPO), "tools": (True, Source.BUILT)}
     assert f"{tools.reference} was deleted from the registry (by a cleanup?) after this build " \
@@ -374,16 +383,8 @@ def test_a_registry_stage_another_builds_on_is_read_when_reused_and_built_if_del
         tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
     """base's stage is read as it is reused (app builds on it); deleted after the listing,
     that read finds it gone and base is built again; app, which imports its new name, too."""
-    one = machine(tmp_path, "one", registries, clock)
-    base = next(r for r in one.build(project_dir, repo=REPO).results if r.name == "base")
-    two = machine(tmp_path, "two", registries, clock)
-    session = two.session(project_dir, repo=REPO)
-    assert session.publish.repo is not None
-    session.publish.repo.tags()
-    del registries.repos[REPO][base.tag]
-    clock.sleep(3)
-    second = build_all(session)
-    assert second.ok
+    base, two, second = deleted_after_listing("base", tmp_path, project_dir, registries,
+                                              clock)
     assert {r.name: (r.rebuilt, r.source) for r in second.results} == {
         "base": (True, Source.BUILT), "app": (True, Source.BUILT), "tools": (False, Source.REPO)}
     assert base.reference in two.engine.manifest_reads
