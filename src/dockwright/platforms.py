@@ -60,21 +60,28 @@ def parse(text: str, where: str = "") -> Platform:
     if arch not in ARCHES:
         raise ConfigError(f"unknown architecture {arch!r} in platform {text!r}", hint,
                           where=where)
-    arch, variant = ARCHES[arch]
-    if rest:
-        variant = rest[0]
-        if variant not in VARIANTS.get(arch, ()):
-            raise ConfigError(f"unknown variant {variant!r} of {arch} in platform {text!r}",
-                              hint, where=where)
+    if rest and rest[0] not in VARIANTS.get(ARCHES[arch][0], ()):
+        raise ConfigError(f"unknown variant {rest[0]!r} of {ARCHES[arch][0]} in platform "
+                          f"{text!r}", hint, where=where)
+    return _normal(os_name, arch, rest[0] if rest else "")
+
+
+def _normal(os_name: str, arch: str, variant: str) -> Platform:
+    """containerd's normal form: aliases resolved, the default variant filled in (arm's
+    v7), arm64's v8 left out; an architecture it does not know is kept as it is."""
+    arch, default = ARCHES.get(arch, (arch, ""))
+    variant = variant or default
     if (arch, variant) == ("arm64", "v8"):
-        variant = ""  # containerd's normal form
+        variant = ""
     return Platform(os_name, arch, variant)
 
 
 def from_parts(os_name: str | None, arch: str, variant: str | None = None) -> str:
     """A platform as an image configuration or a manifest list spells it (os defaults to
-    linux), normalised."""
-    return str(parse("/".join(x for x in (os_name or "linux", arch, variant or "") if x)))
+    linux), normalised. What an image offers is described, not judged: another system's
+    (a windows/amd64 entry of a base's list) or an architecture not built for here is
+    spelled as it is."""
+    return str(_normal((os_name or "linux").lower(), arch.lower(), (variant or "").lower()))
 
 
 def parse_list(values: tuple[str, ...] | list[str], where: str = "",

@@ -6,14 +6,16 @@ here nothing runs but dockwright's own decisions, so each case is exact and fast
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
 import pytest
 
-from dockwright import publish, run
+from dockwright import bases, publish, run
 from dockwright.config import load_project
 from dockwright.engine.base import Isolation
+from dockwright.errors import ConfigError
 from dockwright.host.resolve import Mode, Setup
 from dockwright.progress import Plain
 from dockwright.report import Source
@@ -27,7 +29,7 @@ from dockwright.storage.registry import (
     RegistryStages,
     Retry,
 )
-from tests.unit.fakeengine import FakeEngine, FakeRegistries, manifest_of
+from tests.unit.fakeengine import FakeEngine, FakeRegistries, digest_of, manifest_of
 
 REPO = "registry.test/team/demo"
 FINAL = "registry.test/team/final"
@@ -411,3 +413,27 @@ def test_a_reused_registry_stage_deleted_with_a_local_copy_is_pushed_again(
     assert again.image_id == tools.image_id
     assert f"{tools.reference} was deleted from the registry (by a cleanup?) after this build " \
            "found it: pushing the local stage instead" in one.log.getvalue()
+
+
+def test_a_base_list_with_another_systems_entry_gives_the_platforms_image(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock) -> None:
+    """Official images list windows/amd64 (and architectures not built for here) beside
+    Linux's: those entries are described, not refused as if the user had asked for them."""
+    base = "registry.test/library/base:1"
+    arm = manifest_of("a" * 64)
+    registries.write("registry.test/library/base", "arm", arm)
+    registries.write("registry.test/library/base", "1", json.dumps({"manifests": [
+        {"digest": "sha256:" + "1" * 64, "platform": {"os": "windows", "architecture": "amd64",
+                                                    "os.version": "10.0.20348"}},
+        {"digest": "sha256:" + "2" * 64, "platform": {"os": "linux", "architecture": "ppc64"}},
+        {"digest": digest_of(arm), "platform": {"os": "linux", "architecture": "arm64",
+                                               "variant": "v8"}}]}))
+    one = machine(tmp_path, "one", registries, clock)
+    session = one.session(project_dir)
+    assert bases.pinned(session, base, "linux/arm64", None, pull=True) == "a" * 64
+    assert one.engine.pulled == [f"registry.test/library/base@{digest_of(arm)}"]
+    with pytest.raises(ConfigError) as refused:
+        bases.pinned(session, base, "linux/s390x", None, pull=True)
+    assert refused.value.message == ("base image 'registry.test/library/base:1' has no "
+                                     "linux/s390x image (it has: windows/amd64, linux/ppc64, "
+                                     "linux/arm64)")
