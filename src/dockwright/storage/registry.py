@@ -179,9 +179,9 @@ class RegistryStages:
     sleep: Callable[[float], None] = time.sleep
     _tags: list[str] | None = None
     _listed_at: int = 0  # unix millis when the listing in _tags was requested
-    _index: dict[str, str] | None = None  # digest -> oldest tag, from _tags
-    # digest -> (stage tags, upload tags with a builder, upload tags without), from _tags
-    _shapes: dict[str, tuple[int, int, int]] | None = None
+    # from _tags, made once per listing (``_digests``): digest -> its oldest stage tag, and
+    # digest -> (stage tags, upload tags with a builder, upload tags without)
+    _derived: tuple[dict[str, str], dict[str, tuple[int, int, int]]] | None = None
     builder: str = field(default_factory=lambda: secrets.token_hex(8))  # module doc
     _manifests: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -202,28 +202,25 @@ class RegistryStages:
         with self._lock:
             self._tags = tags
             self._listed_at = listed_at
-            self._index = None
-            self._shapes = None
+            self._derived = None
         return list(tags)
 
     def find(self, digest: str, refresh: bool = False) -> Stage | None:
         """The oldest stage for ``digest``; the tag index is built once per listing."""
-        tags = self.tags(refresh)
-        with self._lock:
-            if self._index is None:
-                self._index = oldest_by_digest(tags)
-            tag = self._index.get(digest)
+        self.tags(refresh)
+        tag = self._digests()[0].get(digest)
         return Stage(self.repo, tag, "") if tag else None
 
     def upload_tag(self, digest: str) -> str:
         """This build's upload tag for ``digest`` (module doc)."""
         return f"{digest}{UPLOAD_SUFFIX}-{self.builder}"
 
-    def _shape(self, digest: str) -> tuple[int, int, int]:
+    def _digests(self) -> tuple[dict[str, str], dict[str, tuple[int, int, int]]]:
         with self._lock:
-            if self._shapes is None:
-                self._shapes = shapes(self._tags or [])
-            return self._shapes.get(digest, (0, 0, 0))
+            if self._derived is None:
+                tags = self._tags or []
+                self._derived = (oldest_by_digest(tags), shapes(tags))
+            return self._derived
 
     def settled(self, digest: str, refresh: bool = False) -> Stage | None:
         """The oldest stage for ``digest`` once no older tag can still appear (module doc).
@@ -236,7 +233,7 @@ class RegistryStages:
             stage = self.find(digest, refresh)
             if stage is None:
                 return None
-            alone = self._shape(digest) == (1, 1, 0)
+            alone = self._digests()[1].get(digest) == (1, 1, 0)
             settles_at = stage.millis + (CLOCK_SKEW_MS if alone else SETTLE_MS)
             with self._lock:
                 if self._listed_at >= settles_at:
@@ -304,12 +301,14 @@ class RegistryStages:
         as ``<repo>:<tag>``, with every image it names."""
         dest = f"docker://{self.repo}:{tag}"
         with tempfile.TemporaryDirectory(prefix="dockwright-push-") as tmp:
-            digestfile = Path(tmp) / "digest"
-            pushed = call(lambda: self.engine.copy(source, dest, True, self.tls_verify,
-                                                   every_platform=True)
-                          if source.startswith("oci:") else
-                          self.engine.manifest_push(source, dest, digestfile, self.tls_verify),
-                          what, self.retry, self.log)
+            def attempt() -> run.Result:
+                if source.startswith("oci:"):
+                    return self.engine.copy(source, dest, True, self.tls_verify,
+                                            every_platform=True)
+                return self.engine.manifest_push(source, dest, Path(tmp) / "digest",
+                                                 self.tls_verify)
+
+            pushed = call(attempt, what, self.retry, self.log)
         if not pushed.ok:
             raise failure(what, pushed, self.repo)
 
@@ -353,15 +352,13 @@ class RegistryStages:
         with self._lock:
             if self._tags is not None and tag in self._tags:
                 self._tags.remove(tag)
-                self._index = None
-                self._shapes = None
+                self._derived = None
 
     def added(self, tag: str) -> None:
         with self._lock:
             if self._tags is not None and tag not in self._tags:
                 self._tags.append(tag)
-                self._index = None
-                self._shapes = None
+                self._derived = None
 
 
 def shapes(tags: Sequence[str]) -> dict[str, tuple[int, int, int]]:
