@@ -226,11 +226,10 @@ def _from_registry(session: Session, image: Image, remote: local.Stage,
     Otherwise one listing at the end of the build says every such stage is still there
     (``publish.vanished``), and what the summary or report shows of it is read only for
     them (``publish.complete``): a no-op starts no process per stage."""
-    registry, pub = session.publish.repo, session.publish
+    registry = session.publish.repo
     assert registry is not None
     local_copy = found if found and found.tag == remote.tag else None
-    used = image.key in session.depended or (
-        image.final and not image.variant and bool(pub.final_repo or pub.custom_tags))
+    used = image.key in session.depended or publish.copies_final(session, image)
     image_id, size, image_digest = "", "", ""
     if local_copy is not None:
         image_id, size = local_copy.image_id, local_copy.size
@@ -416,7 +415,6 @@ def _step_plan(session: Session, image: Image, inputs: plan.Inputs,
         if head.stage not in prefixes and base_id and head.base not in own:
             prefixes[head.stage] = (0, base_id)
     return replace(step_plan, prefixes=prefixes)
-
 
 
 def step_lines(session: Session, image: Image, inputs: plan.Inputs) -> list[str]:

@@ -136,15 +136,22 @@ def custom_tag(template: str, image: str, content_tag: str) -> str:
             .replace("%image_slug%", slug).replace("%image%", image))
 
 
+def copies_final(session: Session, image: Image) -> bool:
+    """Does publishing ``image`` copy it anywhere: a final image, with --final-repo or
+    custom tags? One platform's build of an image with several is not copied: its
+    manifest list is (``manifests``), with every image it names."""
+    pub = session.publish
+    return image.final and not image.variant and bool(pub.final_repo or pub.custom_tags)
+
+
 def publish_final(session: Session, image: Image, result: Result) -> Result:
-    """Final images: into --final-repo, and the custom tags (locally without a registry).
-    One platform's build of an image with several is not: its manifest list is (a result
-    with ``platforms``, from ``manifests``), copied with every image it names."""
-    if not image.final or result.platform:
+    """Final images: into --final-repo, and the custom tags (locally without a registry);
+    ``result`` is a stage, or a manifest list (a result with ``platforms``)."""
+    if not copies_final(session, image):
         return result
     pub = session.publish
     listed = bool(result.platforms)
-    if (pub.final_repo is not None or pub.custom_tags) and not listed:
+    if not listed:
         result = settle(session, [image.key]).get(image.key, result)
     target = pub.final_repo or pub.repo
     tags = [custom_tag(t, image.name, result.tag) for t in pub.custom_tags]

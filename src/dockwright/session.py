@@ -93,7 +93,7 @@ class Session:
     unsettled: dict[str, Unsettled] = field(default_factory=dict)  # see settle()
     # the images (Image.key) that others in this build depend on (build._from_registry)
     depended: frozenset[str] = frozenset()
-    # (base image, platform) -> the ID of that platform's image (build._pinned)
+    # (base image, platform) -> the ID of that platform's image (bases.pinned)
     pinned: dict[tuple[str, str], str] = field(default_factory=dict)
     # the images this build uses, kept from host cleanups, next to the store's use log
     holds: usage.Holds | None = None
