@@ -169,9 +169,7 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
             try:
                 result = _from_registry(session, image, remote, found, digest, started)
             except StageVanished:
-                log(image.label, f"{remote.reference} was deleted from the registry (by a "
-                    "cleanup?) after this build found it: "
-                    + ("pushing the local stage instead" if found else "building it again"))
+                say_vanished(session, image.label, remote.reference, found is not None)
             else:
                 history.remember(session, image, inputs.manifest)
                 log(image.label, f"reused {remote.reference} (in the registry)")
@@ -216,6 +214,13 @@ def _resolve_and_build(session: Session, image: Image, inputs: plan.Inputs,
         result = Result(image.name, reference, tag, image_id, digest, True, image.final,
                         time.monotonic() - started, size, Source.BUILT, platform=image.variant)
     return publish.publish_final(session, image, result)
+
+
+def say_vanished(session: Session, label: str, reference: str, local_copy: bool) -> None:
+    """A stage this build found in ``--repo`` is gone: what happens instead."""
+    session.log(label, f"{reference} was deleted from the registry (by a cleanup?) after this "
+                "build found it: " + ("pushing the local stage instead" if local_copy
+                                      else "building it again"))
 
 
 def _from_registry(session: Session, image: Image, remote: local.Stage,

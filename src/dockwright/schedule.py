@@ -12,11 +12,13 @@ Buildah and skopeo keep their temporary files in a directory of this build's own
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 
 from dockwright import manifests, plan, publish, run
-from dockwright.build import build_one
+from dockwright.build import build_one, say_vanished
 from dockwright.config.model import Image
 from dockwright.errors import DockwrightError, Exit, Interrupted, StageMissing, Terminated
 from dockwright.progress import State
@@ -88,23 +90,32 @@ def _again(session: Session, images: list[Image], done: dict[str, Result],
         old = done.get(image.key)
         if old is None or old.tag not in gone:
             continue
-        found = session.local_stage(old.digest, image.label) is not None
-        session.log(image.label, f"{old.reference} was deleted from the registry (by a "
-                    "cleanup?) after this build found it: "
-                    + ("pushing the local stage instead" if found else "building it again"))
-        try:
-            result = build_one(session, image)
-        except StageMissing:  # --require-built-images: it is not, any more
-            del done[image.key]
-            outcome.missing.append(image.key)
-            continue
-        except DockwrightError as exc:
-            del done[image.key]
-            outcome.failed[image.key] = exc
-            session.reporter.state(image.label, State.FAILED, exc.message)
-            continue
-        done[image.key] = session.results[image.key] = result
+        say_vanished(session, image.label, old.reference,
+                     session.local_stage(old.digest, image.label) is not None)
+        _record(session, outcome, done, image, partial(build_one, session, image))
     settle(session, list(done))
+
+
+def _record(session: Session, outcome: Outcome, done: dict[str, Result], image: Image,
+            build: Callable[[], Result]) -> None:
+    """``image``'s build (``build`` gives its result or raises): its result in ``done``
+    and ``session.results``, or why it has none in ``outcome``."""
+    done.pop(image.key, None)
+    try:
+        result = build()
+    except StageMissing:  # --require-built-images
+        outcome.missing.append(image.key)
+        return
+    except DockwrightError as exc:
+        outcome.failed[image.key] = exc
+        session.reporter.state(image.label, State.FAILED, exc.message)
+        return
+    done[image.key] = session.results[image.key] = result
+    if result.rebuilt:
+        session.reporter.state(image.label, State.DONE, f"built in {result.seconds:.1f} s")
+    else:
+        session.reporter.state(image.label, State.REUSED, "from the registry"
+                               if result.source == Source.REPO else "locally")
 
 
 def _lists(images: list[Image]) -> list[Image]:
@@ -191,25 +202,7 @@ def _schedule(session: Session, images: list[Image], limit: int,
             continue
         finished, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
         for future in finished:
-            image = running.pop(future)
-            try:
-                result = future.result()
-            except StageMissing:
-                outcome.missing.append(image.key)
-                continue
-            except DockwrightError as exc:
-                outcome.failed[image.key] = exc
-                session.reporter.state(image.label, State.FAILED, exc.message)
-                continue
-            done[image.key] = result
-            session.results[image.key] = result
-            if result.rebuilt:
-                session.reporter.state(image.label, State.DONE,
-                                       f"built in {result.seconds:.1f} s")
-            else:
-                session.reporter.state(image.label, State.REUSED,
-                                       "from the registry" if result.source == Source.REPO
-                                       else "locally")
+            _record(session, outcome, done, running.pop(future), future.result)
     settle(session, list(done))  # one wait for every stage stored in the registry
     _again(session, images, done, outcome)
     # settled results are in session.results (those settled earlier, for a dependent, too)
