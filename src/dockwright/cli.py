@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockwright import __version__, manifests, plan, report
+from dockwright import __version__, plan, report
 from dockwright.build import explain, step_lines
 from dockwright.config import load_project
 from dockwright.config.load import PROJECT_RE
@@ -417,7 +417,7 @@ def _build(args: argparse.Namespace, opts: RunOptions, project: Project, setup: 
         for line in summary_table(outcome):
             print(line, file=sys.stderr)
     if opts.save_report:
-        outcome.lists = manifests.with_digests(session, outcome.lists)
+        outcome.lists = complete(session, outcome.lists)
         report.write(report_path, records(session, [*(r for r in results if not r.platform),
                                                     *outcome.lists]),
                      by_platform=bool(env_bool(os.environ, "WERF_ENABLE_REPORT_BY_PLATFORM")))

@@ -53,19 +53,16 @@ def make(session: Session, image: Image, results: list[Result]) -> Result:
     tag = list_tag(results)
     ordered = sorted(results, key=lambda r: r.platform)
     registry = session.publish.repo
-    if registry is not None:  # the list's digest: read for a report only (with_digests)
+    if registry is not None:  # the list's digest: read for a report only (complete)
         reference, reused = f"{registry.repo}:{tag}", registry.find_tag(tag)
         digest = "" if reused else _push(session, [f"docker://{r.reference}"
                                                    for r in ordered], tag)
         image_id = digest.removeprefix("sha256:")
     elif in_store(session):
-        reference = f"{session.local_repo}:{tag}"
-        reused = session.engine.manifest_inspect(reference).ok
-        if not reused:
-            _check(session.engine.manifest_create(reference))
-            for r in ordered:
-                _check(session.engine.manifest_add(reference, r.reference))
-        digest, image_id = "", _local_id(session, reference)
+        reference, digest = f"{session.local_repo}:{tag}", ""
+        found = buildah.find_local(session.images, reference)  # listed with the store
+        reused = found is not None
+        image_id = found.id if found else _to_store(session, reference, ordered)
     else:
         directory = lists_layout(session)
         reference, digest = layout.reference(directory, tag), layout.find(directory, tag)
@@ -88,6 +85,15 @@ def lists_layout(session: Session) -> Path:
     return session.state_dir / "manifest-lists"
 
 
+def _to_store(session: Session, reference: str, ordered: list[Result]) -> str:
+    """The list made in the store, each platform's image added; its ID."""
+    created = session.engine.manifest_create(reference)
+    _check(created)
+    for r in ordered:
+        _check(session.engine.manifest_add(reference, r.reference))
+    return created.stdout.split()[-1]
+
+
 def _to_layout(session: Session, directory: Path, tag: str, ordered: list[Result]) -> str:
     """Each platform's image pushed into the layout, then the index naming them."""
     entries, pushed = [], []
@@ -103,19 +109,6 @@ def _to_layout(session: Session, directory: Path, tag: str, ordered: list[Result
         return layout.add_list(directory, tag, entries, drop=pushed)
 
 
-def with_digests(session: Session, lists: list[Result]) -> list[Result]:
-    """The lists reused from the registry with their digests (the report names them): one
-    read each, only when a report is written."""
-    registry = session.publish.repo
-    out = []
-    for r in lists:
-        if registry is not None and not r.image_digest:
-            digest = registry.manifest_digest(r.tag)
-            r = replace(r, image_digest=digest, image_id=digest.removeprefix("sha256:"))
-        out.append(r)
-    return out
-
-
 def _push(session: Session, instances: list[str], tag: str) -> str:
     registry = session.publish.repo
     assert registry is not None
@@ -128,11 +121,6 @@ def _push(session: Session, instances: list[str], tag: str) -> str:
                           registry.repo)
         registry.added(tag)
         return digestfile.read_text().strip()
-
-
-def _local_id(session: Session, name: str) -> str:
-    found = buildah.find_local(session.engine.images(), name)
-    return found.id if found else ""
 
 
 def _check(result: run.Result) -> None:

@@ -109,22 +109,28 @@ def vanished(session: Session, results: list[Result]) -> list[Result]:
 
 
 def complete(session: Session, results: list[Result]) -> list[Result]:
-    """``results`` with what the summary and the report show of the stages reused from
-    ``--repo`` unread (``build._from_registry``): their image IDs, sizes and manifest
-    digests, one manifest read each, side by side."""
+    """``results`` with what the summary and the report show of what this build reused
+    from ``--repo`` without reading it (``build._from_registry``, ``manifests.make``): a
+    stage's image ID, size and manifest digest; a manifest list's digest (its ID, as werf
+    reports it). One manifest read each, side by side."""
     registry = session.publish.repo
-    unread = {r.tag for r in results if r.source == Source.REPO and not r.image_digest
-              and not r.platforms}
+    unread = {r.tag for r in results if r.source == Source.REPO and not r.image_digest}
     if registry is None or not unread:
         return results
     from concurrent.futures import ThreadPoolExecutor  # only a summary or a report needs it
 
     with ThreadPoolExecutor(max_workers=min(8, len(unread))) as pool:
         list(pool.map(registry.manifest, sorted(unread)))  # each read once, then cached
-    return [replace(r, image_id=r.image_id or registry.image_id(r.tag),
-                    size=r.size or registry.size(r.tag),
-                    image_digest=registry.manifest_digest(r.tag)) if r.tag in unread else r
-            for r in results]
+    out = []
+    for r in results:
+        if r.tag in unread:
+            digest = registry.manifest_digest(r.tag)
+            r = replace(r, image_id=digest.removeprefix("sha256:"), image_digest=digest) \
+                if r.platforms else \
+                replace(r, image_id=r.image_id or registry.image_id(r.tag),
+                        size=r.size or registry.size(r.tag), image_digest=digest)
+        out.append(r)
+    return out
 
 
 SLUG_RE = re.compile(r"[^a-z0-9]+")

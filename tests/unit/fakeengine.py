@@ -157,7 +157,9 @@ class FakeEngine:
         if name in self.lists:
             return _failed(f"{name}: image name is already in use")
         self.lists[name] = []
-        return _ok()
+        list_id = hashlib.sha256(name.encode()).hexdigest()
+        self.local[list_id] = {name}
+        return _ok(list_id + "\n")
 
     def manifest_add(self, name: str, image: str, tls_verify: bool = True) -> run.Result:
         self.lists.setdefault(name, []).append(image)
@@ -174,11 +176,6 @@ class FakeEngine:
         if name not in self.lists:
             return _failed(f"{name}: image not known")
         return self.publish_list(self.lists[name], dest, digestfile, tls_verify)
-
-    def manifest_inspect(self, name: str) -> run.Result:
-        if name not in self.lists:
-            return _failed(f"{name}: image not known")
-        return _ok(json.dumps({"manifests": [{"digest": i} for i in self.lists[name]]}))
 
     def inspect(self, ref: str) -> run.Result:
         found = self._find(ref)

@@ -122,10 +122,6 @@ def manifest_push_argv(store: StoreOptions, name: str, dest: str, digestfile: Pa
     return buildah_argv(store, *argv, name, dest)
 
 
-def manifest_inspect_argv(store: StoreOptions, name: str) -> list[str]:
-    return buildah_argv(store, "manifest", "inspect", name)
-
-
 def inspect_argv(store: StoreOptions, ref: str) -> list[str]:
     return buildah_argv(store, "inspect", "--type", "image", ref)
 
@@ -347,9 +343,6 @@ class BuildahEngine:
 
     def manifest_add(self, name: str, image: str, tls_verify: bool = True) -> run.Result:
         return self._run(manifest_add_argv(self.store, name, image, tls_verify))
-
-    def manifest_inspect(self, name: str) -> run.Result:
-        return self._run(manifest_inspect_argv(self.store, name))
 
     def manifest_push(self, name: str, dest: str, digestfile: Path,
                       tls_verify: bool = True) -> run.Result:
