@@ -97,8 +97,8 @@ def add_list(directory: Path, tag: str, entries: Sequence[Entry],
     blob = _blob(directory, digest)
     blob.parent.mkdir(parents=True, exist_ok=True)
     blob.write_bytes(body)
-    _tag(directory, {"mediaType": INDEX, "digest": digest, "size": len(body)}, [tag],
-         set(drop))
+    _tag(directory, _index(directory),
+         {"mediaType": INDEX, "digest": digest, "size": len(body)}, [tag], set(drop))
     return digest
 
 
@@ -106,12 +106,14 @@ def tag(directory: Path, existing: str, tags: Sequence[str]) -> None:
     """Give what ``existing`` names the further tags ``tags``. The caller holds ``locked``."""
     index = _index(directory)
     source = next(m for m in _manifests(index) if _name(m) == existing)
-    _tag(directory, {k: v for k, v in source.items() if k != "annotations"}, tags, set())
+    _tag(directory, index, {k: v for k, v in source.items() if k != "annotations"}, tags,
+         set())
 
 
-def _tag(directory: Path, descriptor: dict[str, object], tags: Sequence[str],
-         drop: set[str]) -> None:
-    index = _index(directory)
+def _tag(directory: Path, index: dict[str, object], descriptor: dict[str, object],
+         tags: Sequence[str], drop: set[str]) -> None:
+    """``index`` (``directory``'s, as read) written back with ``descriptor`` tagged
+    ``tags``, those tags moved from wherever they were, and the tags ``drop`` removed."""
     gone = drop | set(tags)
     kept = [m for m in _manifests(index) if _name(m) not in gone]
     added = [{**descriptor, "annotations": {REF_NAME: t}} for t in tags]
