@@ -98,6 +98,10 @@ def _to_layout(session: Session, directory: Path, tag: str, ordered: list[Result
     """Each platform's image pushed into the layout, then the index naming them."""
     entries, pushed = [], []
     with layout.locked(directory), tempfile.TemporaryDirectory(prefix="dockwright-") as tmp:
+        aside = layout.set_aside(directory)
+        if aside:
+            session.log("", f"warning: {directory}/index.json could not be read: set aside "
+                        f"as {aside}; the lists it named are made again as they are needed")
         for n, r in enumerate(ordered):
             name, digestfile = f"{tag}-{n}", Path(tmp) / f"digest-{n}"
             _check(session.engine.push(r.reference, layout.reference(directory, name),

@@ -69,3 +69,20 @@ def test_an_empty_or_missing_layout_names_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "index.json").write_text("[]")
     assert layout.find(tmp_path / "bad", "t") == ""
+
+
+def test_an_unreadable_index_names_nothing_and_is_set_aside_for_a_new_one(
+        tmp_path: Path) -> None:
+    d = tmp_path / "lists"
+    d.mkdir()
+    (d / "index.json").write_text("garbage")
+    assert layout.find(d, "t") == ""
+    with layout.locked(d):
+        aside = layout.set_aside(d)
+    assert aside.startswith("index.json.unreadable-") and (d / aside).read_text() == "garbage"
+    assert not (d / "index.json").exists()
+    one = pushed(d, "t-0", b'{"one":1}')
+    with layout.locked(d):
+        assert layout.set_aside(d) == ""  # a good one stays
+        digest = layout.add_list(d, "t", [layout.Entry(one, ("linux", "amd64", ""))], ["t-0"])
+    assert layout.find(d, "t") == digest

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,30 @@ def locked(directory: Path) -> Iterator[None]:
 
 
 def _index(directory: Path) -> dict[str, object]:
+    """``index.json``; an empty index when there is none or it cannot be read."""
     try:
         data = json.loads((directory / "index.json").read_text())
-    except FileNotFoundError:
-        return {"schemaVersion": 2, "manifests": []}
+    except (OSError, ValueError):
+        data = None
     return data if isinstance(data, dict) else {"schemaVersion": 2, "manifests": []}
+
+
+def set_aside(directory: Path) -> str:
+    """An ``index.json`` that is not a JSON object (Buildah would refuse to push into the
+    layout) renamed out of the way; its new name, "" when there was nothing to do. The
+    caller holds ``locked``; the lists it named are made again, as they are needed."""
+    path = directory / "index.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return ""
+    except (OSError, ValueError):
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("manifests"), list):
+        return ""
+    aside = path.with_name(f"index.json.unreadable-{time.time_ns() // 10**6}")
+    path.replace(aside)
+    return aside.name
 
 
 def _manifests(index: dict[str, object]) -> list[dict[str, object]]:
