@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -35,6 +36,14 @@ from dockwright.report import Source
 from dockwright.session import Result, Session
 from dockwright.storage import local
 from dockwright.storage.registry import StageVanished, failure
+
+# Buildah looks through every image of the store for a cached step; an image a host cleanup
+# removes meanwhile (one no build holds: storage/usage.py) fails that look with "layer not
+# known". The build is run again: the steps it had done come from the cache. (A store-wide
+# lock would keep a cleanup waiting for every running build.)
+SCAN_RACE = re.compile(r"checking if cached image exists from a previous build: .*"
+                       r"\b(?:layer|image) not known")
+SCAN_RETRIES = 2
 
 
 def import_values(session: Session, image: Image) -> dict[str, str]:
@@ -336,6 +345,14 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
             layers=True,  # no --iidfile: Buildah then prints each step's image (StepIds)
         )
         result = session.engine.build(spec, on_line)
+        for _ in range(SCAN_RETRIES):
+            if result.ok or not SCAN_RACE.search(result.stderr) or session.cancelled.is_set():
+                break
+            session.log(image.label, "an image went away while Buildah looked through the "
+                        "store for cached steps (a host cleanup removing it): building again, "
+                        "the steps done so far from the cache")
+            seen = steps.StepIds()  # what on_line feeds: this run's steps only
+            result = session.engine.build(spec, on_line)
         if session.cancelled.is_set():
             raise Interrupted(f"image '{image.label}': its build was stopped")
         if not result.ok:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from dockwright import bases, publish, run
 from dockwright.config import load_project
-from dockwright.engine.base import Isolation
+from dockwright.engine.base import BuildSpec, Isolation
 from dockwright.errors import ConfigError
 from dockwright.host.resolve import Mode, Setup
 from dockwright.progress import Plain
@@ -437,3 +438,34 @@ def test_a_base_list_with_another_systems_entry_gives_the_platforms_image(
     assert refused.value.message == ("base image 'registry.test/library/base:1' has no "
                                      "linux/s390x image (it has: windows/amd64, linux/ppc64, "
                                      "linux/arm64)")
+
+
+@pytest.mark.parametrize(("error", "builds"), [
+    # a host cleanup removed an image while Buildah looked through the store for a cached
+    # step: built again (once), not failed
+    ("Error: checking if cached image exists from a previous build: getting top layer info: "
+     "layer not known", 2),
+    ("error building at STEP \"RUN make\": exit status 2", 1),  # a real failure: not again
+])
+def test_a_build_whose_cache_look_lost_an_image_is_run_again(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch, error: str, builds: int) -> None:
+    one = machine(tmp_path, "one", registries, clock)
+    calls: list[int] = []
+    build = one.engine.build
+
+    def first_fails(spec: BuildSpec, on_line: Callable[[str], None]) -> run.Result:
+        calls.append(1)
+        if len(calls) == 1:
+            on_line("a" * 64)  # a step image it had made: not taken for the result
+            return run.Result(("buildah", "build"), 125, "", error)
+        return build(spec, on_line)
+
+    monkeypatch.setattr(one.engine, "build", first_fails)
+    outcome = build_all(one.session(project_dir), only=("tools",))
+    assert len(calls) == builds
+    assert outcome.ok is (builds == 2)
+    if outcome.ok:
+        assert outcome.results[0].image_id != "a" * 64
+        assert "an image went away while Buildah looked through the store" in \
+            one.log.getvalue()
