@@ -171,6 +171,14 @@ def test_image_staged_overrides_build_staged(project: Make) -> None:
     assert load_project(project(files(werf)), env={}).images[0].staged is False
 
 
+@pytest.mark.parametrize("section", ["build: true\n", "build: [a]\n"])
+def test_a_section_that_is_not_a_mapping_says_how_to_write_one(project: Make,
+                                                                section: str) -> None:
+    error = load_error(project(files(META + section + IMAGE)))
+    assert "werf.yaml:3: build must be a mapping" in str(error), str(error)
+    assert "cacheVersion, platform" in error.hint
+
+
 FULL = META + """build:
   cacheVersion: "1"
 ---

@@ -92,7 +92,9 @@ class _Doc:
 
     def mapping(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[str, Node]:
         if not isinstance(node, MappingNode):
-            raise self.fail(node, f"{what} must be a mapping, not {_kind(node)}")
+            raise self.fail(node, f"{what} must be a mapping, not {_kind(node)}",
+                            f"write its keys indented below it, one 'key: value' per line "
+                            f"(known keys: {', '.join(allowed)})")
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
