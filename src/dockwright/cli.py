@@ -350,7 +350,7 @@ def _open_source(opts: Options, project: Project, cache: Path
     add_files = [os.path.relpath(i.context_dir / a, project.dir).replace(os.sep, "/")
                  for i in project.images for a in i.context_add_files]
     source = commit.open_source(project.dir, opts.dev, loose, rules, cache / "contexts",
-                                add_files)
+                                add_files, project.force_shallow_clone)
     if source is None:
         return None, ""
     if opts.custom_tags and not loose and not rules.get_bool("cli.allowCustomTags"):

@@ -112,17 +112,33 @@ def named_volume(spec: str, made: list[str]) -> str:
     return f"{unique}:{path}"
 
 
-def checkout(dest: Path, owner: int = 0) -> Path:
-    """A project checked out as a runner leaves it: a git repository owned by ``owner``
-    (GitLab's helper: root, with umask 0000 so that the job's user may write)."""
-    scratch_project(dest, "app")
-    git = ["git", "-C", str(dest), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+def checkout(dest: Path, owner: int = 0, depth: int = 0, detach: bool = False) -> Path:
+    """A project checked out as a runner leaves it: a git repository of two commits, owned
+    by ``owner`` (GitLab's helper: root, with umask 0000 so that the job's user may write).
+    With ``depth``, a shallow clone of it, as CI fetches (``--depth``); with ``detach``, at
+    its commit rather than on the branch, as GitLab CI checks out."""
+    origin = dest.with_name(dest.name + "-origin") if depth else dest
+    scratch_project(origin, "app")
+    git = ["git", "-C", str(origin), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "app"], check=True)
+    if depth:
+        subprocess.run(["git", "clone", "-q", "--depth", str(depth), f"file://{origin}",
+                        str(dest)], check=True)
+        assert (dest / ".git" / "shallow").exists()
+    if detach:
+        subprocess.run(["git", "-C", str(dest), "checkout", "-q", "--detach"], check=True)
     subprocess.run(["chmod", "-R", "a+rwX", str(dest)], check=True)
     subprocess.run(["chown", "-R", f"{owner}:{owner}", str(dest)], check=True)
     return dest
+
+
+def head_of(repo: Path) -> str:
+    return subprocess.run(["git", "-c", "safe.directory=*", "-C", str(repo), "rev-parse", "HEAD"],
+                          check=True,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def gitlab_job(ci: str, image: Image, registry: Registry) -> tuple[str, dict[str, str], str]:
@@ -156,7 +172,8 @@ def test_gitlab_docker_executor(ci_image: Image, podman: Podman, secure_registry
     assert docker["image"] in RECIPE_IMAGES
     image, variables, script = gitlab_job(recipes()[("gitlab-docker", ".gitlab-ci.yml")],
                                           ci_image, secure_registry)
-    project = checkout(tmp_path / "project")
+    project = checkout(tmp_path / "project", depth=1, detach=True)  # GitLab's fetch
+    variables["CI_COMMIT_SHA"] = head_of(project)
     mounts = [x for spec in docker.get("volumes", []) for x in ("-v", named_volume(spec, volumes))]
     job = ["-v", f"{project}:/builds/group/app", "-w", "/builds/group/app", *mounts]
 
@@ -195,7 +212,8 @@ def test_gitlab_kubernetes_executor(ci_image: Image, podman: Podman, secure_regi
     assert relax == {"seccomp": "unconfined", "apparmor": "unconfined"}
     image, variables, script = gitlab_job(recipes()[("gitlab-docker", ".gitlab-ci.yml")],
                                           ci_image, secure_registry)
-    project = checkout(tmp_path / "project", owner=pod["fs_group"])
+    project = checkout(tmp_path / "project", owner=pod["fs_group"], depth=1, detach=True)
+    variables["CI_COMMIT_SHA"] = head_of(project)
     mounts = []
     for n, empty in enumerate(kube["volumes"]["empty_dir"]):
         directory = empty_dir(tmp_path / f"empty-{n}", pod["fs_group"])
@@ -239,7 +257,9 @@ def test_github_actions(ci_image: Image, podman: Podman, secure_registry: Regist
                     + " ".join(base) + " " + " ".join(security({}))
                     + " -e WERF_DISABLE_AUTO_HOST_CLEANUP=1 \"$@\"\n")
     shim.chmod(0o755)
-    workspace = checkout(tmp_path / "workspace", owner=1001)  # the runner's user
+    # actions/checkout: one commit fetched, the branch checked out, as the runner's user
+    workspace = checkout(tmp_path / "workspace", owner=1001, depth=1)
+    env["GITHUB_SHA"] = head_of(workspace)  # every step has it
     done = subprocess.run(["bash", "-e", "-c", script], cwd=workspace, capture_output=True,
                           text=True, timeout=600,
                           env={**os.environ, **env,

@@ -142,6 +142,25 @@ def test_werf_giterminism_yaml_lets_a_dockerfile_and_custom_tags_through(
     assert f"localhost/{PROJECT}:app-latest" in root_builder.stage_tags(PROJECT, "vfs")
 
 
+def test_a_ci_jobs_checkout_and_a_forced_shallow_clone_build(root_builder: Builder,
+                                                             tmp_path: Path) -> None:
+    """werf.yaml's ``gitWorktree.forceShallowClone`` accepts a shallow clone; a detached HEAD
+    at a commit no ref holds builds when a CI job names that commit."""
+    project = make_project(tmp_path / "p")
+    (project / "werf.yaml").write_text(WERF.replace(
+        "---", "gitWorktree:\n  forceShallowClone: true\n---"))
+    git(project, "commit", "-q", "-am", "force shallow")
+    shallow(project)
+    on_branch = root_builder.build(project, *ARGS)
+    assert "\tbuilt\t" in on_branch.out, on_branch.err
+    detached(project)
+    assert root_builder.build(project, *ARGS, check=False).code == Exit.BAD_INPUT
+    head = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    ci_job = root_builder.build(project, *ARGS, extra_env={"CI_COMMIT_SHA": head})
+    assert "\treused\t" in ci_job.out, ci_job.err
+
+
 def test_outside_git_the_working_tree_is_built_with_a_notice(root_builder: Builder,
                                                              tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", commit=False)
@@ -158,6 +177,7 @@ class Case:
     error: str  # the error line starts with this
     hint: str  # the hint line contains this
     args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def write(rel: str, text: str) -> Callable[[Path], None]:
@@ -193,6 +213,23 @@ def corrupt_tree(root: Path) -> None:
     oid = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD^{tree}"],
                          check=True, capture_output=True, text=True).stdout.strip()
     (root / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+
+
+def shallow(root: Path) -> None:
+    """The project becomes a ``--depth 1`` clone of itself, one commit later (on main)."""
+    (root / "docs/notes.md").write_text("second\n")
+    git(root, "commit", "-q", "-am", "second")
+    clone = root.with_name(root.name + "-clone")
+    git(root.parent, "clone", "-q", "--depth", "1", f"file://{root}", str(clone))
+    shutil.rmtree(root / ".git")
+    shutil.move(clone / ".git", root / ".git")
+    shutil.rmtree(clone)
+
+
+def detached(root: Path) -> None:
+    """HEAD detached at a commit made there: no branch or tag holds it."""
+    git(root, "checkout", "-q", "--detach")
+    git(root, "commit", "-q", "--allow-empty", "-m", "made while detached")
 
 
 COMMITTED = "the build reads the commit"
@@ -250,6 +287,14 @@ CASES = [
          ("--add-custom-tag", "latest")),
     Case("a damaged clone (an object missing)", corrupt_tree, "git could not read ",
          "git fsck"),
+    Case("a detached HEAD no ref holds", detached,
+         "HEAD is detached at a commit no branch or tag holds (", "git switch -c"),
+    Case("a shallow clone", shallow, "the clone is shallow in the repository at ",
+         "forceShallowClone: true"),
+    Case("a detached HEAD of a shallow clone, another CI job's commit",
+         both(shallow, detached), "HEAD is detached at a commit no branch or tag holds (",
+         "git fetch --unshallow",
+         env=(("CI_COMMIT_SHA", "0" * 40),)),
 ]
 
 
@@ -261,7 +306,8 @@ def test_there_are_at_least_twelve_cases() -> None:
 def test_bad_input(case: Case, root_builder: Builder, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p")
     case.change(project)
-    result = root_builder.build(project, *ARGS, *case.args, check=False)
+    result = root_builder.build(project, *ARGS, *case.args, check=False,
+                                extra_env=dict(case.env))
     assert "Traceback" not in result.text
     errors = [line for line in result.err.splitlines() if line.startswith("error:")]
     hints = [line for line in result.err.splitlines() if line.startswith("hint:")]

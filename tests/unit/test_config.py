@@ -171,6 +171,25 @@ def test_image_staged_overrides_build_staged(project: Make) -> None:
     assert load_project(project(files(werf)), env={}).images[0].staged is False
 
 
+def test_git_worktree_is_werfs_and_force_shallow_clone_is_read(project: Make) -> None:
+    werf = META + ("gitWorktree:\n  forceShallowClone: true\n  allowUnshallow: false\n"
+                   "  allowFetchOriginBranchesAndTags: false\n") + IMAGE
+    assert load_project(project(files(werf)), env={}).force_shallow_clone is True
+    assert load_project(project(files(META + IMAGE)), env={}).force_shallow_clone is False
+
+
+@pytest.mark.parametrize(("worktree", "message"), [
+    ("gitWorktree:\n  forceShallowClone: yes please\n",
+     "werf.yaml:4: 'gitWorktree.forceShallowClone' must be true or false"),
+    ("gitWorktree:\n  unshallow: true\n", "werf.yaml:4: gitWorktree: unknown key 'unshallow'"),
+    ("gitWorktree: true\n", "werf.yaml:3: gitWorktree must be a mapping"),
+])
+def test_a_bad_git_worktree_is_named_at_its_line(project: Make, worktree: str,
+                                                 message: str) -> None:
+    error = load_error(project(files(META + worktree + IMAGE)))
+    assert message in str(error), str(error)
+
+
 @pytest.mark.parametrize("section", ["build: true\n", "build: [a]\n"])
 def test_a_section_that_is_not_a_mapping_says_how_to_write_one(project: Make,
                                                                 section: str) -> None:

@@ -12,8 +12,15 @@ import pytest
 
 from dockwright import context
 from dockwright.config.giterminism import Giterminism
-from dockwright.errors import SourceError
-from dockwright.source.commit import GitListing, GitSource, Need, open_source
+from dockwright.errors import Exit, SourceError
+from dockwright.source.commit import (
+    CI_COMMIT_VARIABLES,
+    GitListing,
+    GitSource,
+    Need,
+    ci_job_commit,
+    open_source,
+)
 from dockwright.source.git import Change, TreeEntry, open_repo, parse_raw, parse_tree
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -115,9 +122,93 @@ def test_an_unborn_head_is_refused_with_a_hint(tmp_path: Path) -> None:
 def test_a_detached_head_is_the_commit_it_points_at(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r", FILES)
     head = git(root, "rev-parse", "HEAD").strip()
+    repo = open_repo(root)
+    assert repo is not None and repo.branch == "refs/heads/main" and not repo.shallow
     git(root, "checkout", "-q", "--detach")
     repo = open_repo(root)
-    assert repo is not None and repo.head == head
+    assert repo is not None and repo.head == head and repo.branch == ""
+
+
+def shallow_clone(tmp_path: Path) -> Path:
+    """A clone of two commits' history that holds only the last (``--depth 1``)."""
+    origin = make_repo(tmp_path / "origin", FILES)
+    (origin / "app/main.txt").write_text("second\n")
+    git(origin, "commit", "-q", "-am", "second")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin}", str(clone))
+    return clone
+
+
+def refused(root: Path, tmp_path: Path, force_shallow: bool = False,
+            env: dict[str, str] | None = None) -> SourceError:
+    with pytest.raises(SourceError) as info:
+        open_source(root, False, False, Giterminism(), tmp_path / "c",
+                    force_shallow=force_shallow, env=env or {})
+    assert info.value.exit_code == Exit.BAD_INPUT
+    return info.value
+
+
+def accepted(root: Path, tmp_path: Path, dev: bool = False, loose: bool = False,
+             force_shallow: bool = False, env: dict[str, str] | None = None) -> bool:
+    return open_source(root, dev, loose, Giterminism(), tmp_path / "c",
+                       force_shallow=force_shallow, env=env or {}) is not None
+
+
+def test_a_shallow_clone_is_refused_unless_werf_yaml_forces_it(tmp_path: Path) -> None:
+    clone = shallow_clone(tmp_path)
+    repo = open_repo(clone)
+    assert repo is not None and repo.shallow and repo.branch == "refs/heads/main"
+    error = refused(clone, tmp_path)
+    assert error.message.startswith(f"the clone is shallow in the repository at {clone}")
+    assert "git fetch --unshallow" in error.hint and "forceShallowClone: true" in error.hint
+    assert accepted(clone, tmp_path, force_shallow=True)
+    git(clone, "fetch", "-q", "--unshallow")
+    assert accepted(clone, tmp_path)
+
+
+def orphan(root: Path) -> str:
+    """HEAD detached at a commit made there, which no ref holds; that commit."""
+    git(root, "checkout", "-q", "--detach")
+    git(root, "commit", "-q", "--allow-empty", "-m", "made while detached")
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def test_a_detached_head_that_a_ref_holds_is_that_refs_commit(tmp_path: Path) -> None:
+    """A tag, an older commit of a branch, a submodule's checkout: others can find it."""
+    root = make_repo(tmp_path / "r", FILES)
+    git(root, "checkout", "-q", "--detach")
+    assert accepted(root, tmp_path)
+    orphan(root)
+    assert refused(root, tmp_path).message.startswith("HEAD is detached at a commit no ")
+    git(root, "tag", "v1")
+    assert accepted(root, tmp_path)
+
+
+def test_an_orphan_detached_head_is_refused_and_both_problems_are_named_at_once(
+        tmp_path: Path) -> None:
+    clone = shallow_clone(tmp_path)
+    head = orphan(clone)
+    error = refused(clone, tmp_path)
+    assert error.message.startswith("HEAD is detached at a commit no branch or tag holds "
+                                    f"({head[:12]}) and the clone is shallow")
+    assert "git switch -c" in error.hint and "git fetch --unshallow" in error.hint
+    assert "--loose-giterminism" in error.hint and "CI_COMMIT_SHA" in error.hint
+    # werf.yaml accepts the shallow clone; the detached HEAD is still named, alone
+    error = refused(clone, tmp_path, force_shallow=True)
+    assert error.message.startswith("HEAD is detached") and "shallow" not in error.message
+
+
+def test_a_ci_jobs_own_checkout_and_dev_and_loose_builds_are_accepted(tmp_path: Path) -> None:
+    clone = shallow_clone(tmp_path)
+    head = orphan(clone)
+    for variable in CI_COMMIT_VARIABLES:
+        assert accepted(clone, tmp_path, env={variable: head.upper()}), variable
+    # a CI variable naming another commit is not this checkout's job
+    error = refused(clone, tmp_path, env={"CI_COMMIT_SHA": "0" * 40, "GITHUB_SHA": ""})
+    assert error.message.startswith("HEAD is detached")
+    assert accepted(clone, tmp_path, dev=True)
+    assert accepted(clone, tmp_path, loose=True)
+    assert ci_job_commit(head, {"GITHUB_SHA": f" {head}\n"}) == "GITHUB_SHA"
 
 
 # -- the check ----------------------------------------------------------------------------------

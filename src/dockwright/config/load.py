@@ -43,6 +43,9 @@ from dockwright.errors import ConfigError
 
 META_KEYS = ("configVersion", "project", "build", "deploy", "cleanup", "gitWorktree")
 META_BUILD_KEYS = ("cacheVersion", "platform", "staged", "imageSpec")
+# werf's: forceShallowClone lets a shallow clone be built; the other two are about fetching
+# history, which werf does for Stapel git mappings and cleanup and dockwright never does
+GIT_WORKTREE_KEYS = ("forceShallowClone", "allowUnshallow", "allowFetchOriginBranchesAndTags")
 IMAGE_KEYS = (
     "image", "dockerfile", "context", "target", "args", "addHost", "network", "ssh", "secrets",
     "contextAddFiles", "contextAddFile", "dependencies", "final", "platform", "cacheVersion",
@@ -298,6 +301,12 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
         if "imageSpec" in build:
             build_image_spec = _image_spec(doc, build["imageSpec"], META_SPEC_CONFIG_KEYS)
 
+    force_shallow = False
+    if "gitWorktree" in meta:
+        worktree = doc.mapping(meta["gitWorktree"], "gitWorktree", GIT_WORKTREE_KEYS)
+        flags = {key: doc.boolean(node, f"gitWorktree.{key}") for key, node in worktree.items()}
+        force_shallow = flags.get("forceShallowClone", False)
+
     images: list[Image] = []
     image_fields: list[tuple[Node, dict[str, Node]]] = []
     seen: dict[str, str] = {}
@@ -317,7 +326,7 @@ def read_project(directory: Path, rendered: Rendered, environ: Mapping[str, str]
 
     project = Project(name=project_name, dir=directory, config_path=path,
                       cache_version=cache_version, platform=platform, images=tuple(images),
-                      read=rendered.read or (str(path),))
+                      read=rendered.read or (str(path),), force_shallow_clone=force_shallow)
     _check_dependencies(project, image_fields, doc)
     return project
 

@@ -176,6 +176,7 @@ class Project:
     platform: tuple[str, ...] = ()
     images: tuple[Image, ...] = field(default_factory=tuple)
     read: tuple[str, ...] = ()  # the files werf.yaml was rendered from (it first), absolute
+    force_shallow_clone: bool = False  # gitWorktree.forceShallowClone: a shallow clone builds
 
     def image(self, name: str) -> Image | None:
         return next((i for i in self.images if i.name == name), None)

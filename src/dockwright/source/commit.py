@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -338,13 +338,64 @@ def config_needs(project_dir: Path, read: Sequence[str], config: Path,
     return out
 
 
+# where CI systems name the commit a job was started for: its own checkout, detached and
+# shallow as the CI makes it, is the commit to build (GitLab CI and Woodpecker, GitHub
+# Actions, Jenkins' git plugin, Bitbucket, CircleCI, Azure Pipelines, Buildkite, Drone,
+# Travis)
+CI_COMMIT_VARIABLES = ("CI_COMMIT_SHA", "GITHUB_SHA", "GIT_COMMIT", "BITBUCKET_COMMIT",
+                       "CIRCLE_SHA1", "BUILD_SOURCEVERSION", "BUILDKITE_COMMIT",
+                       "DRONE_COMMIT_SHA", "TRAVIS_COMMIT")
+
+
+def ci_job_commit(head: str, env: Mapping[str, str]) -> str:
+    """The variable by which a CI job names ``head`` as its commit; "" when none does."""
+    return next((name for name in CI_COMMIT_VARIABLES
+                 if env.get(name, "").strip().lower() == head), "")
+
+
+def check_checkout(repo: Repo, force_shallow: bool, env: Mapping[str, str]) -> None:
+    """Stop on a checkout whose commit others cannot find or whose clone is cut short: a
+    detached HEAD at a commit no branch, tag or remote-tracking ref holds (made while
+    detached, or left behind by a rebase), and a shallow clone, both named in one error.
+    A detached HEAD that a ref holds is that ref's commit (a tag, a submodule, a bisect
+    step); a CI job's own checkout (HEAD is the commit the job names) passes; werf.yaml's
+    ``gitWorktree.forceShallowClone`` accepts a shallow clone. (werf refuses neither for
+    Dockerfile images; see the README, "Giterminism".)"""
+    if ci_job_commit(repo.head, env):
+        return
+    problems: list[str] = []
+    fixes: list[str] = []
+    if not repo.branch and not repo.must("for-each-ref", "--contains", repo.head,
+                                         "--count=1", "--format=%(refname)",
+                                         what="the refs that hold HEAD").strip():
+        problems.append(f"HEAD is detached at a commit no branch or tag holds "
+                        f"({repo.head[:12]})")
+        fixes.append("keep the commit on a branch (git switch -c <name>) or check out a "
+                     "branch (git switch <branch>)")
+    if repo.shallow and not force_shallow:
+        problems.append("the clone is shallow")
+        fixes.append("fetch the history (git fetch --unshallow), or accept the shallow "
+                     "clone in werf.yaml (gitWorktree: {forceShallowClone: true})")
+    if problems:
+        raise SourceError(
+            f"{' and '.join(problems)} in the repository at {repo.top}: a build reads a "
+            "commit others can find, of a whole clone (a CI job's own checkout excepted)",
+            "; ".join(fixes) + "; a CI job is recognised by its commit variable "
+            f"({', '.join(CI_COMMIT_VARIABLES[:2])}, ...); --dev builds the working tree, "
+            "--loose-giterminism turns the checks off")
+
+
 def open_source(project_dir: Path, dev: bool, loose: bool, rules: Giterminism,
-                checkouts: Path, add_files: Sequence[str] = ()) -> GitSource | None:
-    """The git source of the project in ``project_dir``; None outside a repository."""
+                checkouts: Path, add_files: Sequence[str] = (), force_shallow: bool = False,
+                env: Mapping[str, str] | None = None) -> GitSource | None:
+    """The git source of the project in ``project_dir``; None outside a repository. Without
+    --dev or --loose-giterminism, the checkout must pass ``check_checkout``."""
     from dockwright.source.git import open_repo
 
     repo = open_repo(project_dir)
     if repo is None:
         return None
+    if not dev and not loose:
+        check_checkout(repo, force_shallow, os.environ if env is None else env)
     return GitSource(repo, project_dir.resolve(), dev, loose, rules, checkouts,
                      tuple(add_files))

@@ -113,6 +113,8 @@ class Repo:
     top: Path  # the work tree's top directory
     head: str  # the commit
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    branch: str = ""  # what HEAD names (refs/heads/...); "" when detached
+    shallow: bool = False  # the history stops short (git clone --depth N)
     _trees: dict[str, str] = field(default_factory=dict)
 
     def git(self, *args: str, env: Mapping[str, str] | None = None,
@@ -227,18 +229,22 @@ class Repo:
 
 
 def open_repo(project_dir: Path, env: Mapping[str, str] | None = None) -> Repo | None:
-    """The repository ``project_dir`` is in, at a HEAD a build can use; None outside git.
-    An unborn HEAD or a HEAD that cannot be read is a ``SourceError``. A detached HEAD (CI
-    checks commits out so) and a shallow clone (HEAD's tree is all a build reads) serve,
-    as in werf."""
+    """The repository ``project_dir`` is in, at its HEAD; None outside git. An unborn HEAD
+    or a HEAD that cannot be read is a ``SourceError``; whether a detached HEAD or a shallow
+    clone may be built is ``source.commit``'s to say (``Repo.branch``, ``Repo.shallow``)."""
     environment = dict(env if env is not None else os.environ)
     found = run.run(["git", "-C", str(project_dir), "rev-parse", "--show-toplevel",
-                     "--is-bare-repository", "HEAD^{commit}"], env=environment, check=False)
+                     "--is-bare-repository", "--is-shallow-repository", "HEAD^{commit}",
+                     "--symbolic-full-name", "HEAD"], env=environment, check=False)
     if found.returncode == 127:
         return None  # no git: not a repository as far as a build can tell
     lines = found.stdout.splitlines()
-    if found.ok and len(lines) == 3:
-        return None if lines[1] == "true" else Repo(Path(lines[0]), lines[2], environment)
+    if found.ok and len(lines) == 5:
+        if lines[1] == "true":
+            return None
+        branch = lines[4] if lines[4].startswith("refs/") else ""
+        return Repo(Path(lines[0]), lines[3], environment, branch=branch,
+                    shallow=lines[2] == "true")
     if "not a git repository" in found.stderr:
         return None
     if len(lines) >= 2 and lines[1] == "true":
