@@ -22,7 +22,6 @@ from dockwright.engine import buildah
 from dockwright.engine.base import LocalImage
 from dockwright.errors import ConfigError, RegistryError
 from dockwright.session import Session
-from dockwright.storage.registry import tls_verify_for
 
 
 def pinned(session: Session, ref: str, platform: str, found: LocalImage | None,
@@ -36,7 +35,7 @@ def pinned(session: Session, ref: str, platform: str, found: LocalImage | None,
     # the host's own: Buildah pulls it (registries.conf's mirrors too); if it cannot, the
     # registry is asked below, and its answer is the error
     if found is None and pull and platform == str(platforms.host()) and \
-            session.engine.pull(ref, tls_verify_for(ref, ())).ok:
+            session.engine.pull(ref, _tls(ref)).ok:
         session.refresh()
         found = buildah.find_local(session.images, ref)
     if found is not None and platform_of(session, found.id) in (platform, None):
@@ -75,7 +74,7 @@ def _known_path(session: Session) -> Path:
 
 def _from_registry(session: Session, ref: str, platform: str,
                    found: LocalImage | None) -> str:
-    tls = tls_verify_for(ref, ())
+    tls = _tls(ref)
     raw = session.engine.inspect_raw(ref, tls)
     if not raw.ok:
         here = f" (the local {ref} is {platform_of(session, found.id)})" if found else ""
@@ -131,3 +130,11 @@ def _inspect(session: Session, ref: str, tls: bool) -> dict[str, object]:
                             f"{run.last_line(named.stderr, 'no output')}",
                             "check the registry, or fix the FROM reference")
     return data
+
+
+def _tls(ref: str) -> bool:
+    """Whether TLS is verified for the registry of a base image (only a pull needs it, so
+    the registry module stays out of a build that pulls nothing)."""
+    from dockwright.storage.registry import tls_verify_for
+
+    return tls_verify_for(ref, ())

@@ -29,13 +29,13 @@ from dockwright.errors import (
     Interrupted,
     RegistryError,
     StageMissing,
+    StageVanished,
 )
 from dockwright.host.resolve import Network, Setup, image_network
 from dockwright.progress import State
 from dockwright.report import Source
 from dockwright.session import Result, Session
 from dockwright.storage import local
-from dockwright.storage.registry import StageVanished, failure
 
 # Buildah looks through every image of the store for a cached step; an image a host cleanup
 # removes meanwhile (one no build holds: storage/usage.py) fails that look with "layer not
@@ -95,6 +95,8 @@ def _pull(session: Session, ref: str) -> None:
     if repo and ref.startswith(repo.repo + ":"):
         result = repo.pull(ref)
         if not result.ok:
+            from dockwright.storage.registry import failure
+
             raise failure(f"pulling {ref}", result, repo.repo)
     else:
         result = session.engine.pull(ref)

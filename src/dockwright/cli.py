@@ -55,10 +55,10 @@ from dockwright.publish import complete, records
 from dockwright.report import Source
 from dockwright.schedule import Outcome, build_all
 from dockwright.session import Publish, Session, new_session
-from dockwright.storage.registry import RegistryStages, tls_verify_for
 
 if TYPE_CHECKING:
     from dockwright.source.commit import GitSource, Need
+    from dockwright.storage.registry import RegistryStages
 
 log = logging.getLogger("dockwright")
 
@@ -472,6 +472,8 @@ def _publish(opts: Options, engine: BuildahEngine, reporter: Reporter) -> Publis
     def stages(repo: str | None) -> RegistryStages | None:
         if repo is None:
             return None
+        from dockwright.storage.registry import RegistryStages, tls_verify_for
+
         return RegistryStages(repo, engine, tls_verify_for(repo, opts.insecure_registries),
                               log=lambda m: reporter.message("", m))
 
@@ -637,7 +639,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from dockwright.cleanup import registry
-    from dockwright.storage.registry import now_millis
+    from dockwright.storage.registry import now_millis, tls_verify_for
 
     opts = repo_cleanup_options(args, os.environ)
     engine = BuildahEngine(child_env())  # registries only

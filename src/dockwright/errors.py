@@ -102,6 +102,10 @@ class RegistryError(DockwrightError):
     exit_code = Exit.REGISTRY
 
 
+class StageVanished(RegistryError):
+    """A stage tag listed a moment ago is gone: deleted by a cleanup since."""
+
+
 class StageMissing(Exception):
     """With --require-built-images: the stage for this digest exists nowhere."""
 

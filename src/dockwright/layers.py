@@ -11,13 +11,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockwright import cachefile, context, plan, run, steps
 from dockwright.config.model import Image, Project
 from dockwright.dockerfile import Analysis, Dockerfile
 from dockwright.errors import BuildFailed, RegistryError
 from dockwright.storage import stepcache
-from dockwright.storage.registry import RegistryStages
+
+if TYPE_CHECKING:
+    from dockwright.storage.registry import RegistryStages
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from dockwright.publish import publish_final
 from dockwright.report import Source
 from dockwright.session import Result, Session
 from dockwright.storage import layout
-from dockwright.storage.registry import failure
 
 # the first Buildah verified to keep a manifest list in local storage: with one there and an
 # image without layers (Buildah's --layers makes one for an ARG right after FROM scratch),
@@ -121,6 +120,8 @@ def _push(session: Session, instances: list[str], tag: str) -> str:
         pushed = session.engine.publish_list(instances, f"docker://{registry.repo}:{tag}",
                                              digestfile, registry.tls_verify)
         if not pushed.ok:
+            from dockwright.storage.registry import failure
+
             raise failure(f"pushing the manifest list {registry.repo}:{tag}", pushed,
                           registry.repo)
         registry.added(tag)

@@ -18,7 +18,6 @@ from dockwright import platforms
 from dockwright.config.render import RenderOptions
 from dockwright.errors import ConfigError, UsageError
 from dockwright.host.resolve import Asked
-from dockwright.storage.registry import redact
 
 TRUE = ("1", "true", "yes", "on", "t")
 FALSE = ("0", "false", "no", "off", "f")
@@ -137,6 +136,8 @@ def _repository(flag: str | None, env: Mapping[str, str], name: str, option: str
     if not value:
         return None
     if "@" in value or not REPO_RE.match(value) or "/" not in value:
+        from dockwright.storage.registry import redact
+
         raise UsageError(f"{option if flag else name} {redact(value)} is not a registry "
                          "repository",
                          "give HOST[:PORT]/PATH in lowercase, for example "

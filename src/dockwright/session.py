@@ -24,10 +24,10 @@ from dockwright.host.resolve import Setup
 from dockwright.progress import Reporter
 from dockwright.report import Source
 from dockwright.storage import local, usage
-from dockwright.storage.registry import RegistryStages
 
 if TYPE_CHECKING:
     from dockwright.source.commit import GitSource, Need
+    from dockwright.storage.registry import RegistryStages
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 from dockwright import run
 from dockwright.engine import skopeo
 from dockwright.engine.base import Engine
-from dockwright.errors import RegistryError, UsageError
+from dockwright.errors import RegistryError, StageVanished, UsageError
 from dockwright.storage import local
 from dockwright.storage.local import Stage, oldest_by_digest
 
@@ -73,10 +73,6 @@ UPLOAD_SUFFIX = "-upload"  # <digest>-upload-<builder>: the vehicle of a stage's
 # an upload tag; without <builder>: written by dockwright before upload tags had one
 UPLOAD_RE = re.compile(r"^(?P<digest>[0-9a-f]{56})-upload(?:-(?P<builder>[0-9a-f]{16}))?$")
 CREDENTIALS = re.compile(r"(^|//|\s)([^/@\s:]+):[^/@\s]+@")
-
-
-class StageVanished(RegistryError):
-    """A stage tag listed a moment ago is gone: deleted by a cleanup since."""
 
 
 def redact(text: str) -> str:
