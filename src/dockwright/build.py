@@ -90,6 +90,18 @@ def base_ids(session: Session, refs: tuple[str, ...], pull: bool,
     return out
 
 
+def _label_lines(labels: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """Buildah before 1.30 makes every ``--label`` a step (a commit, 30 ms of an edit's
+    rebuild, benchmark row 8) and sets it on every image the build makes. There the labels
+    go into the Dockerfile instead (``steps.derive``): werf's project label after each
+    stage's FROM, so that every step image inherits it (a cleanup finds them by it; the
+    line is the same every build, so Buildah's cache has it after the first), and all of
+    them in one line at the end: one commit. None when a value is not safe in a LABEL
+    line: then they stay flags."""
+    head, tail = steps.label_line(labels[:1]), steps.label_line(labels)
+    return (head, tail) if head and tail else None
+
+
 def _pull(session: Session, ref: str) -> None:
     repo = session.publish.repo
     if repo and ref.startswith(repo.repo + ":"):
@@ -316,26 +328,24 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
         seen.feed(line)
         session.reporter.output(image.label, line)
 
+    version = buildah.parse_version(session.setup.buildah) or (0, 0)
+    labels = (("werf", session.project.name), ("werf-stage-content-digest", inputs.digest),
+              (local.IMAGE_LABEL, image.name or "~"))
+    lines = _label_lines(labels) if version < buildah.LABEL_LAST_ONLY_BUILDAH else None
     with tempfile.TemporaryDirectory(prefix="dockwright-") as tmp, \
             secret_files(image.secrets, session.env, image.context_dir) as secrets:
         dockerfile_path, derived = cache.derive(image, session.dockerfile(image), step_plan,
-                                                Path(tmp))
+                                                Path(tmp), lines or ("", ""),
+                                                inputs.analysis.target_stage)
         if session.containers_before is not None:
             session.containers_before.result()
-        version = buildah.parse_version(session.setup.buildah) or (0, 0)
         spec = BuildSpec(
             context_dir=session.context_dir(image),
             dockerfile=dockerfile_path,
             tag=None if image.image_spec else reference,  # tagged once the spec is applied
             target=image.target,
             build_args=inputs.build_args,
-            labels=(("werf", session.project.name),
-                    ("werf-stage-content-digest", inputs.digest),
-                    # Buildah 1.28 makes each --label a step (a commit): there, only stages
-                    # for a registry carry it (its cleanup groups them by image); a host
-                    # cleanup knows the others from dockwright's records (cleanup/host.ours)
-                    *(((local.IMAGE_LABEL, image.name or "~"),) if session.publish.repo
-                      or version >= buildah.LABEL_LAST_ONLY_BUILDAH else ())),
+            labels=() if lines else labels,
             # every step image carries the project's label, for a cleanup to find it
             layer_labels=(("werf", session.project.name), (local.IMAGE_LABEL, image.name or "~"),
                           ) if version >= buildah.LAYER_LABEL_BUILDAH else (),

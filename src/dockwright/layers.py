@@ -175,15 +175,19 @@ class StepCache:
 
     # -- the Dockerfile Buildah gets ----------------------------------------------------------
 
-    def derive(self, image: Image, parsed: Dockerfile, step_plan: Plan,
-               scratch: Path) -> tuple[Path, steps.Derived]:
+    def derive(self, image: Image, parsed: Dockerfile, step_plan: Plan, scratch: Path,
+               labels: tuple[str, str] = ("", ""), label_stage: int = -1
+               ) -> tuple[Path, steps.Derived]:
         """The derived Dockerfile, written where Buildah can read it (its ignore file
         beside it when the original has one of its own: Buildah looks for
         ``<Dockerfile>.dockerignore`` next to the file it is given): in the cache directory,
         where it stays for a look (``--debug`` names it), else in ``scratch``, the build's
-        own temporary directory (a cache directory that cannot be written fails no build)."""
+        own temporary directory (a cache directory that cannot be written fails no build).
+        With ``labels`` (``steps.derive``: the last names the build's digest) it goes to
+        ``scratch`` only: kept, it would make a directory per build."""
         binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
-        derived = steps.derive(parsed.text, parsed, binds, step_plan.prefixes)
+        derived = steps.derive(parsed.text, parsed, binds, step_plan.prefixes, labels,
+                               label_stage)
         files = {image.dockerfile_path.name: derived.text.encode()}
         for suffix in (".dockerignore", ".containerignore"):
             own = image.dockerfile_path.with_name(image.dockerfile_path.name + suffix)
@@ -192,7 +196,8 @@ class StepCache:
         # named by everything in it, so that a directory once written never changes
         name = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:24]
         target = image.dockerfile_path.name
-        for directory in (self.state_dir / "dockerfiles" / name, scratch / name):
+        kept = () if any(labels) else (self.state_dir / "dockerfiles" / name,)
+        for directory in (*kept, scratch / name):
             if not (directory / target).exists():
                 for file_name, data in files.items():  # the Dockerfile last: it marks them done
                     if file_name != target:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dockwright.dockerfile import Analysis, Dockerfile, Step
@@ -33,6 +33,8 @@ KEY_VERSION = "1"
 LAYER_STEPS = frozenset({"RUN", "COPY", "ADD"})  # the steps whose images are worth a pull
 BIND_ARG = "DOCKWRIGHT_BIND_SOURCES"
 TAG_PREFIX = "cache-"  # a step's image in a --repo registry: <repo>:cache-<key>
+# what a LABEL line may hold between its quotes without Dockerfile escapes or expansion
+SAFE_LABEL_RE = re.compile(r"^[A-Za-z0-9._/:@+~-]+$")
 MAX_FILES = 200  # a step's files are remembered (to name what changed) up to this many
 
 Files = tuple[tuple[str, str], ...]  # (path, "<mode> <checksum>")
@@ -127,11 +129,26 @@ class Derived:
     layout: tuple[tuple[int | None, ...], ...]
 
 
+def label_line(labels: Sequence[tuple[str, str]]) -> str | None:
+    """One LABEL instruction setting ``labels``; None when a key or value holds a character
+    a Dockerfile would read otherwise (quotes, escapes, ``$``, spaces): those go as
+    ``--label`` flags."""
+    if not labels or not all(SAFE_LABEL_RE.match(k) and SAFE_LABEL_RE.match(v)
+                             for k, v in labels):
+        return None
+    return "LABEL " + " ".join(f'"{k}"="{v}"' for k, v in labels) + "\n"
+
+
 def derive(source: str, df: Dockerfile, binds: Mapping[tuple[int, int], str],
-           prefixes: Mapping[int, tuple[int, str]]) -> Derived:
+           prefixes: Mapping[int, tuple[int, str]], labels: tuple[str, str] = ("", ""),
+           label_stage: int = -1) -> Derived:
     """``source`` (the Dockerfile's text) as Buildah gets it (module doc). ``binds`` maps a
     RUN's (stage, position) to the digest of what its bind mounts read; ``prefixes`` maps a
-    stage to (how many of its first steps are cached, the image that holds them)."""
+    stage to (how many of its first steps are cached, the image that holds them).
+    ``labels`` are two LABEL lines (``label_line``; "" for none): the first follows the FROM
+    of every stage that starts from no cached prefix (its steps' images inherit it; a
+    prefix's image has it already), the second ends the stage ``label_stage``, the target."""
+    head, tail = labels
     lines = source.splitlines(keepends=True)
     starts = [i.line for i in df.meta_args]
     for stage in df.stages:
@@ -156,6 +173,9 @@ def derive(source: str, df: Dockerfile, binds: Mapping[tuple[int, int], str],
             out.append(f"FROM {prefix[1]}{name}\n")
         else:
             out.append(segment(n))
+            if head:
+                out.append(head)
+                positions.append(None)
         n += 1
         for position, ins in enumerate(stage.instructions):
             text = segment(n)
@@ -170,6 +190,9 @@ def derive(source: str, df: Dockerfile, binds: Mapping[tuple[int, int], str],
                 positions.append(None)
             out.append(text)
             positions.append(position)
+        if tail and stage.index == label_stage:
+            out.append(tail)
+            positions.append(None)
         layout.append(tuple(positions))
     return Derived("".join(out), tuple(layout))
 

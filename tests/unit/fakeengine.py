@@ -75,6 +75,7 @@ class FakeEngine:
         self.registries = registries or FakeRegistries()
         self.local: dict[str, set[str]] = {}  # image ID -> names
         self.built: list[BuildSpec] = []
+        self.texts: list[str] = []  # each build's Dockerfile, as read while building
         self.pulled: list[str] = []
         self.pushed: list[str] = []  # destinations, "repo:tag"
         self.tagged: list[str] = []
@@ -113,6 +114,7 @@ class FakeEngine:
     def build(self, spec: BuildSpec, on_line: Callable[[str], None]) -> run.Result:
         text = spec.dockerfile.read_text()
         self.built.append(spec)
+        self.texts.append(text)
         if "RUN false" in text.splitlines():
             on_line("STEP 2/2: RUN false")
             return _failed("error building at STEP \"RUN false\": exit status 1")

@@ -22,7 +22,7 @@ from dockwright.progress import Plain
 from dockwright.report import Source
 from dockwright.schedule import Outcome, build_all
 from dockwright.session import Publish, Result, Session, new_session
-from dockwright.storage import registry
+from dockwright.storage import local, registry
 from dockwright.storage.registry import (
     CLOCK_SKEW_MS,
     SETTLE_MS,
@@ -103,11 +103,12 @@ class Machine:
                               retry=Retry(sleep=self.clock.sleep), sleep=self.clock.sleep)
 
     def session(self, project_dir: Path, repo: str | None = None, final_repo: str | None = None,
-                require_built: bool = False, custom_tags: tuple[str, ...] = ()) -> Session:
+                require_built: bool = False, custom_tags: tuple[str, ...] = (),
+                buildah: str = "1.28.2") -> Session:
         env = {"HOME": str(self.root), "XDG_CACHE_HOME": str(self.root / "cache")}
         project = load_project(project_dir, env=env)
         setup = Setup(Mode.CHROOT, Isolation("chroot"), self.engine.store, rootless=False,
-                      buildah="buildah version 1.28.2")
+                      buildah=f"buildah version {buildah}")
         publish = Publish(self.stages(repo) if repo else None,
                           self.stages(final_repo) if final_repo else None, custom_tags,
                           require_built)
@@ -140,7 +141,8 @@ def test_a_second_build_reuses_every_local_stage(tmp_path: Path, project_dir: Pa
     assert {r.name: r.rebuilt for r in first.results} == {"base": True, "app": True,
                                                            "tools": True}
     # app was built on base's stage: its BASE argument is base's reference
-    app_spec = next(s for s in one.engine.built if "app.txt" in s.dockerfile.read_text())
+    app_spec = next(s for s, text in zip(one.engine.built, one.engine.texts, strict=True)
+                    if "app.txt" in text)
     assert dict(app_spec.build_args)["BASE"] == by_name(first)["base"][2]
 
     second = one.build(project_dir)
@@ -154,6 +156,34 @@ def test_a_second_build_reuses_every_local_stage(tmp_path: Path, project_dir: Pa
     assert len(one.engine.built) == 4  # only tools
     assert {r.name: r.rebuilt for r in third.results} == {"base": False, "app": False,
                                                            "tools": True}
+
+
+@pytest.mark.parametrize(("buildah", "repo"), [("1.28.2", None), ("1.28.2", "reg.test/app"),
+                                             ("1.39.3", None)])
+def test_labels_are_one_dockerfile_line_where_buildah_makes_each_flag_a_step(
+        tmp_path: Path, project_dir: Path, registries: FakeRegistries, clock: Clock,
+        buildah: str, repo: str | None) -> None:
+    """Buildah before 1.30 makes every --label a step with a commit of its own: there the
+    labels end the target stage as one LABEL line (one commit); from 1.30 they are flags."""
+    one = machine(tmp_path, "one", registries, clock)
+    outcome = one.build(project_dir, buildah=buildah, repo=repo)
+    assert outcome.ok and len(one.engine.built) == 3
+    digests = {r.reference.rsplit(":", 1)[1].rsplit("-", 1)[0] for r in outcome.results}
+    for spec, text in zip(one.engine.built, one.engine.texts, strict=True):
+        name = spec.dockerfile.name.removesuffix(".Dockerfile")
+        labels = {"werf": "demo", local.IMAGE_LABEL: name}
+        lines = text.splitlines()
+        last = lines[-1]
+        if buildah == "1.28.2":
+            assert spec.labels == () and last.startswith("LABEL "), text
+            assert all(f'"{k}"="{v}"' in last for k, v in labels.items()), last
+            start = next(n for n, line in enumerate(lines) if line.startswith("FROM "))
+            assert lines[start + 1] == 'LABEL "werf"="demo"', text
+            digest = last.rsplit('"werf-stage-content-digest"="', 1)[1].split('"')[0]
+        else:
+            assert not last.startswith("LABEL") and dict(spec.labels).items() >= labels.items()
+            digest = dict(spec.labels)["werf-stage-content-digest"]
+        assert digest in digests
 
 
 def test_a_machine_with_empty_storage_reuses_the_registry_stages(
@@ -330,7 +360,7 @@ def test_a_failure_skips_its_dependents_and_lets_the_rest_finish(
     assert list(outcome.failed) == ["base"] and outcome.skipped == {"app": "base"}
     assert "failed to build" in outcome.failed["base"].message
     assert [r.name for r in outcome.results] == ["tools"]  # built and published anyway
-    assert all("app.txt" not in s.dockerfile.read_text() for s in one.engine.built)
+    assert all("app.txt" not in text for text in one.engine.texts)
     stored = {t.split("-", 1)[0] for t in registries.repos[REPO]}
     assert stored == {outcome.results[0].digest}  # no tag for what failed
 

@@ -178,6 +178,33 @@ def test_derive_keeps_continuations_heredocs_and_a_missing_last_newline(tmp_path
     assert d.text == f"FROM {'a' * 64}\nCOPY x /x\n"
 
 
+def test_labels_become_one_line_or_none_when_a_dockerfile_would_read_them_otherwise() -> None:
+    assert steps.label_line([("werf", "app"), ("werf-stage-content-digest", "ab" * 28)]) == \
+        f'LABEL "werf"="app" "werf-stage-content-digest"="{"ab" * 28}"\n'
+    assert steps.label_line([("dockwright-image", "web/app_1.2")]) is not None
+    for value in ("a b", "$HOME", 'a"b', "a\\b", "a`b", "", "a\nb"):
+        assert steps.label_line([("werf", "p"), ("k", value)]) is None, value
+    assert steps.label_line([]) is None
+
+
+def test_derive_labels_every_unprefixed_stage_and_ends_the_target(tmp_path: Path) -> None:
+    """The first line follows each FROM that starts from no cached prefix (a prefix's image
+    has it), the second ends the target (its stage may not be the last one); both stand for
+    no step of ours, so that the instruction cache records what the steps did."""
+    parsed, _ = analysis(tmp_path)
+    head, tail = 'LABEL "werf"="p"\n', 'LABEL "werf"="p" "d"="1"\n'
+    d = steps.derive(DOCKERFILE, parsed, {}, {1: (1, "e" * 64)}, (head, tail), 0)
+    lines = d.text.splitlines()
+    assert lines[lines.index("FROM ${BASE} AS deps") + 1] == head.strip()
+    assert lines[lines.index(tail.strip()) - 1].startswith("RUN --mount")
+    assert lines[lines.index(tail.strip()) + 1] == f"FROM {'e' * 64}"  # no head: a prefix
+    assert d.text.count(head) == 1 and d.layout == ((None, 0, 1, 2, 3, None), (1, 2))
+    last = steps.derive(DOCKERFILE, parsed, {}, {}, (head, tail), 1)
+    assert last.text == DOCKERFILE.replace("AS deps\n", "AS deps\n" + head).replace(
+        "FROM deps\n", "FROM deps\n" + head) + tail
+    assert last.layout == ((None, 0, 1, 2, 3), (None, 0, 1, 2, None))
+
+
 # -- what Buildah printed ---------------------------------------------------------------------
 
 MULTI = """\
