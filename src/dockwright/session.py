@@ -262,8 +262,10 @@ def new_session(project: Project, setup: Setup, engine: Engine, env: Mapping[str
     cache = cache_dir(env, home)
     uses = usage.usage_dir(cache, setup.store.graph_root)
     state = usage.records_dir(cache, setup.store.graph_root) / project.name
+    holds = usage.Holds(uses)
+    holds.building()  # before Buildah makes anything (host cleanup: running_since)
     session = Session(project, setup, engine, env, reporter, state, publish or Publish(),
-                      hash_root=cache / "hashes", holds=usage.Holds(uses))
+                      hash_root=cache / "hashes", holds=holds)
     known = engine.known_images()
     if known is not None:
         session._set_images(known)  # sizes, when shown, come from one listing at the end

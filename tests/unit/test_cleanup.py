@@ -142,6 +142,37 @@ def test_a_build_waiting_on_a_removed_image_holds_a_lock_no_cleanup_can_take(
     assert not usage.is_held(tmp_path, img(2))
 
 
+def test_a_running_build_says_when_it_started_until_it_ends(tmp_path: Path) -> None:
+    assert usage.running_since(tmp_path) is None
+    stale = tmp_path / "held" / f"{usage.RUNNING}-{NOW}-99999999"  # its process is gone
+    stale.parent.mkdir(parents=True)
+    stale.write_text("")
+    before = usage.now_millis()
+    holds = usage.Holds(tmp_path)
+    holds.building()
+    holds.building()  # once per process
+    since = usage.running_since(tmp_path)
+    assert since is not None and before <= since <= usage.now_millis()
+    assert not stale.exists()  # a mark nobody holds is removed
+    assert len(list((tmp_path / "held").glob(f"{usage.RUNNING}-*"))) == 1
+    holds.release()
+    assert usage.running_since(tmp_path) is None
+    assert list((tmp_path / "held").glob(f"{usage.RUNNING}-*")) == []
+
+
+def test_what_was_made_since_a_running_build_started_stays() -> None:
+    """Buildah commits a stage before the build holds it: a cleanup then must not take it."""
+    started = NOW - 10_000
+    labelled = [LocalImage(img(1), (stage_name("p", 1),), (started - 5_000) // 1000, ""),
+                LocalImage(img(2), (stage_name("p", 2),), (started + 300) // 1000, "")]
+    decision = host.decide(host.owned(labelled, []), [], NOW, keep_hours=0,
+                           running_since=started)
+    assert [i.id for i in decision.remove] == [img(1)]
+    assert decision.kept[img(2)].startswith("held by a running build")
+    everything = host.decide(host.owned(labelled, []), [], NOW, keep_hours=0)
+    assert [i.id for i in everything.remove] == [img(1), img(2)]
+
+
 def test_the_use_log_is_appended_by_builds_and_rewritten_without_removed_images(
         tmp_path: Path) -> None:
     usage.record(tmp_path, [usage.Use(1, "p", "app", img(1)), usage.Use(2, "p", "~", img(2))])

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from dockwright.engine.buildah import BuildahEngine
 
 HOUR_MS = 3_600_000
+CREATED_GRAIN_MS = 1000  # an image's creation time is read in whole seconds
 ID = re.compile(r"[0-9a-f]{64}")
 STAGE_NAME = re.compile(r":(?:[0-9a-f]{56}-[0-9]{13}|cache-[0-9a-f]{64})$")
 
@@ -90,8 +91,11 @@ def latest_builds(uses: Sequence[usage.Use]) -> dict[str, tuple[str, str]]:
     return {u.image_id: key for key, u in latest.items()}
 
 
-def decide(images: Sequence[Owned], uses: Sequence[usage.Use], now: int, keep_hours: float
-           ) -> Decision:
+def decide(images: Sequence[Owned], uses: Sequence[usage.Use], now: int, keep_hours: float,
+           running_since: int | None = None) -> Decision:
+    """What goes and what stays, and why. ``running_since``: when the earliest build still
+    running started; what was made or used since may be that build's before it holds it
+    (Buildah has committed it, dockwright has not taken it yet), so it stays."""
     latest = latest_builds(uses)
     kept: dict[str, str] = {}
     remove = []
@@ -102,6 +106,8 @@ def decide(images: Sequence[Owned], uses: Sequence[usage.Use], now: int, keep_ho
             kept[i.id] = f"the latest build of {project}'s image {image}"
         elif foreign:
             kept[i.id] = f"tagged {foreign[0]}"
+        elif running_since is not None and i.used >= running_since - CREATED_GRAIN_MS:
+            kept[i.id] = "held by a running build (made or used since it started)"
         elif i.used > now - keep_hours * HOUR_MS:
             kept[i.id] = f"used {(now - i.used) / HOUR_MS:.1f} h ago (--keep-hours " \
                          f"{keep_hours:g})"
@@ -412,22 +418,34 @@ def rmi(engine: BuildahEngine) -> Remove:
     return remove
 
 
-def ours(engine: BuildahEngine, uses: Sequence[usage.Use], states: Path,
-         project: str | None = None) -> tuple[list[LocalImage], set[str]]:
-    """dockwright's images in the store (of ``project``, or all), and the IDs of every image
-    with werf's label (what Buildah may remove with one of them, being below it).
+@dataclass(frozen=True)
+class Listed:
+    """The store's images with werf's label, and the IDs of those with dockwright's."""
+
+    werf: list[LocalImage]
+    marked: set[str]
+
+
+def listed(engine: BuildahEngine, project: str | None = None) -> Listed:
+    return Listed(engine.labelled(f"werf={project}" if project else "werf"),
+                  {i.id for i in engine.labelled(local.IMAGE_LABEL)})
+
+
+def ours(found: Listed, uses: Sequence[usage.Use], states: Path
+         ) -> tuple[list[LocalImage], set[str]]:
+    """dockwright's images among ``found``, and the IDs of every image with werf's label
+    (what Buildah may remove with one of them, being below it).
 
     dockwright's: with its label (``local.IMAGE_LABEL``), or with werf's and named by
-    dockwright's own records (the use log, the instruction cache's indexes). Buildah older
-    than 1.30 makes every ``--label`` a build step of its own, so builds there do not add
-    dockwright's label (it would cost each build a commit): the records tell."""
-    werf = engine.labelled(f"werf={project}" if project else "werf")
-    marked = {i.id for i in engine.labelled(local.IMAGE_LABEL)}
+    dockwright's own records (the use log, the instruction cache's indexes). Every stage
+    has dockwright's label; step images have it from Buildah 1.32 (``--layer-label``), and
+    the records tell the others."""
     recorded = {u.image_id for u in uses}
     for index in states.glob("*/steps.json"):
         with contextlib.suppress(OSError, ValueError, AttributeError):
             recorded |= {str(v) for v in json.loads(index.read_text()).values()}
-    return [i for i in werf if i.id in marked or i.id in recorded], {i.id for i in werf}
+    return ([i for i in found.werf if i.id in found.marked or i.id in recorded],
+            {i.id for i in found.werf})
 
 
 def host_cleanup(engine: BuildahEngine, usage_dir: Path, records: Path, volume: Volume,
@@ -439,13 +457,19 @@ def host_cleanup(engine: BuildahEngine, usage_dir: Path, records: Path, volume: 
     with one_at_a_time(usage_dir):
         if not dry_run:
             wait_unlocked(graph_root, driver, lock_timeout)
+        # In this order: the store's list, then the running builds, then the use log. An
+        # image listed was made by a build that either still runs when the builds are
+        # looked at (what it made since it started stays), or has ended, and then its uses
+        # are in the log read after (its stage is the latest build's).
+        found = listed(engine)
+        since = usage.running_since(usage_dir)
         uses = usage.read(usage_dir)
-        mine, werf = ours(engine, uses, records)
+        mine, werf = ours(found, uses, records)
         tree = store.read_tree(graph_root, driver)
         if tree is None:
             raise StorageBusy(f"the records of the store {graph_root} cannot be read: nothing "
                               "was removed", "run 'dockwright doctor' to check the store")
-        decision = decide(owned(mine, uses), uses, usage.now_millis(), keep_hours)
+        decision = decide(owned(mine, uses), uses, usage.now_millis(), keep_hours, since)
         report = clean(decision, tree, werf, usage_dir, rmi(engine),
                        volume if volume.allowed > 0 else None, dry_run, say)
         if not dry_run:
@@ -517,7 +541,7 @@ def purge(engine: BuildahEngine, usage_dir: Path, records: Path, project: str | 
     with one_at_a_time(usage_dir):
         if not dry_run:
             wait_unlocked(graph_root, driver, lock_timeout)
-        images, _ = ours(engine, usage.read(usage_dir), records, project)
+        images, _ = ours(listed(engine, project), usage.read(usage_dir), records)
         ids = {i.id for i in images}
         held = [i for i in ids if usage.is_held(usage_dir, i)]
         if held:

@@ -97,6 +97,9 @@ def forget(directory: Path, removed: set[str]) -> None:
         os.replace(tmp, directory / "uses.log")
 
 
+RUNNING = "build"  # held/build-<start millis>-<pid>: a build that runs (Holds.building)
+
+
 def now_millis() -> int:
     return int(time.time() * 1000)
 
@@ -134,6 +137,24 @@ class Holds:
                     return
                 self._fds[image_id] = fd
 
+    def building(self) -> None:
+        """Say, for as long as this process runs, that it builds in this store: from now
+        on, what Buildah makes here is the build's before the build can hold it
+        (``running_since``). Once per process."""
+        with self._lock:
+            if RUNNING in self._fds:
+                return
+            with contextlib.suppress(OSError):
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.directory / f"{RUNNING}-{now_millis()}-{os.getpid()}",
+                             os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH)
+                except OSError:
+                    os.close(fd)
+                    return
+                self._fds[RUNNING] = fd
+
     def release(self) -> None:
         with self._lock:
             for fd in self._fds.values():
@@ -158,6 +179,32 @@ def claimed(directory: Path, image_ids: Iterable[str]) -> Iterator[Claim]:
         yield claim
     finally:
         locks.release(claim.gone if claim.ok else set())
+
+
+def running_since(directory: Path) -> int | None:
+    """When the earliest build still running in this store started (Unix millis); None when
+    none runs. The marks of builds that ended are removed."""
+    earliest: int | None = None
+    held = directory / "held"
+    with contextlib.suppress(OSError):
+        for path in held.glob(f"{RUNNING}-*-*"):
+            try:
+                started = int(path.name.split("-")[1])
+                fd = os.open(path, os.O_RDWR)
+            except (ValueError, OSError):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its build runs
+                earliest = started if earliest is None else min(earliest, started)
+            except OSError:
+                pass
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            finally:
+                os.close(fd)
+    return earliest
 
 
 def is_held(directory: Path, image_id: str) -> bool:
