@@ -6,7 +6,9 @@ cached images are is ``dockwright.storage.stepcache``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from dockwright.config.model import Image, Project
 from dockwright.dockerfile import Analysis, Dockerfile
 from dockwright.errors import BuildFailed, RegistryError
 from dockwright.storage import stepcache
+from dockwright.storage.usage import DOCKERFILES
 
 if TYPE_CHECKING:
     from dockwright.storage.registry import RegistryStages
@@ -183,8 +186,8 @@ class StepCache:
         ``<Dockerfile>.dockerignore`` next to the file it is given): in the cache directory,
         where it stays for a look (``--debug`` names it), else in ``scratch``, the build's
         own temporary directory (a cache directory that cannot be written fails no build).
-        With ``labels`` (``steps.derive``: the last names the build's digest) it goes to
-        ``scratch`` only: kept, it would make a directory per build."""
+        With ``labels`` (``steps.derive``: the last names the build's digest) there is one
+        per build: a host cleanup removes those not used within its ``--keep-hours``."""
         binds = {k.where: k.bind_digest for k in step_plan.chain.steps if k.step.binds}
         derived = steps.derive(parsed.text, parsed, binds, step_plan.prefixes, labels,
                                label_stage)
@@ -196,13 +199,15 @@ class StepCache:
         # named by everything in it, so that a directory once written never changes
         name = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:24]
         target = image.dockerfile_path.name
-        kept = () if any(labels) else (self.state_dir / "dockerfiles" / name,)
-        for directory in (*kept, scratch / name):
+        for directory in (self.state_dir / DOCKERFILES / name, scratch / name):
             if not (directory / target).exists():
                 for file_name, data in files.items():  # the Dockerfile last: it marks them done
                     if file_name != target:
                         cachefile.write(directory / file_name, data)
                 cachefile.write(directory / target, derived.text.encode())
+            elif directory.parent.name == DOCKERFILES:
+                with contextlib.suppress(OSError):
+                    os.utime(directory)  # used now: a host cleanup leaves it
             if (directory / target).exists():
                 return directory / target, derived
         raise BuildFailed(f"image '{image.label}': the Dockerfile for Buildah cannot be written "

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,20 @@ def test_what_was_made_since_a_running_build_started_stays() -> None:
     assert decision.kept[img(2)].startswith("held by a running build")
     everything = host.decide(host.owned(labelled, []), [], NOW, keep_hours=0)
     assert [i.id for i in everything.remove] == [img(1), img(2)]
+
+
+def test_derived_dockerfiles_not_used_within_keep_hours_go(tmp_path: Path) -> None:
+    """One per build where the labels are in them (Buildah 1.28): a host cleanup removes
+    those no build used (wrote or found) within --keep-hours, or the last minute."""
+    old, recent, fresh = (tmp_path / "p" / usage.DOCKERFILES / n for n in ("a", "b", "c"))
+    for path, age in ((old, 3 * 3600), (recent, 1800), (fresh, 10)):
+        (path / "Dockerfile").parent.mkdir(parents=True)
+        (path / "Dockerfile").write_text("FROM scratch\n")
+        os.utime(path, (time.time() - age, time.time() - age))
+    assert host.dockerfiles_cleanup(tmp_path, 2, dry_run=True) == 1 and old.exists()
+    assert host.dockerfiles_cleanup(tmp_path, 2, dry_run=False) == 1 and not old.exists()
+    assert host.dockerfiles_cleanup(tmp_path, 0, dry_run=False) == 1
+    assert not recent.exists() and fresh.exists()
 
 
 def test_the_use_log_is_appended_by_builds_and_rewritten_without_removed_images(

@@ -54,6 +54,11 @@ def host_cleanup(engine: BuildahEngine, cache: Path, opts: HostCleanupOptions,
                                usage.records_dir(cache, engine.store.graph_root), where,
                                opts.keep_hours, opts.dry_run, say, lock_timeout())
     checkouts = host.checkouts_cleanup(cache / "contexts", opts.keep_hours, opts.dry_run, say)
+    derived = host.dockerfiles_cleanup(usage.records_dir(cache, engine.store.graph_root),
+                                       opts.keep_hours, opts.dry_run)
+    if derived:
+        say(f"{'would remove' if opts.dry_run else 'removed'} {derived} Dockerfile(s) derived "
+            f"for builds that no build used within {opts.keep_hours:g} h")
     images = len(report.gone)
     after = where.percent(report.freed if opts.dry_run else 0)
     if opts.dry_run:  # the layers' records (vfs keeps a whole copy per layer: more there)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 HOUR_MS = 3_600_000
 CREATED_GRAIN_MS = 1000  # an image's creation time is read in whole seconds
+DERIVED_GRACE_S = 60  # a derived Dockerfile used this recently stays, whatever --keep-hours
 ID = re.compile(r"[0-9a-f]{64}")
 STAGE_NAME = re.compile(r":(?:[0-9a-f]{56}-[0-9]{13}|cache-[0-9a-f]{64})$")
 
@@ -504,6 +505,24 @@ def checkouts_cleanup(checkouts: Path, keep_hours: float, dry_run: bool,
             say(f"{'would remove' if dry_run else 'removed'} the checked-out context "
                 f"{path.name[:12]} ({human(size)})")
     return freed
+
+
+def dockerfiles_cleanup(records: Path, keep_hours: float, dry_run: bool) -> int:
+    """Remove the derived Dockerfiles (``layers.StepCache.derive``; one per build where the
+    labels are in them) that no build used within ``keep_hours``, or the last minute (a
+    build reads one right after finding it); returns how many."""
+    limit = time.time() - max(keep_hours * 3600, DERIVED_GRACE_S)
+    removed = 0
+    for path in records.glob(f"*/{usage.DOCKERFILES}/*"):
+        try:
+            if path.stat().st_mtime > limit:
+                continue
+        except OSError:
+            continue
+        if not dry_run:
+            shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def tree_size(path: Path) -> int:

@@ -45,6 +45,9 @@ def records_dir(cache: Path, graph_root: Path) -> Path:
     return cache / "manifests" / store_key(graph_root)
 
 
+DOCKERFILES = "dockerfiles"  # in a project's records: the Dockerfiles Buildah was given
+
+
 @dataclass(frozen=True)
 class Use:
     millis: int
