@@ -310,6 +310,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     reporter = _reporter(args, env, names)
     engine = BuildahEngine(env, setup.store, setup.isolation,
                            storage_confs(env, view.identity.home))
+    session: Session | None = None
     try:
         publish = _publish(opts, engine, reporter)
         session = new_session(project, setup, engine, env, reporter, view.identity.home,
@@ -321,6 +322,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         code = _build(args, opts.run, project, setup, session)
     finally:
         reporter.close()
+        if session is not None and session.holds is not None:
+            session.holds.release()  # its uses are in the log: nothing left to keep
     if not args.explain:
         _auto_cleanup(args, opts, engine, cache_dir(env, view.identity.home))
     return code

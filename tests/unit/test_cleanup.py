@@ -157,8 +157,8 @@ def test_a_running_build_says_when_it_started_until_it_ends(tmp_path: Path) -> N
     assert not stale.exists()  # a mark nobody holds is removed
     assert len(list((tmp_path / "held").glob(f"{usage.RUNNING}-*"))) == 1
     holds.release()
+    assert list((tmp_path / "held").glob(f"{usage.RUNNING}-*")) == []  # its mark went with it
     assert usage.running_since(tmp_path) is None
-    assert list((tmp_path / "held").glob(f"{usage.RUNNING}-*")) == []
 
 
 def test_what_was_made_since_a_running_build_started_stays() -> None:

@@ -125,6 +125,7 @@ class Holds:
         self.directory = root / "held"
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._running = ""  # the name of this build's mark, once it has one (building)
 
     def hold(self, image_id: str) -> None:
         with self._lock:
@@ -141,25 +142,22 @@ class Holds:
                 self._fds[image_id] = fd
 
     def building(self) -> None:
-        """Say, for as long as this process runs, that it builds in this store: from now
-        on, what Buildah makes here is the build's before the build can hold it
+        """Say, until ``release`` or this process's end, that it builds in this store: from
+        now on, what Buildah makes here is the build's before the build can hold it
         (``running_since``). Once per process."""
         with self._lock:
-            if RUNNING in self._fds:
+            if self._running:
                 return
-            with contextlib.suppress(OSError):
-                self.directory.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.directory / f"{RUNNING}-{now_millis()}-{os.getpid()}",
-                             os.O_RDWR | os.O_CREAT, 0o644)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH)
-                except OSError:
-                    os.close(fd)
-                    return
-                self._fds[RUNNING] = fd
+            self._running = f"{RUNNING}-{now_millis()}-{os.getpid()}"
+        self.hold(self._running)
 
     def release(self) -> None:
+        """Let go of every image, and remove this build's mark (a cleanup removes the mark
+        of a build that ended without this)."""
         with self._lock:
+            if self._running in self._fds:
+                with contextlib.suppress(OSError):
+                    (self.directory / self._running).unlink()
             for fd in self._fds.values():
                 os.close(fd)
             self._fds.clear()
