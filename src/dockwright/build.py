@@ -90,7 +90,8 @@ def base_ids(session: Session, refs: tuple[str, ...], pull: bool,
     return out
 
 
-def _label_lines(labels: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+def _label_lines(project: tuple[str, str], labels: tuple[tuple[str, str], ...]
+                 ) -> tuple[str, str] | None:
     """Buildah before 1.30 makes every ``--label`` a step (a commit, 30 ms of an edit's
     rebuild, benchmark row 8) and sets it on every image the build makes. There the labels
     go into the Dockerfile instead (``steps.derive``): werf's project label after each
@@ -98,7 +99,7 @@ def _label_lines(labels: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
     line is the same every build, so Buildah's cache has it after the first), and all of
     them in one line at the end: one commit. None when a value is not safe in a LABEL
     line: then they stay flags."""
-    head, tail = steps.label_line(labels[:1]), steps.label_line(labels)
+    head, tail = steps.label_line([project]), steps.label_line(labels)
     return (head, tail) if head and tail else None
 
 
@@ -329,9 +330,9 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
         session.reporter.output(image.label, line)
 
     version = buildah.parse_version(session.setup.buildah) or (0, 0)
-    labels = (("werf", session.project.name), ("werf-stage-content-digest", inputs.digest),
-              (local.IMAGE_LABEL, image.name or "~"))
-    lines = _label_lines(labels) if version < buildah.LABEL_LAST_ONLY_BUILDAH else None
+    werf, mine = ("werf", session.project.name), (local.IMAGE_LABEL, image.name or "~")
+    labels = (werf, ("werf-stage-content-digest", inputs.digest), mine)
+    lines = _label_lines(werf, labels) if version < buildah.LABEL_LAST_ONLY_BUILDAH else None
     with tempfile.TemporaryDirectory(prefix="dockwright-") as tmp, \
             secret_files(image.secrets, session.env, image.context_dir) as secrets:
         dockerfile_path, derived = cache.derive(image, session.dockerfile(image), step_plan,
@@ -347,8 +348,7 @@ def _build(session: Session, image: Image, inputs: plan.Inputs,
             build_args=inputs.build_args,
             labels=() if lines else labels,
             # every step image carries the project's label, for a cleanup to find it
-            layer_labels=(("werf", session.project.name), (local.IMAGE_LABEL, image.name or "~"),
-                          ) if version >= buildah.LAYER_LABEL_BUILDAH else (),
+            layer_labels=(werf, mine) if version >= buildah.LAYER_LABEL_BUILDAH else (),
             add_hosts=image.add_host,
             network=network,
             platform=plan.image_platform(session.project, image),

@@ -205,7 +205,7 @@ class StepCache:
                     if file_name != target:
                         cachefile.write(directory / file_name, data)
                 cachefile.write(directory / target, derived.text.encode())
-            elif directory.parent.name == DOCKERFILES:
+            else:  # (only the kept one can be there already)
                 with contextlib.suppress(OSError):
                     os.utime(directory)  # used now: a host cleanup leaves it
             if (directory / target).exists():
